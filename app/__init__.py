@@ -1,0 +1,1 @@
+"""The FastAPI service: HTTP only, on top of `ingest` and `core`."""

@@ -1,0 +1,203 @@
+"""`zhiku add`: store and enqueue files, through the running service's API when one owns the
+data directory, else straight into the catalog; with --wait, show progress until each
+document is ready or failed."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from tqdm import tqdm
+
+from core.catalog.records import JobState
+from core.ownership import DataDirOwnership, read_owner
+from core.settings import Settings
+from ingest.engine import Engine
+from ingest.intake import printable
+
+FINISHED = {JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value}
+
+
+@dataclass(frozen=True)
+class JobView:
+    state: str
+    pages_done: int
+    pages_total: int
+    chunks_done: int
+    chunks_total: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    filename: str
+    job_id: str | None
+    error: str | None = None
+
+
+class Target(Protocol):
+    def submit(self, path: Path) -> Submitted: ...
+
+    def job(self, job_id: str) -> JobView: ...
+
+
+class LocalTarget:
+    def __init__(self, engine: Engine, collection: str) -> None:
+        self._engine = engine
+        self._collection = engine.intake.collection(collection)
+
+    def submit(self, path: Path) -> Submitted:
+        result = self._engine.intake.add_path(self._collection, path)
+        return Submitted(path.name, result.job.id)
+
+    def job(self, job_id: str) -> JobView:
+        j = self._engine.catalog.get_job(job_id)
+        return JobView(
+            j.state.value, j.pages_done, j.pages_total, j.chunks_done, j.chunks_total, j.error
+        )
+
+
+class HttpTarget:
+    def __init__(self, base_url: str, collection: str) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=300)
+        self._collection = collection
+        found = self._http.get(f"/api/collections/{collection}")
+        if found.status_code == 404:
+            _check(self._http.post("/api/collections", json={"name": collection}))
+        else:
+            _check(found)
+
+    def submit(self, path: Path) -> Submitted:
+        with path.open("rb") as source:
+            response = self._http.post(
+                f"/api/collections/{self._collection}/documents",
+                files=[("files", (path.name, source))],
+            )
+        if response.status_code in (413, 415, 422):
+            return Submitted(path.name, None, response.json()["error"]["message"])
+        _check(response)
+        return Submitted(path.name, response.json()[0]["job"]["id"])
+
+    def job(self, job_id: str) -> JobView:
+        response = self._http.get(f"/api/jobs/{job_id}")
+        _check(response)
+        body = response.json()
+        p = body["progress"]
+        return JobView(
+            body["state"],
+            p["pages_done"],
+            p["pages_total"],
+            p["chunks_embedded"],
+            p["chunks_total"],
+            body["error"],
+        )
+
+
+def _check(response: httpx.Response) -> None:
+    if response.is_error:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:200]
+        raise SystemExit(f"zhiku: the service answered {response.status_code}: {message}")
+
+
+def expand(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            yield path
+        else:
+            raise SystemExit(f"zhiku: no such file or folder: {path}")
+
+
+def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool) -> int:
+    files = list(expand(paths))
+    owner = read_owner(settings.data_dir)
+    if owner is not None and owner.url:
+        target: Target = HttpTarget(owner.url, collection)
+        return _submit_and_track(target, files, wait)
+    engine = Engine(settings)
+    local = LocalTarget(engine, collection)
+    if not wait or owner is not None:
+        # A worker process owns the data directory: it will pick the jobs up from the catalog.
+        code = _submit_and_track(local, files, wait)
+        if not wait:
+            who = "the running worker" if owner else "`zhiku serve` or `zhiku worker`"
+            print(f"queued {len(files)} file(s); {who} will process them")
+        return code
+    with DataDirOwnership(settings.data_dir, role="cli"):
+        engine.start_worker(sole_owner=True)
+        try:
+            return _submit_and_track(local, files, wait, on_submit=engine.wake)
+        finally:
+            engine.stop()
+
+
+def _submit_and_track(
+    target: Target, files: list[Path], wait: bool, on_submit: Callable[[], None] | None = None
+) -> int:
+    submitted = []
+    for path in files:
+        submitted.append(target.submit(path))
+        if on_submit is not None:
+            on_submit()
+    if not wait:
+        return 0
+    views = _track(target, submitted)
+    failures = [
+        (s.filename, s.error or (views[s.job_id].error if s.job_id else None) or "failed")
+        for s in submitted
+        if s.error or (s.job_id and views[s.job_id].state != JobState.DONE.value)
+    ]
+    ready = len(submitted) - len(failures)
+    print(f"{ready} ready, {len(failures)} failed")
+    for name, reason in failures:
+        print(f"  failed: {printable(name)}: {reason}", file=sys.stderr)
+    return 0 if not failures else 1
+
+
+def _track(target: Target, submitted: list[Submitted]) -> dict[str, JobView]:
+    pending = {s.job_id for s in submitted if s.job_id}
+    views: dict[str, JobView] = {}
+    pages = tqdm(desc="pages parsed   ", unit="page", total=0, dynamic_ncols=True)
+    chunks = tqdm(desc="chunks embedded", unit="chunk", total=0, dynamic_ncols=True)
+    stop = threading.Event()
+    try:
+        while not stop.is_set():
+            # Jobs still running are polled; finished ones keep their last view.
+            for job_id in [j for j in pending if j not in views or views[j].state not in FINISHED]:
+                views[job_id] = target.job(job_id)
+            for bar, done, total in (
+                (
+                    pages,
+                    sum(v.pages_done for v in views.values()),
+                    sum(v.pages_total for v in views.values()),
+                ),
+                (
+                    chunks,
+                    sum(v.chunks_done for v in views.values()),
+                    sum(v.chunks_total for v in views.values()),
+                ),
+            ):
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+            if all(views[j].state in FINISHED for j in pending):
+                break
+            stop.wait(0.5)
+    finally:
+        pages.close()
+        chunks.close()
+    return views

@@ -1,0 +1,47 @@
+"""The `zhiku` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import ZhikuError
+from core.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="zhiku", description="Zhiku 知库: cited answers from your documents"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the service (and, embedded, its ingestion worker)")
+    commands.add_parser("worker", help="run an ingestion worker")
+    add = commands.add_parser("add", help="add files or folders to a collection")
+    add.add_argument("paths", nargs="+", type=Path)
+    add.add_argument("--collection", "-c", required=True)
+    add.add_argument(
+        "--wait", action="store_true", help="show progress until each is ready or failed"
+    )
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    try:
+        if args.command == "serve":
+            import uvicorn
+
+            from app.main import create_app
+
+            uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+            code = 0
+        elif args.command == "worker":
+            from ingest.run import run_worker
+
+            code = run_worker(settings)
+        else:
+            from app.adding import add_files
+
+            code = add_files(settings, args.paths, args.collection, args.wait)
+    except ZhikuError as exc:
+        print(f"zhiku: {exc.message}", file=sys.stderr)
+        code = 2
+    sys.exit(code)

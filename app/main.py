@@ -1,0 +1,42 @@
+"""The app factory and its lifespan: the service owns the embedded data directory and runs
+the ingestion worker in a thread of its own process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.errors import install_error_handlers
+from app.routes import collections, documents, health, jobs
+from core.ownership import DataDirOwnership
+from core.settings import Settings, get_settings
+from ingest.engine import Engine
+
+
+def create_app(given: Settings | None = None) -> FastAPI:
+    """Settings are read when the app starts, not when it is built, so importing this module
+    for `uvicorn app.main:app` reads no environment."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = given or get_settings()
+        url = f"http://{settings.host}:{settings.port}"
+        with DataDirOwnership(settings.data_dir, role="service", url=url):
+            engine = Engine(settings)
+            engine.start_worker(sole_owner=True)
+            app.state.engine = engine
+            try:
+                yield
+            finally:
+                engine.stop()
+
+    app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    for module in (health, collections, documents, jobs):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,114 @@
+"""Pydantic models at the HTTP boundary, named by role."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from core.catalog.records import Collection, Document, Job
+
+
+class CollectionCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")
+    chunk_tokens: int | None = Field(default=None, ge=32, le=254)
+    chunk_overlap_tokens: int | None = Field(default=None, ge=0, le=200)
+
+
+class CollectionPublic(BaseModel):
+    name: str
+    embedding_model: str
+    chunk_tokens: int
+    chunk_overlap_tokens: int
+    created_at: float
+    documents: int
+    chunks: int
+
+    @classmethod
+    def of(cls, c: Collection) -> CollectionPublic:
+        return cls(
+            name=c.name,
+            embedding_model=c.embedding_model,
+            chunk_tokens=c.chunk_tokens,
+            chunk_overlap_tokens=c.chunk_overlap_tokens,
+            created_at=c.created_at,
+            documents=c.documents,
+            chunks=c.chunks,
+        )
+
+
+class DocumentPublic(BaseModel):
+    id: str
+    filename: str
+    media_type: str
+    status: str
+    error: str | None
+    pages: int
+    chunks: int
+    size: int
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def of(cls, d: Document) -> DocumentPublic:
+        return cls(
+            id=d.id,
+            filename=d.filename,
+            media_type=d.media_type,
+            status=d.status.value,
+            error=d.error,
+            pages=d.pages,
+            chunks=d.chunks,
+            size=d.size,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+
+
+class Progress(BaseModel):
+    pages_done: int
+    pages_total: int
+    chunks_embedded: int
+    chunks_total: int
+
+
+class JobPublic(BaseModel):
+    id: str
+    document_id: str
+    state: str
+    stage: str
+    attempts: int
+    progress: Progress
+    error: str | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, j: Job) -> JobPublic:
+        return cls(
+            id=j.id,
+            document_id=j.document_id,
+            state=j.state.value,
+            stage=j.stage.value,
+            attempts=j.attempts,
+            progress=Progress(
+                pages_done=j.pages_done,
+                pages_total=j.pages_total,
+                chunks_embedded=j.chunks_done,
+                chunks_total=j.chunks_total,
+            ),
+            error=j.error,
+            created_at=j.created_at,
+            updated_at=j.updated_at,
+            finished_at=j.finished_at,
+        )
+
+
+class UploadAccepted(BaseModel):
+    document: DocumentPublic
+    job: JobPublic
+    created: bool
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}

@@ -1,0 +1,1 @@
+"""Code shared by the ingestion worker and the service: settings, catalog, stores, embedder."""

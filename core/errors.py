@@ -1,0 +1,66 @@
+"""Zhiku's error tree; `app/errors.py` is the only place that maps it to HTTP statuses.
+
+ZhikuError
+├── ConfigError            a setting is missing or inconsistent
+├── NotFound               a collection, document or job does not exist
+├── Conflict               the request clashes with stored state
+│   ├── EmbeddingModelMismatch
+│   └── DataDirLocked      another process owns the embedded data directory
+├── TooLarge               an upload is over ZHIKU_MAX_UPLOAD_MB
+├── UnsupportedMedia       the bytes are not a format we can read
+├── InvalidInput           a request value is malformed
+├── BackendUnavailable     a store, model or remote server failed
+└── LoadError              a document's bytes could not be turned into text
+"""
+
+from __future__ import annotations
+
+
+class ZhikuError(Exception):
+    """Base class: every error has a stable `code` and a message that says how to fix it."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(ZhikuError):
+    code = "config_error"
+
+
+class NotFound(ZhikuError):
+    code = "not_found"
+
+
+class Conflict(ZhikuError):
+    code = "conflict"
+
+
+class EmbeddingModelMismatch(Conflict):
+    code = "embedding_model_mismatch"
+
+
+class DataDirLocked(Conflict):
+    code = "data_dir_locked"
+
+
+class TooLarge(ZhikuError):
+    code = "too_large"
+
+
+class UnsupportedMedia(ZhikuError):
+    code = "unsupported_media_type"
+
+
+class InvalidInput(ZhikuError):
+    code = "invalid_input"
+
+
+class BackendUnavailable(ZhikuError):
+    code = "backend_unavailable"
+
+
+class LoadError(ZhikuError):
+    code = "load_error"

@@ -1,0 +1,62 @@
+"""The one Settings object, read from ZHIKU_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZHIKU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(default=32, ge=1)
+    embedding_device: str = "cpu"
+
+    chunk_tokens: int = Field(default=200, ge=32)
+    chunk_overlap_tokens: int = Field(default=32, ge=0)
+
+    max_upload_mb: float = Field(default=50, gt=0)
+
+    job_lease_seconds: float = Field(default=60, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1)
+    worker_poll_seconds: float = Field(default=2.0, gt=0)
+    embed_slice_chunks: int = Field(default=512, ge=1)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("ZHIKU_CHUNK_OVERLAP_TOKENS must be smaller than ZHIKU_CHUNK_TOKENS")
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""What a vector store provides. The catalog keeps every vector too, so a store is a copy
+that `zhiku check` can rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VectorMeta:
+    document_id: str
+    page: int | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    document_id: str
+    similarity: float
+
+
+class VectorStore(Protocol):
+    def ensure_collection(self, collection_id: str, embedding_model: str) -> None:
+        """Create the collection if missing. Raises EmbeddingModelMismatch when it exists with
+        vectors of another model, BackendUnavailable when the store cannot be reached."""
+        ...
+
+    def upsert(
+        self,
+        collection_id: str,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        metas: Sequence[VectorMeta],
+    ) -> None:
+        """Insert or replace by id (idempotent). Raises BackendUnavailable."""
+        ...
+
+    def delete_document(self, collection_id: str, document_id: str) -> None:
+        """Remove every vector of a document; a no-op when there is none."""
+        ...
+
+    def delete_ids(self, collection_id: str, ids: Sequence[str]) -> None: ...
+
+    def query(self, collection_id: str, vector: np.ndarray, limit: int) -> list[VectorHit]:
+        """Nearest vectors by cosine similarity, best first; [] for a missing collection."""
+        ...
+
+    def ids(self, collection_id: str) -> set[str]:
+        """Every id in the collection, for consistency checks."""
+        ...
+
+    def drop_collection(self, collection_id: str) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,37 @@
+"""Plain data passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text with one location: a page (1-based, None for unpaged formats) and a
+    heading path. `offset` is where the text starts within its page's text (or the whole
+    text for unpaged formats), so chunk spans can point back into the source."""
+
+    text: str
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    media_type: str
+    pages: int
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """A chunk before it is stored: ids and vectors come later."""
+
+    seq: int
+    text: str
+    page: int | None
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    tokens: int

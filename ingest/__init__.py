@@ -1,0 +1,1 @@
+"""The ingestion worker and its pipeline: load → split → embed → store."""

@@ -1,0 +1,85 @@
+"""Everything one process needs to take in and process documents, built once from settings."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from core.blobs import BlobStore
+from core.catalog import SqliteCatalog, open_catalog
+from core.catalog.records import Document
+from core.embedder import Embedder
+from core.settings import Settings
+from core.stores import VECTOR_STORES
+from core.stores.protocol import VectorStore
+from ingest.intake import Intake
+from ingest.pipeline import Pipeline
+from ingest.worker import Worker
+
+
+class Engine:
+    """The catalog and blobs open at once (cheap: enough to enqueue); the embedding model and
+    the vector store only when first needed, since only the data directory's owner may open
+    embedded Chroma."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog: SqliteCatalog = open_catalog(settings)
+        self.blobs = BlobStore(settings.blob_dir)
+        self.intake = Intake(settings, self.catalog, self.blobs)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VECTOR_STORES.create("chroma", self.settings)
+
+    @cached_property
+    def worker(self) -> Worker:
+        pipeline = Pipeline(self.settings, self.catalog, self.blobs, self.embedder, self.store)
+        return Worker(self.settings, self.catalog, pipeline, self.store)
+
+    def start_worker(self, sole_owner: bool) -> None:
+        """Run the worker in a thread. The sole owner of an embedded data directory knows no
+        other worker is alive, so jobs left running by a crash restart at once instead of
+        after their lease runs out."""
+        if sole_owner:
+            self.catalog.release_running_jobs()
+        worker = self.worker
+        # Loading the model takes seconds: do it while the first documents are parsed.
+        warm = threading.Thread(target=self.embedder.load, name="zhiku-model", daemon=True)
+        run = threading.Thread(target=worker.run, args=(self._stop,), name="zhiku-worker")
+        self._threads = [warm, run]
+        for thread in self._threads:
+            thread.start()
+
+    def wake(self) -> None:
+        if "worker" in self.__dict__:
+            self.worker.wake()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        if "store" in self.__dict__:
+            self.store.close()
+        self.catalog.close()
+
+    def delete_document(self, collection_id: str, document_id: str) -> Document:
+        """Catalog first (the document disappears from queries at once), then vectors, then the
+        file when no other collection holds the same bytes."""
+        document = self.catalog.delete_document(collection_id, document_id)
+        self.store.delete_document(collection_id, document_id)
+        if self.catalog.document_references(document_id) == 0:
+            self.blobs.delete(document_id)
+        return document
+
+    def delete_collection(self, name: str) -> None:
+        collection = self.catalog.delete_collection(name)
+        self.store.drop_collection(collection.id)

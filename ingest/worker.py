@@ -1,0 +1,111 @@
+"""The ingestion worker: claims jobs from the catalog with a lease, keeps the lease alive while
+it works, and records each job's outcome. Parsing goes first so every document becomes
+searchable before any embedding starts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from core.catalog import LeaseLost, SqliteCatalog
+from core.catalog.records import Job, JobStage
+from core.errors import ZhikuError
+from core.settings import Settings
+from core.stores.protocol import VectorStore
+from ingest.pipeline import Pipeline
+
+log = logging.getLogger("zhiku.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: SqliteCatalog,
+        pipeline: Pipeline,
+        store: VectorStore,
+        name: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._pipeline = pipeline
+        self._store = store
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Called when a job was just committed, so it starts without waiting for a poll."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if not self.run_once():
+                self._wake.wait(self._settings.worker_poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """Do one unit of work (parse a document, or embed a slice); False when idle."""
+        s = self._settings
+        jobs = self._catalog.claim_jobs(
+            JobStage.PARSE, self.name, s.job_lease_seconds, s.job_max_attempts
+        )
+        if jobs:
+            with self._leased(jobs):
+                self._attempt(jobs, lambda: self._pipeline.parse(jobs[0], self.name))
+            return True
+        jobs = self._catalog.claim_jobs(
+            JobStage.EMBED,
+            self.name,
+            s.job_lease_seconds,
+            s.job_max_attempts,
+            max_chunks=s.embed_slice_chunks,
+        )
+        if jobs:
+            with self._leased(jobs):
+                self._attempt(jobs, lambda: self._pipeline.embed(jobs, self.name))
+            return True
+        return False
+
+    def _attempt(self, jobs: Sequence[Job], work: Callable[[], None]) -> None:
+        try:
+            work()
+        except LeaseLost:
+            log.info("lost the lease on %s; another worker or a cancel took over", jobs)
+        except ZhikuError as exc:
+            self._fail(jobs, exc.message)
+        except Exception as exc:  # the one place a job's unexpected failure is caught
+            log.exception("job failed unexpectedly")
+            self._fail(jobs, f"internal error while processing: {type(exc).__name__}: {exc}")
+
+    def _fail(self, jobs: Sequence[Job], reason: str) -> None:
+        for job in jobs:
+            try:
+                self._catalog.fail_job(job.id, reason, worker=self.name)
+            except LeaseLost:
+                continue
+            self._store.delete_document(job.collection_id, job.document_id)
+
+    @contextmanager
+    def _leased(self, jobs: Sequence[Job]) -> Iterator[None]:
+        """Renew the leases every third of their length while the work runs; a worker that
+        dies stops renewing and its jobs become claimable when the lease runs out."""
+        done = threading.Event()
+        lease = self._settings.job_lease_seconds
+        ids = [j.id for j in jobs]
+
+        def renew() -> None:
+            while not done.wait(lease / 3):
+                self._catalog.renew_leases(ids, self.name, lease)
+
+        thread = threading.Thread(target=renew, name="zhiku-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
