@@ -49,8 +49,8 @@ class SqliteCatalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(SCHEMA)
+        # executescript commits on its own, so the schema runs outside _tx.
+        self._db().executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -556,22 +556,20 @@ class SqliteCatalog:
         )
         return [_chunk(r) for r in rows]
 
-    def get_chunks(self, collection_id: str, ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def ready_chunks(self, collection_id: str, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The chunks among `ids` whose document is ready: vectors of a document still being
+        published, failed or deleted are never returned."""
         found: dict[str, StoredChunk] = {}
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             for r in self._db().execute(
-                f"SELECT * FROM chunks WHERE collection_id=? AND id IN ({_in(part)})",
-                (collection_id, *part),
+                "SELECT c.* FROM chunks c JOIN documents d ON d.collection_id=c.collection_id"
+                f" AND d.id=c.document_id WHERE c.collection_id=? AND c.id IN ({_in(part)})"
+                " AND d.status=?",
+                (collection_id, *part, DocumentStatus.READY),
             ):
                 found[r["id"]] = _chunk(r)
         return found
-
-    def live_documents(self, collection_id: str, status: DocumentStatus) -> set[str]:
-        rows = self._db().execute(
-            "SELECT id FROM documents WHERE collection_id=? AND status=?", (collection_id, status)
-        )
-        return {r[0] for r in rows}
 
     def lexical_search(
         self,
