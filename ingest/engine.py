@@ -22,8 +22,11 @@ class Engine:
     the vector store only when first needed, since only the data directory's owner may open
     embedded Chroma."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        if embedder is not None:
+            # One loaded model can serve several engines (tests, benchmarks).
+            self.__dict__["embedder"] = embedder
         self.catalog: SqliteCatalog = open_catalog(settings)
         self.blobs = BlobStore(settings.blob_dir)
         self.intake = Intake(settings, self.catalog, self.blobs)

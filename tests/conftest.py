@@ -1,13 +1,67 @@
-"""Shared pytest fixtures."""
+"""Shared fixtures: the real shared data, settings in a temporary folder, and engines that
+share one loaded embedding model."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from core.embedder import Embedder
+from core.settings import Settings
+from ingest.engine import Engine
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The third-party test files in ../shared/data (see its MANIFEST.md)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared evaluation data is missing: {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    loaded = Embedder(make_settings(Path("unused")))
+    loaded.load()
+    return loaded
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"data_dir": data_dir, "worker_poll_seconds": 0.1}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def engine_factory(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Engine]]:
+    made: list[Engine] = []
+
+    def build(**overrides: Any) -> Engine:
+        engine = Engine(make_settings(tmp_path / f"data{len(made)}", **overrides), embedder)
+        made.append(engine)
+        return engine
+
+    yield build
+    for engine in made:
+        engine.stop()
+
+
+@pytest.fixture
+def engine(engine_factory: Callable[..., Engine]) -> Engine:
+    return engine_factory()
+
+
+def drain(engine: Engine) -> None:
+    """Run the worker in this thread until no job is left: deterministic, no timing."""
+    for _ in range(10_000):
+        if not engine.worker.run_once():
+            return
+    raise AssertionError("the worker never ran out of work")
