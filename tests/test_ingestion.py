@@ -49,7 +49,7 @@ def test_deleting_a_document_removes_it_from_chroma_lexical_index_and_catalog(
     engine: Engine,
 ) -> None:
     collection = engine.intake.collection("kb")
-    kept = engine.intake.add_bytes(collection, "keep.txt", "Nightly backups keep data safe.".encode())
+    kept = engine.intake.add_bytes(collection, "keep.txt", b"Nightly backups keep data safe.")
     gone = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
     drain(engine)
     searcher = Searcher(engine.catalog, engine.store, engine.embedder)
@@ -128,10 +128,15 @@ def test_bad_files_fail_alone_with_readable_reasons(engine: Engine, shared_data:
         "garbled.pdf": ((hostile / "zh-garbled-text-layer.pdf").read_bytes(), "unreadable"),
         "picture.pdf": (png, "not supported"),
         "owner-only.pdf": ((hostile / "encrypted-owner-password-only.pdf").read_bytes(), None),
-        "really-a-pdf.docx": ((shared_data / "pdfs" / "zh-elegantpaper-guide.pdf").read_bytes(), None),
+        "really-a-pdf.docx": (
+            (shared_data / "pdfs" / "zh-elegantpaper-guide.pdf").read_bytes(),
+            None,
+        ),
         "../../etc/pass\x00wd\x07.md": (MARKDOWN.encode(), None),
     }
-    results = {name: engine.intake.add_bytes(collection, name, data) for name, (data, _) in cases.items()}
+    results = {
+        name: engine.intake.add_bytes(collection, name, data) for name, (data, _) in cases.items()
+    }
     drain(engine)
 
     for name, (_, reason) in cases.items():
@@ -189,7 +194,9 @@ def test_identical_texts_are_embedded_once_and_vectors_are_kept_in_the_catalog(
     assert float(vector @ expected) > 0.999
 
 
-def test_expired_lease_lets_another_worker_take_the_job(engine_factory: Callable[..., Engine]) -> None:
+def test_expired_lease_lets_another_worker_take_the_job(
+    engine_factory: Callable[..., Engine],
+) -> None:
     engine = engine_factory(job_lease_seconds=0.5)
     collection = engine.intake.collection("kb")
     added = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
