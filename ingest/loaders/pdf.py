@@ -1,0 +1,216 @@
+"""Load a PDF's text layer with pypdf, one section per page, refusing what would index junk."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+import struct
+import unicodedata
+import zlib
+from collections import Counter
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from core.errors import LoadError
+from core.types import LoadedDocument, Section
+from ingest.loaders.protocol import PageProgress
+from ingest.text_encoding import CJK_CHARS
+
+log = logging.getLogger(__name__)
+# pypdf warns once per glyph lookup without fontTools (over 1,000 lines for one paper); the
+# warnings change nothing we do, and real failures still raise.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+MEDIA_TYPE = "application/pdf"
+
+ENCRYPTED = "the PDF is encrypted and needs a password; remove the password and upload it again"
+GARBLED = "the PDF's text layer is unreadable (garbled font encoding); OCR is not supported"
+
+# pypdf reports damaged files through its own errors, but fuzzed input also surfaces as plain
+# Python errors from deep inside its parsers; all of these mean "this file is broken", while
+# MemoryError, OSError and our own errors must pass through.
+_PYPDF_FAILURES: tuple[type[BaseException], ...] = (
+    PyPdfError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    EOFError,
+    NotImplementedError,
+    zlib.error,
+    struct.error,
+)
+
+# Fewer visible characters per page than this, on average, means scanned images.
+_MIN_CHARS_PER_PAGE = 10
+
+# Word-wrapped Chinese gets a newline wherever the PDF line ended; between two CJK characters
+# that newline is not a space and splits words for the lexical index.
+_CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
+_CJK_END = re.compile(f"[{CJK_CHARS}][ \\t]*$")
+_CJK_START = re.compile(f"[ \\t]*[{CJK_CHARS}]")
+# A line at least this share of the page's usual full line width was wrapped by the layout.
+_FULL_LINE_PERCENTILE = 0.8
+_WRAPPED_SHARE = 0.75
+# Only before a lowercase letter, so "Jean-\nPaul" and "COVID-\n19" keep their hyphens.
+_HYPHEN_LINE_BREAK = re.compile(r"(?<=[^\W\d_])[-\u00ad][ \t]*\n[ \t]*(?=[a-zß-ÿ])")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+# Typographic ligatures (ﬁ, ﬂ, ﬀ, ...) would hide "fi" and "ff" from word search.
+_LIGATURES = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFB00, 0xFB07)}
+
+
+class PdfLoader:
+    def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
+        reader, total = _open(data)
+        texts: list[str] = []
+        failures: list[str] = []
+        for index in range(total):
+            try:
+                raw = reader.pages[index].extract_text()
+            except _PYPDF_FAILURES as exc:
+                log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
+                failures.append(_reason(exc))
+                raw = ""
+            texts.append(clean_page_text(raw))
+            progress(index + 1, total)
+        visible = sum(len("".join(text.split())) for text in texts)
+        if failures and visible == 0:
+            raise LoadError(f"the PDF is corrupt or truncated: {failures[0]}")
+        if visible < _MIN_CHARS_PER_PAGE * total:
+            raise LoadError(
+                "no extractable text: the PDF looks scanned or image-only "
+                f"({total} {'page' if total == 1 else 'pages'}); OCR is not supported"
+            )
+        if looks_garbled("".join(texts)):
+            raise LoadError(GARBLED)
+        sections = [
+            Section(text=text, page=number) for number, text in enumerate(texts, start=1) if text
+        ]
+        return LoadedDocument(media_type=MEDIA_TYPE, pages=total, sections=sections)
+
+
+def _open(data: bytes) -> tuple[PdfReader, int]:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+    except _PYPDF_FAILURES as exc:
+        raise LoadError(f"the PDF is corrupt or truncated: {_reason(exc)}") from exc
+    if encrypted:
+        # Many PDFs are encrypted only to carry an owner password (no printing, no copying);
+        # they open with the empty user password, as in any viewer.
+        try:
+            opened = bool(reader.decrypt(""))
+        except _PYPDF_FAILURES:
+            opened = False
+        if not opened:
+            raise LoadError(ENCRYPTED)
+    try:
+        total = len(reader.pages)
+    except _PYPDF_FAILURES as exc:
+        raise LoadError(f"the PDF is corrupt or truncated: {_reason(exc)}") from exc
+    if total == 0:
+        raise LoadError("the PDF has no pages")
+    return reader, total
+
+
+def _reason(exc: BaseException) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return reason if len(reason) <= 120 else reason[:117] + "..."
+
+
+def clean_page_text(text: str) -> str:
+    """Undo PDF line wrapping where it breaks words, keeping lines and paragraphs otherwise."""
+    text = text.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n")
+    text = _TRAILING_SPACE.sub("\n", text)
+    text = _HYPHEN_LINE_BREAK.sub("", text)
+    text = _join_wrapped_cjk_lines(text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _join_wrapped_cjk_lines(text: str) -> str:
+    """Remove the newline between two CJK characters where the first line ran full width.
+
+    A line that stops short ended on purpose (a heading, a title, a paragraph's last line),
+    so its newline stays and the splitter can still see the structure.
+    """
+    if _CJK_CHAR.search(text) is None:
+        return text
+    lines = text.split("\n")
+    widths = [_display_width(line) for line in lines]
+    filled = sorted(width for width in widths if width)
+    if not filled:
+        return text
+    full = filled[int(_FULL_LINE_PERCENTILE * (len(filled) - 1))]
+    parts = [lines[0]]
+    for index in range(1, len(lines)):
+        previous, line = lines[index - 1], lines[index]
+        wrapped = (
+            widths[index - 1] >= _WRAPPED_SHARE * full
+            and _CJK_END.search(previous) is not None
+            and _CJK_START.match(line) is not None
+        )
+        if wrapped:
+            parts[-1] = parts[-1].rstrip() + line.lstrip()
+        else:
+            parts.append(line)
+    return "\n".join(parts)
+
+
+def _display_width(line: str) -> int:
+    """Width in half-width cells: a CJK character takes the room of two Latin ones."""
+    return len(line) + len(_CJK_CHAR.findall(line))
+
+
+# Scripts that real documents mix freely, however little of them appears: Latin, CJK and its
+# kana, hangul syllables, and the Greek, Cyrillic and letter-like symbols of maths and science.
+# fmt: off
+_COMMON_SCRIPTS = frozenset(
+    {
+        "LATIN", "CJK", "GREEK", "CYRILLIC", "HIRAGANA", "KATAKANA", "HANGUL SYLLABLE",
+        "BOPOMOFO", "IDEOGRAPHIC", "KANGXI", "FULLWIDTH", "HALFWIDTH", "MATHEMATICAL",
+        "MODIFIER", "SUPERSCRIPT", "SUBSCRIPT", "MICRO", "SCRIPT", "DOUBLE-STRUCK",
+        "BLACK-LETTER", "PLANCK", "KELVIN", "ANGSTROM", "OHM", "FEMININE", "MASCULINE",
+        "ALEF", "BET", "GIMEL", "DALET", "TURNED",
+    }
+)
+# fmt: on
+# Any other script counts as the document's own language when it holds this share of the
+# letters outside the common scripts (an Arabic or Thai document); mojibake from fonts without
+# a ToUnicode map scatters over a dozen scripts (Myanmar, Sinhala, Tibetan, hangul jamo, ...)
+# so none of them comes near it.
+_NATIVE_SHARE = 0.25
+# Share of all letters in implausible scripts above which the text layer is junk.
+_GARBLED_SHARE = 0.05
+_GARBLED_MIN_LETTERS = 50
+
+
+def looks_garbled(text: str) -> bool:
+    """True when the letters fall in scripts no real document would mix."""
+    scripts: Counter[str] = Counter()
+    letters = 0
+    for ch in text:
+        if ch.isascii():
+            letters += ch.isalpha()
+        elif ch.isalpha():
+            letters += 1
+            scripts[_script(ch)] += 1
+    uncommon = {name: n for name, n in scripts.items() if name not in _COMMON_SCRIPTS}
+    uncommon_total = sum(uncommon.values())
+    implausible = sum(n for n in uncommon.values() if n < _NATIVE_SHARE * uncommon_total)
+    return implausible >= _GARBLED_MIN_LETTERS and implausible > _GARBLED_SHARE * letters
+
+
+@functools.lru_cache(maxsize=8192)
+def _script(ch: str) -> str:
+    """The script a letter belongs to, as the first word(s) of its Unicode name."""
+    name = unicodedata.name(ch, "")
+    if name.startswith("HANGUL SYLLABLE"):
+        return "HANGUL SYLLABLE"
+    return name.split(" ", 1)[0]
