@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument(
         "--wait", action="store_true", help="show progress until each is ready or failed"
     )
+    check = commands.add_parser(
+        "check", help="verify and repair catalog, lexical index and vector store agreement"
+    )
+    check.add_argument("--collection", "-c", help="only this collection")
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
@@ -37,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
             from ingest.run import run_worker
 
             code = run_worker(settings)
+        elif args.command == "check":
+            from ingest.run import run_check
+
+            code = run_check(settings, args.collection)
         else:
             from app.adding import add_files
 

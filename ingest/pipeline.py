@@ -121,22 +121,25 @@ class Pipeline:
             )
         for job in jobs:
             try:
-                self._publish(job, model)
+                publish(self._catalog, self._store, job.collection_id, job.document_id, model)
                 self._catalog.mark_ready(job.id, worker)
             except LeaseLost:
                 if not self._catalog.document_exists(job.collection_id, job.document_id):
                     # Deleted while we embedded: take back what was just published.
                     self._store.delete_document(job.collection_id, job.document_id)
 
-    def _publish(self, job: Job, model: str) -> None:
-        rows = self._catalog.document_vectors(job.collection_id, job.document_id)
-        self._store.ensure_collection(job.collection_id, model)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(
-            len(rows), -1
-        )
-        self._store.upsert(
-            job.collection_id,
-            [r[0] for r in rows],
-            vectors.astype(np.float32),
-            [VectorMeta(document_id=job.document_id, page=r[2], seq=r[3]) for r in rows],
-        )
+
+def publish(
+    catalog: SqliteCatalog, store: VectorStore, collection_id: str, document_id: str, model: str
+) -> int:
+    """Copy a document's vectors from the catalog to the vector store (idempotent: by id)."""
+    rows = catalog.document_vectors(collection_id, document_id)
+    store.ensure_collection(collection_id, model)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
+    store.upsert(
+        collection_id,
+        [r[0] for r in rows],
+        vectors.reshape(len(rows), -1).astype(np.float32),
+        [VectorMeta(document_id=document_id, page=r[2], seq=r[3]) for r in rows],
+    )
+    return len(rows)

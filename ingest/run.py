@@ -27,3 +27,24 @@ def run_worker(settings: Settings) -> int:
         log.info("stopping: the current unit of work finishes first")
         engine.stop()
     return 0
+
+
+def run_check(settings: Settings, only: str | None) -> int:
+    """Print one line per collection; exit 0 when everything agreed or was repaired."""
+    from ingest.repair import check_collection
+
+    with DataDirOwnership(settings.data_dir, role="check"):
+        engine = Engine(settings)
+        try:
+            names = [only] if only else [c.name for c in engine.catalog.list_collections()]
+            for name in names:
+                report = check_collection(engine, engine.catalog.get_collection(name))
+                state = "consistent" if report.consistent else "repaired"
+                print(
+                    f"{report.collection}: {state}; {report.chunks} chunks;"
+                    f" vectors +{report.vectors_restored} -{report.vectors_removed};"
+                    f" lexical +{report.lexical_restored} -{report.lexical_removed}"
+                )
+        finally:
+            engine.stop()
+    return 0

@@ -234,3 +234,31 @@ def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(
 def test_catalog_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
     assert engine.catalog.pragma("journal_mode") == "wal"
     assert engine.catalog.pragma("busy_timeout") >= 5000
+
+
+def test_check_rebuilds_a_lost_vector_store_and_lexical_index_from_the_catalog(
+    engine: Engine,
+) -> None:
+    from ingest.repair import check_collection
+
+    collection = engine.intake.collection("kb")
+    added = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
+    drain(engine)
+    expected = {c.id for c in engine.catalog.document_chunks(collection.id, added.document.id)}
+    assert check_collection(engine, collection).consistent
+
+    engine.store.drop_collection(collection.id)
+    engine.catalog.repair_lexical(
+        collection.id,
+        [],
+        [c.rowid for c in engine.catalog.document_chunks(collection.id, added.document.id)][:2],
+    )
+    report = check_collection(engine, collection)
+
+    assert not report.consistent
+    assert (report.vectors_restored, report.lexical_restored) == (len(expected), 2)
+    assert engine.store.ids(collection.id) == expected
+    assert engine.catalog.lexical_rows(collection.id) == len(expected)
+    searcher = Searcher(engine.catalog, engine.store, engine.embedder)
+    assert {h.chunk.id for h in searcher.dense(collection, "back up the data", 10)} == expected
+    assert check_collection(engine, collection).consistent

@@ -600,6 +600,42 @@ class SqliteCatalog:
         )
         return [ScoredChunk(_chunk(r), float(r["score"])) for r in rows]
 
+    def live_chunk_ids(
+        self, collection_id: str, statuses: Sequence[DocumentStatus]
+    ) -> dict[str, str]:
+        """Chunk id → document id for documents in the given statuses."""
+        rows = self._db().execute(
+            "SELECT c.id, c.document_id FROM chunks c JOIN documents d ON"
+            " d.collection_id=c.collection_id AND d.id=c.document_id"
+            f" WHERE c.collection_id=? AND d.status IN ({_in(statuses)})",
+            (collection_id, *statuses),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
+        """Chunks missing from the lexical index, and index rows without a chunk."""
+        table = fts_table(collection_id)
+        db = self._db()
+        missing = db.execute(
+            f"SELECT c.* FROM chunks c WHERE c.collection_id=? AND c.rowid NOT IN"
+            f" (SELECT rowid FROM {table})",
+            (collection_id,),
+        )
+        orphans = db.execute(
+            f"SELECT rowid FROM {table} WHERE rowid NOT IN"
+            " (SELECT rowid FROM chunks WHERE collection_id=?)",
+            (collection_id,),
+        )
+        return [_chunk(r) for r in missing], [r[0] for r in orphans]
+
+    def repair_lexical(
+        self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
+    ) -> None:
+        table = fts_table(collection_id)
+        with self._tx() as db:
+            db.executemany(f"INSERT INTO {table} (rowid, tokens) VALUES (?,?)", entries)
+            db.executemany(f"DELETE FROM {table} WHERE rowid=?", [(r,) for r in orphans])
+
     def lexical_rows(self, collection_id: str) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {fts_table(collection_id)}")
         return int(row.fetchone()[0])
