@@ -16,14 +16,18 @@ from ingest.engine import Engine
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout; SHARED_DATA_DIR points elsewhere for a clone that lives
+# apart from it.
+SHARED_DATA = Path(
+    os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The third-party test files in ../shared/data (see its MANIFEST.md)."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared evaluation data is missing: {SHARED_DATA}")
+        pytest.fail(f"the shared evaluation data is missing: {SHARED_DATA} (set SHARED_DATA_DIR)")
     return SHARED_DATA
 
 

@@ -28,6 +28,7 @@ from ingest.loaders.pdf import PdfLoader, looks_garbled
 from ingest.loaders.text import TextLoader
 from ingest.sniff import sniff_media_type
 from ingest.text_encoding import decode_text
+from tests.conftest import SHARED_DATA
 
 GOOD_PDF_PAGES = {
     "en-elegantpaper-guide.pdf": 5,
@@ -41,7 +42,7 @@ GOOD_PDF_PAGES = {
     "zh-java-dev-manual-huangshan.pdf": 55,
 }
 
-QA_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa" / "pdf_qa.jsonl"
+QA_FILE = SHARED_DATA / "qa" / "pdf_qa.jsonl"
 QA = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines() if line]
 PDF_QA = [q for q in QA if q["file"] and q["file"].startswith("pdfs/")]
 DOC_QA = [q for q in QA if q["file"] and q["file"].startswith("docs/")]

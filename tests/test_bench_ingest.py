@@ -1,0 +1,42 @@
+"""The ingestion benchmark runs end to end and reports what it promises (no timing checks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.ingest import KEYS
+
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad" / "cmrc2018_dev.json"
+
+
+@pytest.mark.slow
+def test_bench_ingest_reports_every_system_on_five_contexts(tmp_path: Path) -> None:
+    if not SQUAD.exists():
+        pytest.skip(f"no shared data at {SQUAD}")
+    command = ["-m", "bench.ingest", "--squad", str(SQUAD), "--max-docs", "5", "--skip-reference"]
+    run = subprocess.run(
+        [sys.executable, *command],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    lines = [json.loads(text) for text in run.stdout.splitlines() if text.strip()]
+    results = {line["system"]: line for line in lines}
+    assert set(results) == {"zhiku", "ceiling", "ratios"}
+    for system in ("zhiku", "ceiling"):
+        assert set(KEYS) <= set(results[system]), system
+        assert results[system]["docs"] == 5
+    zhiku = results["zhiku"]
+    assert zhiku["failed"] == 0
+    assert zhiku["truncated_chunks"] == 0
+    assert zhiku["chunks"] >= 5
+    assert zhiku["seconds_to_searchable"] is not None
+    assert results["ratios"]["searchable_vs_reference"] is None
