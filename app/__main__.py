@@ -2,4 +2,6 @@
 
 from app.cli import main
 
-main(["serve"])
+# Guarded: the parse pool's spawned processes import the main module again.
+if __name__ == "__main__":
+    main(["serve"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(default=32, ge=0)
 
     max_upload_mb: float = Field(default=50, gt=0)
+
+    # Processes that parse documents; 0 parses inside the worker's own process.
+    parse_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0)
 
     job_lease_seconds: float = Field(default=60, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)

@@ -5,6 +5,8 @@ import sys
 from core.settings import get_settings
 from ingest.run import run_worker
 
-if sys.argv[1:] != ["worker"]:
-    sys.exit("usage: python -m ingest worker")
-sys.exit(run_worker(get_settings()))
+# Guarded: the parse pool's spawned processes import the main module again.
+if __name__ == "__main__":
+    if sys.argv[1:] != ["worker"]:
+        sys.exit("usage: python -m ingest worker")
+    sys.exit(run_worker(get_settings()))

@@ -13,6 +13,7 @@ from core.settings import Settings
 from core.stores import VECTOR_STORES
 from core.stores.protocol import VectorStore
 from ingest.intake import Intake
+from ingest.parse import ParsePool
 from ingest.pipeline import Pipeline
 from ingest.worker import Worker
 
@@ -42,9 +43,13 @@ class Engine:
         return VECTOR_STORES.create("chroma", self.settings)
 
     @cached_property
+    def parse_pool(self) -> ParsePool:
+        return ParsePool(self.settings, self.settings.parse_processes)
+
+    @cached_property
     def worker(self) -> Worker:
         pipeline = Pipeline(self.settings, self.catalog, self.blobs, self.embedder, self.store)
-        return Worker(self.settings, self.catalog, pipeline, self.store)
+        return Worker(self.settings, self.catalog, pipeline, self.parse_pool, self.store)
 
     def start_worker(self, sole_owner: bool) -> None:
         """Run the worker in a thread. The sole owner of an embedded data directory knows no
@@ -53,6 +58,7 @@ class Engine:
         if sole_owner:
             self.catalog.release_running_jobs()
         worker = self.worker
+        self.parse_pool.start()
         # Loading the model takes seconds: do it while the first documents are parsed.
         warm = threading.Thread(target=self.embedder.load, name="zhiku-model", daemon=True)
         run = threading.Thread(target=worker.run, args=(self._stop,), name="zhiku-worker")
@@ -70,6 +76,8 @@ class Engine:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        if "parse_pool" in self.__dict__:
+            self.parse_pool.close()
         if "store" in self.__dict__:
             self.store.close()
         self.catalog.close()

@@ -1,10 +1,8 @@
-"""The two stages of a document: parse (load, split, lexical index: searchable in seconds) and
-embed (vectors into the catalog, then the vector store: ready)."""
+"""After parsing: storing a parsed document (searchable), then embedding its chunks into the
+catalog and publishing them to the vector store (ready)."""
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,25 +11,12 @@ from core.blobs import BlobStore
 from core.catalog import LeaseLost, SqliteCatalog
 from core.catalog.records import Job
 from core.embedder import Embedder
-from core.errors import LoadError
-from core.lexical_tokens import lexical_tokens
 from core.settings import Settings
 from core.stores.protocol import VectorMeta, VectorStore
-from ingest.loaders import LOADERS
-from ingest.split import Splitter
+from ingest.parse import Parsed
 
 # Texts per encode call: large enough to keep the model busy, small enough to checkpoint often.
 EMBED_BATCH = 256
-_PROGRESS_EVERY_S = 0.5
-
-
-def lexical_text(heading_path: Sequence[str], text: str) -> str:
-    """What the lexical index sees of a chunk: its headings carry words its text may lack."""
-    return " ".join(lexical_tokens("\n".join((*heading_path, text))))
-
-
-def text_hash(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 class Pipeline:
@@ -49,42 +34,10 @@ class Pipeline:
         self._embedder = embedder
         self._store = store
 
-    def _splitter(self, chunk_tokens: int, overlap_tokens: int) -> Splitter:
-        return Splitter(
-            self._embedder.count_tokens,
-            self._embedder.token_spans,
-            chunk_tokens,
-            overlap_tokens,
-            self._embedder.max_tokens,
-        )
-
-    def parse(self, job: Job, worker: str) -> None:
-        """Raises LoadError (or UnsupportedMedia) for bad bytes, LeaseLost when the job was
-        taken away; writes nothing in either case."""
-        collection = self._catalog.collection_by_id(job.collection_id)
-        document = self._catalog.get_document(job.collection_id, job.document_id)
-        data = self._blobs.get(document.id)
-        last = 0.0
-
-        def progress(done: int, total: int) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= _PROGRESS_EVERY_S or done == total:
-                last = now
-                self._catalog.set_page_progress(job.id, worker, done, total)
-
-        loaded = LOADERS.create(document.media_type).load(data, progress)
-        splitter = self._splitter(collection.chunk_tokens, collection.chunk_overlap_tokens)
-        drafts = splitter.split(loaded)
-        if not drafts:
-            raise LoadError("no text to index: the document is empty once read")
+    def store(self, job: Job, worker: str, parsed: Parsed) -> None:
+        """Chunks and lexical entries in one transaction: the document becomes searchable."""
         self._catalog.store_parsed(
-            job.id,
-            worker,
-            loaded.pages,
-            drafts,
-            [lexical_text(d.heading_path, d.text) for d in drafts],
-            [text_hash(d.text) for d in drafts],
+            job.id, worker, parsed.pages, parsed.drafts, parsed.lexical, parsed.hashes
         )
 
     def embed(self, jobs: Sequence[Job], worker: str) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from core.catalog.records import Collection, DocumentStatus
 from ingest.engine import Engine
-from ingest.pipeline import lexical_text, publish
+from ingest.parse import lexical_text
+from ingest.pipeline import publish
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 
 from core.catalog import LeaseLost, SqliteCatalog
 from core.catalog.records import Job, JobStage
 from core.errors import ZhikuError
 from core.settings import Settings
 from core.stores.protocol import VectorStore
+from ingest.parse import ParsePool
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger("zhiku.worker")
@@ -28,12 +31,14 @@ class Worker:
         settings: Settings,
         catalog: SqliteCatalog,
         pipeline: Pipeline,
+        parse_pool: ParsePool,
         store: VectorStore,
         name: str | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._pipeline = pipeline
+        self._parse_pool = parse_pool
         self._store = store
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
@@ -49,14 +54,27 @@ class Worker:
                 self._wake.clear()
 
     def run_once(self) -> bool:
-        """Do one unit of work (parse a document, or embed a slice); False when idle."""
+        """Do one unit of work (parse a document per pool process, or embed a slice); False
+        when idle."""
         s = self._settings
         jobs = self._catalog.claim_jobs(
-            JobStage.PARSE, self.name, s.job_lease_seconds, s.job_max_attempts
+            JobStage.PARSE,
+            self.name,
+            s.job_lease_seconds,
+            s.job_max_attempts,
+            max_jobs=max(1, self._parse_pool.processes),
         )
         if jobs:
             with self._leased(jobs):
-                self._attempt(jobs, lambda: self._pipeline.parse(jobs[0], self.name))
+                for job, outcome in self._parse_pool.parse(jobs, self.name):
+                    if isinstance(outcome, BrokenProcessPool):
+                        # A parser process died (crash, out of memory): try again; a document
+                        # that keeps killing it fails once its attempts run out.
+                        self._catalog.release_job(job.id, self.name)
+                    elif isinstance(outcome, Exception):
+                        self._record([job], outcome)
+                    else:
+                        self._attempt([job], partial(self._pipeline.store, job, self.name, outcome))
             return True
         jobs = self._catalog.claim_jobs(
             JobStage.EMBED,
@@ -74,12 +92,16 @@ class Worker:
     def _attempt(self, jobs: Sequence[Job], work: Callable[[], None]) -> None:
         try:
             work()
-        except LeaseLost:
+        except Exception as exc:  # the one place a job's failure is caught, then recorded
+            self._record(jobs, exc)
+
+    def _record(self, jobs: Sequence[Job], exc: Exception) -> None:
+        if isinstance(exc, LeaseLost):
             log.info("lost the lease on %s; another worker or a cancel took over", jobs)
-        except ZhikuError as exc:
+        elif isinstance(exc, ZhikuError):
             self._fail(jobs, exc.message)
-        except Exception as exc:  # the one place a job's unexpected failure is caught
-            log.exception("job failed unexpectedly")
+        else:
+            log.error("job failed unexpectedly", exc_info=exc)
             self._fail(jobs, f"internal error while processing: {type(exc).__name__}: {exc}")
 
     def _fail(self, jobs: Sequence[Job], reason: str) -> None:

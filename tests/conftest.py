@@ -39,7 +39,13 @@ def embedder() -> Embedder:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"data_dir": data_dir, "worker_poll_seconds": 0.1}
+    # Parsing in the test's own process keeps in-process tests fast; the process tests and
+    # test_parse_pool run the real pool.
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "worker_poll_seconds": 0.1,
+        "parse_processes": 0,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -294,11 +294,12 @@ class SqliteCatalog:
         worker: str,
         lease_seconds: float,
         max_attempts: int,
+        max_jobs: int = 1,
         max_chunks: int = 0,
     ) -> list[Job]:
         """Take the oldest claimable jobs of a stage: queued ones and those whose lease has
-        expired (their worker died). Parse claims one job; embed claims jobs up to
-        `max_chunks` chunks in all (at least one job) so small documents share batches."""
+        expired (their worker died). Parse claims up to `max_jobs` jobs; embed claims jobs up
+        to `max_chunks` chunks in all (at least one job) so small documents share batches."""
         now = time.time()
         with self._tx() as db:
             rows = db.execute(
@@ -317,7 +318,12 @@ class SqliteCatalog:
                         " document (killed or out of memory); it was given up",
                     )
                     continue
-                if taken and (stage == JobStage.PARSE or total + row["chunks_total"] > max_chunks):
+                full = (
+                    len(taken) >= max_jobs
+                    if stage == JobStage.PARSE
+                    else total + row["chunks_total"] > max_chunks
+                )
+                if taken and full:
                     break
                 taken.append(row["id"])
                 total += row["chunks_total"]
@@ -355,6 +361,15 @@ class SqliteCatalog:
                 )
             }
         return set(job_ids) - held
+
+    def release_job(self, job_id: str, worker: str) -> None:
+        """Give a job back to the queue untouched (its attempt still counts)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET state=?, lease_until=NULL, worker=NULL, updated_at=?"
+                " WHERE id=? AND worker=? AND state=?",
+                (JobState.QUEUED, time.time(), job_id, worker, JobState.RUNNING),
+            )
 
     def release_running_jobs(self) -> int:
         """Put every running job back in the queue: only for the sole owner of an embedded data

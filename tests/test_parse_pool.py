@@ -1,0 +1,61 @@
+"""Parsing in a pool of real processes: results come back, and a parser process that dies
+costs an attempt, not the worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from core.catalog.records import DocumentStatus, JobState
+from ingest.engine import Engine
+
+
+def test_pool_parses_several_documents_at_once(
+    engine_factory: Callable[..., Engine], shared_data: Path
+) -> None:
+    engine = engine_factory(parse_processes=2)
+    collection = engine.intake.collection("kb")
+    names = ["zh-java-naming-rules.md", "en-pypdf-extract-text.md", "zh-prompt-guide.gbk.txt"]
+    added = [engine.intake.add_path(collection, shared_data / "docs" / n) for n in names]
+
+    assert engine.worker.run_once()  # two documents, one per process
+    assert engine.worker.run_once()
+
+    for result in added:
+        document = engine.catalog.get_document(collection.id, result.document.id)
+        assert document.status == DocumentStatus.SEARCHABLE and document.chunks > 0
+    hits = engine.catalog.lexical_search(collection.id, ["命名"], 3)
+    assert hits and hits[0].chunk.document_id == added[0].document.id
+
+
+@pytest.mark.slow
+def test_killed_parser_process_returns_the_job_to_the_queue(
+    engine_factory: Callable[..., Engine], shared_data: Path
+) -> None:
+    engine = engine_factory(parse_processes=1)
+    collection = engine.intake.collection("kb")
+    added = engine.intake.add_path(collection, shared_data / "pdfs" / "en-free-culture-lessig.pdf")
+    engine.parse_pool.start()
+    worker = threading.Thread(target=engine.worker.run_once)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while engine.catalog.get_job(added.job.id).pages_done == 0:
+        assert time.monotonic() < deadline, "the parser never reported a page"
+        time.sleep(0.05)
+    for child in multiprocessing.active_children():
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+    worker.join(timeout=60)
+
+    job = engine.catalog.get_job(added.job.id)
+    assert job.state == JobState.QUEUED and job.attempts == 1
+    assert engine.worker.run_once()  # a fresh pool parses it
+    document = engine.catalog.get_document(collection.id, added.document.id)
+    assert document.status == DocumentStatus.SEARCHABLE and document.pages == 352
