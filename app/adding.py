@@ -41,7 +41,7 @@ class Submitted:
 
 
 class Target(Protocol):
-    def submit(self, path: Path) -> Submitted: ...
+    def submit_all(self, paths: list[Path]) -> list[Submitted]: ...
 
     def job(self, job_id: str) -> JobView: ...
 
@@ -51,9 +51,9 @@ class LocalTarget:
         self._engine = engine
         self._collection = engine.intake.collection(collection)
 
-    def submit(self, path: Path) -> Submitted:
-        result = self._engine.intake.add_path(self._collection, path)
-        return Submitted(path.name, result.job.id)
+    def submit_all(self, paths: list[Path]) -> list[Submitted]:
+        results = self._engine.intake.add_paths(self._collection, paths)
+        return [Submitted(r.document.filename, r.job.id) for r in results]
 
     def job(self, job_id: str) -> JobView:
         j = self._engine.catalog.get_job(job_id)
@@ -72,7 +72,11 @@ class HttpTarget:
         else:
             _check(found)
 
-    def submit(self, path: Path) -> Submitted:
+    def submit_all(self, paths: list[Path]) -> list[Submitted]:
+        # One request per file, so a file the service refuses fails alone.
+        return [self._submit(path) for path in paths]
+
+    def _submit(self, path: Path) -> Submitted:
         with path.open("rb") as source:
             response = self._http.post(
                 f"/api/collections/{self._collection}/documents",
@@ -138,9 +142,12 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
             print(f"queued {len(files)} file(s); {who} will process them")
         return code
     with DataDirOwnership(settings.data_dir, role="cli"):
-        engine.start_worker(sole_owner=True)
+        # The parser processes start while the files are read and recorded.
+        engine.parse_pool.start()
         try:
-            return _submit_and_track(local, files, wait, on_submit=engine.wake)
+            return _submit_and_track(
+                local, files, wait, on_submit=lambda: engine.start_worker(sole_owner=True)
+            )
         finally:
             engine.stop()
 
@@ -148,11 +155,9 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
 def _submit_and_track(
     target: Target, files: list[Path], wait: bool, on_submit: Callable[[], None] | None = None
 ) -> int:
-    submitted = []
-    for path in files:
-        submitted.append(target.submit(path))
-        if on_submit is not None:
-            on_submit()
+    submitted = target.submit_all(files)
+    if on_submit is not None:
+        on_submit()
     if not wait:
         return 0
     views = _track(target, submitted)

@@ -5,17 +5,20 @@ beside the files that succeed."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.blobs import BlobStore
 from core.catalog import SqliteCatalog
-from core.catalog.records import Collection, Document, Job
+from core.catalog.records import Collection, Document, Job, NewDocument
 from core.errors import EmbeddingModelMismatch, LoadError, NotFound, TooLarge, UnsupportedMedia
 from core.settings import Settings
 from ingest.sniff import sniff_media_type
 
 UNKNOWN_MEDIA = "application/octet-stream"
+_BATCH_FILES = 256
+_BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -64,42 +67,62 @@ class Intake:
         return sniff_media_type(data, filename)
 
     def add_bytes(self, collection: Collection, filename: str, data: bytes) -> AddResult:
-        digest = hashlib.sha256(data).hexdigest()
-        try:
-            media_type = self.inspect(filename, data)
-        except (TooLarge, UnsupportedMedia, LoadError) as exc:
-            return self._record(collection, digest, filename, UNKNOWN_MEDIA, len(data), exc.message)
-        # The blob is durable before its row exists: a crash in between leaves an unreferenced
-        # file, never a document without its bytes.
-        self._blobs.put(data)
-        return self._record(collection, digest, filename, media_type, len(data), None)
+        return self.add_many(collection, [(filename, data)])[0]
+
+    def add_many(
+        self, collection: Collection, files: Sequence[tuple[str, bytes]]
+    ) -> list[AddResult]:
+        """Files that cannot be ingested are recorded as failed with their reason."""
+        records: list[NewDocument] = []
+        accepted: list[bytes] = []
+        for filename, data in files:
+            digest = hashlib.sha256(data).hexdigest()
+            try:
+                media_type, failure = self.inspect(filename, data), None
+                accepted.append(data)
+            except (TooLarge, UnsupportedMedia, LoadError) as exc:
+                media_type, failure = UNKNOWN_MEDIA, exc.message
+            records.append(
+                NewDocument(collection.id, digest, filename, media_type, len(data), failure)
+            )
+        # The files are durable before their rows exist: a crash in between leaves
+        # unreferenced files, never a document without its bytes.
+        self._blobs.put_many(accepted)
+        return [AddResult(*added) for added in self._catalog.add_documents(records)]
+
+    def add_paths(self, collection: Collection, paths: Sequence[Path]) -> list[AddResult]:
+        """Read and record files in batches of bounded size, one transaction per batch."""
+        results: list[AddResult] = []
+        batch: list[tuple[str, bytes]] = []
+        batch_bytes = 0
+        for path in paths:
+            size = path.stat().st_size
+            if size > self._settings.max_upload_bytes:
+                results.extend(self.add_many(collection, batch))
+                batch, batch_bytes = [], 0
+                results.append(self._record_too_large(collection, path, size))
+                continue
+            batch.append((path.name, path.read_bytes()))
+            batch_bytes += size
+            if len(batch) >= _BATCH_FILES or batch_bytes >= _BATCH_BYTES:
+                results.extend(self.add_many(collection, batch))
+                batch, batch_bytes = [], 0
+        results.extend(self.add_many(collection, batch))
+        return results
 
     def add_path(self, collection: Collection, path: Path) -> AddResult:
-        size = path.stat().st_size
-        if size > self._settings.max_upload_bytes:
-            digest = hashlib.sha256()
-            with path.open("rb") as source:
-                for block in iter(lambda: source.read(1 << 20), b""):
-                    digest.update(block)
-            reason = _too_large(size, self._settings.max_upload_mb)
-            return self._record(
-                collection, digest.hexdigest(), path.name, UNKNOWN_MEDIA, size, reason
-            )
-        return self.add_bytes(collection, path.name, path.read_bytes())
+        return self.add_paths(collection, [path])[0]
 
-    def _record(
-        self,
-        collection: Collection,
-        digest: str,
-        filename: str,
-        media_type: str,
-        size: int,
-        failure: str | None,
-    ) -> AddResult:
-        document, job, created = self._catalog.add_document(
-            collection.id, digest, filename, media_type, size, failure
+    def _record_too_large(self, collection: Collection, path: Path, size: int) -> AddResult:
+        digest = hashlib.sha256()
+        with path.open("rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+        reason = _too_large(size, self._settings.max_upload_mb)
+        record = NewDocument(
+            collection.id, digest.hexdigest(), path.name, UNKNOWN_MEDIA, size, reason
         )
-        return AddResult(document, job, created)
+        return AddResult(*self._catalog.add_documents([record])[0])
 
 
 def _too_large(size: int, limit_mb: float) -> str:

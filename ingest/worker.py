@@ -62,7 +62,8 @@ class Worker:
             self.name,
             s.job_lease_seconds,
             s.job_max_attempts,
-            max_jobs=max(1, self._parse_pool.processes),
+            # Several jobs per process keep the pool busy between claims.
+            max_jobs=max(1, 4 * self._parse_pool.processes),
         )
         if jobs:
             with self._leased(jobs):

@@ -55,6 +55,18 @@ class Document:
 
 
 @dataclass(frozen=True)
+class NewDocument:
+    """A document to record: `failure` records it as failed at once (too large, unsupported)."""
+
+    collection_id: str
+    document_id: str
+    filename: str
+    media_type: str
+    size: int
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
     collection_id: str

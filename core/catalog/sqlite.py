@@ -20,6 +20,7 @@ from core.catalog.records import (
     Job,
     JobStage,
     JobState,
+    NewDocument,
     ScoredChunk,
     StoredChunk,
 )
@@ -154,64 +155,67 @@ class SqliteCatalog:
 
     # documents ---------------------------------------------------------------------------
 
-    def add_document(
-        self,
-        collection_id: str,
-        document_id: str,
-        filename: str,
-        media_type: str,
-        size: int,
-        failure: str | None = None,
-    ) -> tuple[Document, Job, bool]:
-        """Record a document and its job in one transaction. The same bytes again return the
+    def add_documents(self, items: Sequence[NewDocument]) -> list[tuple[Document, Job, bool]]:
+        """Record documents and their jobs in one transaction. The same bytes again return the
         existing document and job (created=False), unless it had failed: then it is retried."""
         now = time.time()
+        added: list[tuple[Document, Job, bool]] = []
         with self._tx() as db:
-            row = db.execute(
-                "SELECT status FROM documents WHERE collection_id=? AND id=?",
-                (collection_id, document_id),
-            ).fetchone()
-            if row is not None and (row["status"] != DocumentStatus.FAILED or failure):
-                job = self._latest_job(db, collection_id, document_id)
-                return self.get_document(collection_id, document_id), job, False
-            status = DocumentStatus.FAILED if failure else DocumentStatus.QUEUED
-            job_state = JobState.FAILED if failure else JobState.QUEUED
-            db.execute(
-                "INSERT INTO documents (collection_id, id, filename, media_type, size, status,"
-                " error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (collection_id, id) DO UPDATE SET filename=excluded.filename,"
-                " media_type=excluded.media_type, status=excluded.status, error=excluded.error,"
-                " pages=0, chunks=0, updated_at=excluded.updated_at",
-                (collection_id, document_id, filename, media_type, size, status, failure, now, now),
-            )
-            job_id = uuid.uuid4().hex
-            db.execute(
-                "INSERT INTO jobs (id, collection_id, document_id, state, stage, error,"
-                " created_at, updated_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    job_id,
-                    collection_id,
-                    document_id,
-                    job_state,
-                    JobStage.PARSE,
-                    failure,
-                    now,
-                    now,
-                    now if failure else None,
-                ),
-            )
-            job = self._job_row(db, job_id)
-        return self.get_document(collection_id, document_id), job, True
+            for item in items:
+                cid, did = item.collection_id, item.document_id
+                row = db.execute(
+                    "SELECT status FROM documents WHERE collection_id=? AND id=?", (cid, did)
+                ).fetchone()
+                if row is not None and (row["status"] != DocumentStatus.FAILED or item.failure):
+                    added.append(
+                        (self._document(db, cid, did), self._latest_job(db, cid, did), False)
+                    )
+                    continue
+                failed = item.failure is not None
+                db.execute(
+                    "INSERT INTO documents (collection_id, id, filename, media_type, size,"
+                    " status, error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (collection_id, id) DO UPDATE SET filename=excluded.filename,"
+                    " media_type=excluded.media_type, status=excluded.status,"
+                    " error=excluded.error, pages=0, chunks=0, updated_at=excluded.updated_at",
+                    (
+                        cid,
+                        did,
+                        item.filename,
+                        item.media_type,
+                        item.size,
+                        DocumentStatus.FAILED if failed else DocumentStatus.QUEUED,
+                        item.failure,
+                        now,
+                        now,
+                    ),
+                )
+                job_id = uuid.uuid4().hex
+                db.execute(
+                    "INSERT INTO jobs (id, collection_id, document_id, state, stage, error,"
+                    " created_at, updated_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        job_id,
+                        cid,
+                        did,
+                        JobState.FAILED if failed else JobState.QUEUED,
+                        JobStage.PARSE,
+                        item.failure,
+                        now,
+                        now,
+                        now if failed else None,
+                    ),
+                )
+                added.append((self._document(db, cid, did), self._job_row(db, job_id), True))
+        return added
 
     def get_document(self, collection_id: str, document_id: str) -> Document:
-        row = (
-            self._db()
-            .execute(
-                "SELECT * FROM documents WHERE collection_id=? AND id=?",
-                (collection_id, document_id),
-            )
-            .fetchone()
-        )
+        return self._document(self._db(), collection_id, document_id)
+
+    def _document(self, db: sqlite3.Connection, collection_id: str, document_id: str) -> Document:
+        row = db.execute(
+            "SELECT * FROM documents WHERE collection_id=? AND id=?", (collection_id, document_id)
+        ).fetchone()
         if row is None:
             raise NotFound(f"document {document_id!r} does not exist in this collection")
         return _document(row)
