@@ -57,14 +57,10 @@ class Engine:
         after their lease runs out."""
         if sole_owner:
             self.catalog.release_running_jobs()
-        worker = self.worker
         self.parse_pool.start()
-        # Loading the model takes seconds: do it while the first documents are parsed.
-        warm = threading.Thread(target=self.embedder.load, name="zhiku-model", daemon=True)
-        run = threading.Thread(target=worker.run, args=(self._stop,), name="zhiku-worker")
-        self._threads = [warm, run]
-        for thread in self._threads:
-            thread.start()
+        run = threading.Thread(target=self.worker.run, args=(self._stop,), name="zhiku-worker")
+        self._threads = [run]
+        run.start()
 
     def wake(self) -> None:
         if "worker" in self.__dict__:

@@ -93,7 +93,6 @@ _child_parser: Parser | None = None
 def _start_child(settings: Settings) -> None:
     global _child_parser
     _child_parser = Parser(settings)
-    lexical_tokens("预热")  # jieba loads its dictionary (about a second) before the first job
 
 
 def _parse_in_child(job: Job, worker: str) -> Parsed:

@@ -34,6 +34,9 @@ class Pipeline:
         self._embedder = embedder
         self._store = store
 
+    def warm_up(self) -> None:
+        self._embedder.load()
+
     def store(self, job: Job, worker: str, parsed: Parsed) -> None:
         """Chunks and lexical entries in one transaction: the document becomes searchable."""
         self._catalog.store_parsed(

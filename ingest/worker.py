@@ -50,6 +50,9 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             if not self.run_once():
+                # The model loads (seconds of CPU) once nothing is left to parse, so it never
+                # slows the first stage down.
+                self._pipeline.warm_up()
                 self._wake.wait(self._settings.worker_poll_seconds)
                 self._wake.clear()
 
