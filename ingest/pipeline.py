@@ -75,27 +75,42 @@ class Pipeline:
                     for r in rows_by_hash[h]
                 ],
             )
+        # One store write per collection for the whole slice: Chroma persists every call, so
+        # per-document upserts of small documents cost more than embedding them.
+        by_collection: dict[str, list[Job]] = {}
         for job in jobs:
-            try:
-                publish(self._catalog, self._store, job.collection_id, job.document_id, model)
-                self._catalog.mark_ready(job.id, worker)
-            except LeaseLost:
-                if not self._catalog.document_exists(job.collection_id, job.document_id):
-                    # Deleted while we embedded: take back what was just published.
-                    self._store.delete_document(job.collection_id, job.document_id)
+            by_collection.setdefault(job.collection_id, []).append(job)
+        for collection_id, group in by_collection.items():
+            publish(
+                self._catalog, self._store, collection_id, [j.document_id for j in group], model
+            )
+            for job in group:
+                try:
+                    self._catalog.mark_ready(job.id, worker)
+                except LeaseLost:
+                    if not self._catalog.document_exists(collection_id, job.document_id):
+                        # Deleted while we embedded: take back what was just published.
+                        self._store.delete_document(collection_id, job.document_id)
 
 
 def publish(
-    catalog: SqliteCatalog, store: VectorStore, collection_id: str, document_id: str, model: str
+    catalog: SqliteCatalog,
+    store: VectorStore,
+    collection_id: str,
+    document_ids: Sequence[str],
+    model: str,
 ) -> int:
-    """Copy a document's vectors from the catalog to the vector store (idempotent: by id)."""
-    rows = catalog.document_vectors(collection_id, document_id)
+    """Copy documents' vectors from the catalog to the vector store (idempotent: by id)."""
+    ids: list[str] = []
+    blobs: list[bytes] = []
+    metas: list[VectorMeta] = []
+    for document_id in document_ids:
+        for chunk_id, vector, page, seq in catalog.document_vectors(collection_id, document_id):
+            ids.append(chunk_id)
+            blobs.append(vector)
+            metas.append(VectorMeta(document_id=document_id, page=page, seq=seq))
     store.ensure_collection(collection_id, model)
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
-    store.upsert(
-        collection_id,
-        [r[0] for r in rows],
-        vectors.reshape(len(rows), -1).astype(np.float32),
-        [VectorMeta(document_id=document_id, page=r[2], seq=r[3]) for r in rows],
-    )
-    return len(rows)
+    if ids:
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(ids), -1)
+        store.upsert(collection_id, ids, vectors.astype(np.float32), metas)
+    return len(ids)

@@ -44,9 +44,8 @@ def check_collection(engine: Engine, collection: Collection) -> CheckReport:
     stored = store.ids(collection.id)
     orphans = sorted(stored - set(ready))
     store.delete_ids(collection.id, orphans)
-    restored = 0
-    for document_id in sorted({ready[i] for i in set(ready) - stored}):
-        restored += publish(catalog, store, collection.id, document_id, collection.embedding_model)
+    lacking = sorted({ready[i] for i in set(ready) - stored})
+    restored = publish(catalog, store, collection.id, lacking, collection.embedding_model)
     return CheckReport(
         collection=collection.name,
         chunks=len(catalog.live_chunk_ids(collection.id, list(DocumentStatus))),
