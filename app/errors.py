@@ -20,6 +20,8 @@ STATUS: dict[type[errors.ZhikuError], int] = {
     errors.UnsupportedMedia: 415,
     errors.InvalidInput: 422,
     errors.LoadError: 422,
+    errors.UpstreamFailed: 502,
+    errors.UpstreamTimeout: 504,
     errors.BackendUnavailable: 503,
     errors.ConfigError: 500,
 }

@@ -62,5 +62,13 @@ class BackendUnavailable(ZhikuError):
     code = "backend_unavailable"
 
 
+class UpstreamFailed(BackendUnavailable):
+    code = "upstream_failed"
+
+
+class UpstreamTimeout(BackendUnavailable):
+    code = "upstream_timeout"
+
+
 class LoadError(ZhikuError):
     code = "load_error"

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -27,6 +27,16 @@ class Settings(BaseSettings):
 
     chunk_tokens: int = Field(default=200, ge=32)
     chunk_overlap_tokens: int = Field(default=32, ge=0)
+
+    llm_backend: str = "extractive"
+    llm_base_url: str = "http://127.0.0.1:11434/v1"
+    llm_api_key: SecretStr = SecretStr("")
+    # A model name for the openai backend; a local folder for the local backend.
+    llm_model: str = ""
+    llm_timeout_seconds: float = Field(default=60, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_max_tokens: int = Field(default=512, ge=1)
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
 
     max_upload_mb: float = Field(default=50, gt=0)
 
