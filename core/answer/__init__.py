@@ -1,0 +1,1 @@
+"""From a question to a cited answer: retrieve, fuse, prompt, cite."""
