@@ -9,8 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.errors import install_error_handlers
-from app.routes import collections, documents, health, jobs
+from app.routes import collections, documents, health, jobs, query
+from core.answer.prompt import DEFAULT_SYSTEM
+from core.answer.retrieve import HybridRetriever
+from core.answer.service import AnswerService
+from core.llm import LLMS
 from core.ownership import DataDirOwnership
+from core.search import Searcher
 from core.settings import Settings, get_settings
 from ingest.engine import Engine
 
@@ -27,14 +32,21 @@ def create_app(given: Settings | None = None) -> FastAPI:
             engine = Engine(settings)
             engine.start_worker(sole_owner=True)
             app.state.engine = engine
+            retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
+            llm = LLMS.create(settings.llm_backend, settings)
+            app.state.answers = AnswerService(
+                engine.catalog, retriever, llm, settings.prompt_system or DEFAULT_SYSTEM
+            )
             try:
                 yield
             finally:
+                await llm.aclose()
+                retriever.close()
                 engine.stop()
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs):
+    for module in (health, collections, documents, jobs, query):
         app.include_router(module.router)
     return app
 

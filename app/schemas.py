@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.answer.cite import Citation
+from core.answer.service import Answer
 from core.catalog.records import Collection, Document, Job
 
 
@@ -112,3 +114,86 @@ class UploadAccepted(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=20_000)
+    top_k: int = Field(default=5, ge=1, le=50)
+    document_ids: list[str] | None = Field(default=None, max_length=1000)
+    stream: bool = False
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty")
+        return value
+
+
+class CitationPublic(BaseModel):
+    n: int
+    document_id: str
+    filename: str
+    page: int | None
+    quote: str
+    verified: bool
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationPublic:
+        return cls(
+            n=c.n,
+            document_id=c.document_id,
+            filename=c.filename,
+            page=c.page,
+            quote=c.quote,
+            verified=c.verified,
+        )
+
+
+class ChunkPublic(BaseModel):
+    n: int
+    id: str
+    document_id: str
+    filename: str
+    page: int | None
+    heading_path: list[str]
+    text: str
+    score: float
+
+
+class QueryResponse(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[CitationPublic]
+    chunks: list[ChunkPublic]
+    backend: str
+    timings: dict[str, float]
+
+    @classmethod
+    def of(cls, a: Answer) -> QueryResponse:
+        return cls(
+            answer=a.text,
+            abstained=a.abstained,
+            citations=[CitationPublic.of(c) for c in a.citations],
+            chunks=chunks_public(a),
+            backend=a.backend,
+            timings=a.timings,
+        )
+
+
+def chunks_public(a: Answer) -> list[ChunkPublic]:
+    return [
+        ChunkPublic(
+            n=p.n,
+            id=f.chunk.id,
+            document_id=p.document_id,
+            filename=p.filename,
+            page=p.page,
+            heading_path=list(f.chunk.heading_path),
+            text=p.text,
+            score=round(f.score, 6),
+        )
+        for p, f in zip(a.passages, a.chunks, strict=True)
+    ]

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=512, ge=1)
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
 
+    # The system prompt; {language} becomes the question's language. Unset: the built-in one
+    # (core/answer/prompt.py), which keeps passages as data and asks for [n] citations.
+    prompt_system: str | None = None
+    max_question_chars: int = Field(default=2000, ge=10)
+
     max_upload_mb: float = Field(default=50, gt=0)
 
     # Processes that parse documents; 0 parses inside the worker's own process.

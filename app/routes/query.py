@@ -1,0 +1,82 @@
+"""Questions over a collection: a JSON answer, or Server-Sent Events while it is written."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import CollectionDep, EngineDep
+from app.errors import error_body
+from app.schemas import CitationPublic, QueryRequest, QueryResponse, chunks_public
+from core.answer.service import AnswerService, Prepared
+from core.errors import InvalidInput, ZhikuError
+
+router = APIRouter(prefix="/api/collections/{name}", tags=["query"])
+
+
+def get_answers(request: Request) -> AnswerService:
+    service: AnswerService = request.app.state.answers
+    return service
+
+
+AnswersDep = Annotated[AnswerService, Depends(get_answers)]
+
+
+@router.post("/query", response_model=QueryResponse)
+async def query(
+    body: QueryRequest, collection: CollectionDep, engine: EngineDep, answers: AnswersDep
+) -> QueryResponse | StreamingResponse:
+    limit = engine.settings.max_question_chars
+    if len(body.question) > limit:
+        raise InvalidInput(
+            f"the question is {len(body.question)} characters; the limit is {limit}"
+            " (ZHIKU_MAX_QUESTION_CHARS)"
+        )
+    prepared = await run_in_threadpool(
+        answers.prepare, collection, body.question, body.top_k, body.document_ids
+    )
+    if body.stream:
+        return StreamingResponse(
+            sse(answers, prepared),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return QueryResponse.of(await answers.answer(prepared))
+
+
+def event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def sse(answers: AnswerService, prepared: Prepared) -> AsyncIterator[str]:
+    """delta events, then citations, then done; an upstream failure becomes an error event
+    (the status line is already sent). A client that goes away cancels this generator, which
+    closes the backend's stream and so the upstream request."""
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        async for delta in answers.generate(prepared):
+            parts.append(delta)
+            yield event("delta", {"text": delta})
+    except ZhikuError as exc:
+        yield event("error", error_body(exc.code, exc.message))
+        return
+    answer = answers.finish(prepared, "".join(parts), started)
+    yield event(
+        "citations",
+        {
+            "answer": answer.text,
+            "citations": [CitationPublic.of(c).model_dump() for c in answer.citations],
+            "chunks": [c.model_dump() for c in chunks_public(answer)],
+        },
+    )
+    yield event(
+        "done",
+        {"abstained": answer.abstained, "backend": answer.backend, "timings": answer.timings},
+    )

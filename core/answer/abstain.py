@@ -1,0 +1,30 @@
+"""Whether the retrieved passages hold an answer at all: the best sentence's share of the
+question's words, against a threshold per language fitted by `python -m bench.fit_abstention`
+(questions known to be unanswerable must abstain, answerable ones must not)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from core.answer.language import Language
+
+THRESHOLDS_FILE = Path(__file__).with_name("abstention.json")
+_UNFITTED = 0.3
+
+
+@cache
+def _fitted() -> dict[str, dict[str, float]]:
+    if not THRESHOLDS_FILE.exists():
+        return {}
+    loaded: dict[str, dict[str, float]] = json.loads(THRESHOLDS_FILE.read_text())
+    return loaded
+
+
+def threshold(language: Language) -> float:
+    return float(_fitted().get(language, {}).get("threshold", _UNFITTED))
+
+
+def should_abstain(evidence: float, language: Language) -> bool:
+    return evidence < threshold(language)

@@ -1,0 +1,117 @@
+"""One question, answered: retrieve, decide whether the passages can answer, prompt the
+backend, then verify the citations of what it wrote."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from core.answer.abstain import should_abstain
+from core.answer.cite import Citation, verify_citations
+from core.answer.fuse import FusedChunk
+from core.answer.prompt import NOT_FOUND, build_prompt
+from core.answer.retrieve import HybridRetriever, Retrieval
+from core.catalog import SqliteCatalog
+from core.catalog.records import Collection
+from core.llm.extractive import best_sentences
+from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
+
+
+@dataclass
+class Prepared:
+    collection: Collection
+    retrieval: Retrieval
+    passages: list[Passage]
+    prompt: Prompt
+    evidence: float
+    abstain: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    abstained: bool
+    citations: list[Citation]
+    chunks: list[FusedChunk]
+    passages: list[Passage]
+    backend: str
+    timings: dict[str, float]
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+class AnswerService:
+    def __init__(
+        self,
+        catalog: SqliteCatalog,
+        retriever: HybridRetriever,
+        llm: LLM,
+        system_template: str,
+    ) -> None:
+        self._catalog = catalog
+        self._retriever = retriever
+        self.llm = llm
+        self._system = system_template
+
+    def prepare(
+        self,
+        collection: Collection,
+        question: str,
+        top_k: int,
+        document_ids: Sequence[str] | None = None,
+        history: Sequence[ChatMessage] = (),
+    ) -> Prepared:
+        started = time.perf_counter()
+        retrieval = self._retriever.retrieve(collection, question, top_k, document_ids)
+        names = {
+            d: self._catalog.get_document(collection.id, d).filename
+            for d in {f.chunk.document_id for f in retrieval.chunks}
+        }
+        passages = [
+            Passage(n, f.chunk.text, f.chunk.document_id, names[f.chunk.document_id], f.chunk.page)
+            for n, f in enumerate(retrieval.chunks, start=1)
+        ]
+        prompt = build_prompt(question, passages, retrieval.language, self._system, history)
+        picks = best_sentences(prompt)
+        evidence = picks[0].coverage if picks else 0.0
+        return Prepared(
+            collection,
+            retrieval,
+            passages,
+            prompt,
+            evidence,
+            should_abstain(evidence, retrieval.language),
+            {"retrieve_ms": _ms(started)},
+        )
+
+    async def generate(self, prepared: Prepared) -> AsyncIterator[str]:
+        """The answer's text deltas; the not-found message when the passages cannot answer."""
+        if prepared.abstain:
+            yield NOT_FOUND[prepared.retrieval.language]
+            return
+        async for delta in self.llm.stream(prepared.prompt):
+            yield delta
+
+    def finish(self, prepared: Prepared, text: str, generate_started: float) -> Answer:
+        cleaned, citations = verify_citations(text, prepared.passages)
+        not_found = NOT_FOUND[prepared.retrieval.language]
+        abstained = prepared.abstain or (not citations and not_found.rstrip("。.") in cleaned)
+        prepared.timings["generate_ms"] = _ms(generate_started)
+        return Answer(
+            cleaned.strip(),
+            abstained,
+            [] if abstained else citations,
+            prepared.retrieval.chunks,
+            prepared.passages,
+            self.llm.backend,
+            prepared.timings,
+        )
+
+    async def answer(self, prepared: Prepared) -> Answer:
+        started = time.perf_counter()
+        parts = [delta async for delta in self.generate(prepared)]
+        return self.finish(prepared, "".join(parts), started)
