@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1)
     embedding_device: str = "cpu"
 
-    chunk_tokens: int = Field(default=200, ge=32)
+    chunk_tokens: int = Field(default=254, ge=32)
     chunk_overlap_tokens: int = Field(default=32, ge=0)
 
     llm_backend: str = "extractive"

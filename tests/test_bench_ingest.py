@@ -11,14 +11,11 @@ import pytest
 
 from bench.ingest import KEYS
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad" / "cmrc2018_dev.json"
-
 
 @pytest.mark.slow
-def test_bench_ingest_reports_every_system_on_five_contexts(tmp_path: Path) -> None:
-    if not SQUAD.exists():
-        pytest.skip(f"no shared data at {SQUAD}")
-    command = ["-m", "bench.ingest", "--squad", str(SQUAD), "--max-docs", "5", "--skip-reference"]
+def test_bench_ingest_reports_every_system_on_five_contexts(shared_data: Path) -> None:
+    squad = shared_data / "squad" / "cmrc2018_dev.json"
+    command = ["-m", "bench.ingest", "--squad", str(squad), "--max-docs", "5", "--skip-reference"]
     run = subprocess.run(
         [sys.executable, *command],
         cwd=Path(__file__).resolve().parents[1],

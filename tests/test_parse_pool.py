@@ -30,7 +30,7 @@ def test_pool_parses_several_documents_at_once(
     for result in added:
         document = engine.catalog.get_document(collection.id, result.document.id)
         assert document.status == DocumentStatus.SEARCHABLE and document.chunks > 0
-    hits = engine.catalog.lexical_search(collection.id, ["命名"], 3)
+    hits = engine.catalog.lexical_search(collection.id, ["驼峰"], 3)
     assert hits and hits[0].chunk.document_id == added[0].document.id
 
 
