@@ -276,13 +276,14 @@ def read_only(catalog: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, isolation_level=None)
 
 
-class SearchableWatch:
-    """Polls the catalog, read-only, for the first moment every document of the corpus is
-    searchable, ready or failed."""
+class StatusWatch:
+    """Polls the catalog, read-only, for the first moment every document of the corpus is in
+    one of `statuses`."""
 
-    def __init__(self, catalog: Path, expected: int) -> None:
+    def __init__(self, catalog: Path, expected: int, statuses: tuple[str, ...]) -> None:
         self._catalog = catalog
         self._expected = expected
+        self._statuses = statuses
         self.at: float | None = None
 
     def tick(self) -> None:
@@ -298,7 +299,7 @@ class SearchableWatch:
                 db.close()
         except sqlite3.Error:  # not created yet, schema not there yet, or busy
             return
-        done = sum(counts.get(s, 0) for s in LIVE_OR_DONE)
+        done = sum(counts.get(s, 0) for s in self._statuses)
         if sum(counts.values()) == done == self._expected:
             self.at = time.monotonic()
 
@@ -316,16 +317,25 @@ def bench_zhiku(corpus: Corpus, work: Path, tokens: Tokens) -> tuple[Result, lis
     catalog = data_dir / "catalog.sqlite3"
     os.environ["ZHIKU_DATA_DIR"] = str(data_dir)
     expected = corpus.distinct_documents()
-    watch = SearchableWatch(catalog, expected)
+    watch = StatusWatch(catalog, expected, LIVE_OR_DONE)
+    # Ready is a state of the catalog, like searchable: the process's shutdown afterwards
+    # (pool, Chroma, interpreter) is reported apart as seconds_to_exit.
+    ready_watch = StatusWatch(catalog, expected, ("ready", "failed"))
+
+    def tick() -> None:
+        watch.tick()
+        ready_watch.tick()
+
     command = [*zhiku_command(), "add", str(corpus.root), "--collection", "bench", "--wait"]
     log(f"zhiku: adding {len(corpus.files)} files ({expected} distinct)")
     log_file = work / "zhiku.log"
     launched, launched_wall = time.monotonic(), time.time()
     # In the work folder, so that no .env of the checkout changes the settings.
-    run = run_measured(command, work, log_file, watch.tick)
-    ready = time.monotonic() - launched
+    run = run_measured(command, work, log_file, tick)
+    exited = time.monotonic() - launched
     check_exit("zhiku add", run.code, log_file, allowed=(0, 1))  # 1: some documents failed
-    watch.tick()  # it may have got there after the last poll
+    tick()  # it may have got there after the last poll
+    ready = exited if ready_watch.at is None else min(ready_watch.at - launched, exited)
     searchable = None if watch.at is None else min(watch.at - launched, ready)
 
     db = read_only(catalog)
@@ -357,6 +367,7 @@ def bench_zhiku(corpus: Corpus, work: Path, tokens: Tokens) -> tuple[Result, lis
         seconds_to_first_added=seconds(first_added - launched_wall) if first_added else None,
         seconds_to_all_added=seconds(last_added - launched_wall) if last_added else None,
         background_cpu_s=round(run.background_cpu_s, 1),
+        seconds_to_exit=seconds(exited),
     )
     return result, texts
 
