@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.errors import install_error_handlers
-from app.routes import collections, documents, health, jobs, query
+from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from core.answer.prompt import DEFAULT_SYSTEM
 from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
+from core.catalog.conversations import SqliteConversations
 from core.llm import LLMS
 from core.ownership import DataDirOwnership
 from core.search import Searcher
@@ -34,6 +35,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.engine = engine
             retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
             llm = LLMS.create(settings.llm_backend, settings)
+            app.state.conversations = SqliteConversations(engine.catalog)
             app.state.answers = AnswerService(
                 engine.catalog, retriever, llm, settings.prompt_system or DEFAULT_SYSTEM
             )
@@ -46,7 +48,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs, query):
+    for module in (health, collections, documents, jobs, query, chat, openai_compat):
         app.include_router(module.router)
     return app
 

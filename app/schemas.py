@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.cite import Citation
 from core.answer.service import Answer
+from core.catalog.conversations import Conversation
 from core.catalog.records import Collection, Document, Job
 
 
@@ -197,3 +200,62 @@ def chunks_public(a: Answer) -> list[ChunkPublic]:
         )
         for p, f in zip(a.passages, a.chunks, strict=True)
     ]
+
+
+class ChatMessageIn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(max_length=20_000)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    top_k: int = Field(default=5, ge=1, le=50)
+    document_ids: list[str] | None = Field(default=None, max_length=1000)
+    stream: bool = False
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_a_question(cls, value: list[ChatMessageIn]) -> list[ChatMessageIn]:
+        if value[-1].role != "user" or not value[-1].content.strip():
+            raise ValueError("the last message must be a non-empty user message")
+        return value
+
+
+class ChatResponse(QueryResponse):
+    conversation_id: str
+    question: str
+
+
+class MessagePublic(BaseModel):
+    role: str
+    content: str
+    citations: list[dict[str, Any]]
+    created_at: float
+
+
+class ConversationPublic(BaseModel):
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    messages: list[MessagePublic] | None = None
+
+    @classmethod
+    def of(cls, c: Conversation, with_messages: bool = False) -> ConversationPublic:
+        return cls(
+            id=c.id,
+            title=c.title,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            messages=[
+                MessagePublic(
+                    role=m.role, content=m.content, citations=m.citations, created_at=m.created_at
+                )
+                for m in c.messages
+            ]
+            if with_messages
+            else None,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import CollectionDep, EngineDep
 from app.errors import error_body
 from app.schemas import CitationPublic, QueryRequest, QueryResponse, chunks_public
-from core.answer.service import AnswerService, Prepared
+from core.answer.service import Answer, AnswerService, Prepared
 from core.errors import InvalidInput, ZhikuError
 
 router = APIRouter(prefix="/api/collections/{name}", tags=["query"])
@@ -32,12 +32,7 @@ AnswersDep = Annotated[AnswerService, Depends(get_answers)]
 async def query(
     body: QueryRequest, collection: CollectionDep, engine: EngineDep, answers: AnswersDep
 ) -> QueryResponse | StreamingResponse:
-    limit = engine.settings.max_question_chars
-    if len(body.question) > limit:
-        raise InvalidInput(
-            f"the question is {len(body.question)} characters; the limit is {limit}"
-            " (ZHIKU_MAX_QUESTION_CHARS)"
-        )
+    check_length(body.question, engine.settings.max_question_chars)
     prepared = await run_in_threadpool(
         answers.prepare, collection, body.question, body.top_k, body.document_ids
     )
@@ -50,14 +45,27 @@ async def query(
     return QueryResponse.of(await answers.answer(prepared))
 
 
+def check_length(question: str, limit: int) -> None:
+    if len(question) > limit:
+        raise InvalidInput(
+            f"the question is {len(question)} characters; the limit is {limit}"
+            " (ZHIKU_MAX_QUESTION_CHARS)"
+        )
+
+
 def event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def sse(answers: AnswerService, prepared: Prepared) -> AsyncIterator[str]:
+async def sse(
+    answers: AnswerService,
+    prepared: Prepared,
+    on_finish: Callable[[Answer], dict[str, object]] | None = None,
+) -> AsyncIterator[str]:
     """delta events, then citations, then done; an upstream failure becomes an error event
     (the status line is already sent). A client that goes away cancels this generator, which
-    closes the backend's stream and so the upstream request."""
+    closes the backend's stream and so the upstream request. `on_finish` may add fields to the
+    done event (and store the answer)."""
     started = time.perf_counter()
     parts: list[str] = []
     try:
@@ -76,7 +84,11 @@ async def sse(answers: AnswerService, prepared: Prepared) -> AsyncIterator[str]:
             "chunks": [c.model_dump() for c in chunks_public(answer)],
         },
     )
-    yield event(
-        "done",
-        {"abstained": answer.abstained, "backend": answer.backend, "timings": answer.timings},
-    )
+    done: dict[str, object] = {
+        "abstained": answer.abstained,
+        "backend": answer.backend,
+        "timings": answer.timings,
+    }
+    if on_finish is not None:
+        done.update(on_finish(answer))
+    yield event("done", done)

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,13 @@ class SqliteCatalog:
             raise
         db.execute("COMMIT")
 
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """For the catalog's companions (conversations) that share its database."""
+        return self._tx()
+
+    def connection(self) -> sqlite3.Connection:
+        return self._db()
+
     def pragma(self, name: str) -> Any:
         return self._db().execute(f"PRAGMA {name}").fetchone()[0]
 
@@ -147,7 +154,12 @@ class SqliteCatalog:
     def delete_collection(self, name: str) -> Collection:
         collection = self.get_collection(name)
         with self._tx() as db:
-            for table in ("chunks", "jobs", "documents"):
+            db.execute(
+                "DELETE FROM messages WHERE conversation_id IN"
+                " (SELECT id FROM conversations WHERE collection_id=?)",
+                (collection.id,),
+            )
+            for table in ("chunks", "jobs", "documents", "conversations"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id=?", (collection.id,))
             db.execute("DELETE FROM collections WHERE id=?", (collection.id,))
             db.execute(f"DROP TABLE IF EXISTS {fts_table(collection.id)}")

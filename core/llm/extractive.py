@@ -43,6 +43,7 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
 
 
 class ExtractiveLLM:
+    generative = False
     backend = "extractive"
 
     def __init__(self, settings: Settings) -> None:

@@ -50,6 +50,8 @@ class _Retryable(UpstreamFailed):
 class OpenAICompatibleLLM:
     """Streams `POST {ZHIKU_LLM_BASE_URL}/chat/completions`; retries only before the first delta."""
 
+    generative = True
+
     def __init__(self, settings: Settings) -> None:
         if not settings.llm_model.strip():
             raise ConfigError(

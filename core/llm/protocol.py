@@ -40,6 +40,9 @@ class Prompt:
 class LLM(Protocol):
     backend: str
     """A label for responses, e.g. "extractive" or "openai:qwen2.5-7b-instruct"."""
+    generative: bool
+    """Whether it writes free text (and can so rewrite a follow-up question); the extractive
+    backend only quotes passages."""
 
     def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         """Yield the answer as text deltas.

@@ -1,0 +1,97 @@
+"""Multi-turn chat over a collection, with conversations kept in the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import CollectionDep, EngineDep
+from app.routes.query import AnswersDep, check_length, sse
+from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
+from core.answer.condense import standalone_question
+from core.answer.service import Answer
+from core.catalog.conversations import Message, SqliteConversations
+from core.llm.protocol import ChatMessage
+
+router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
+
+
+def get_conversations(request: Request) -> SqliteConversations:
+    store: SqliteConversations = request.app.state.conversations
+    return store
+
+
+ConversationsDep = Annotated[SqliteConversations, Depends(get_conversations)]
+
+
+@router.post("/chat", response_model=ChatResponse)
+async def chat(
+    body: ChatRequest,
+    collection: CollectionDep,
+    engine: EngineDep,
+    answers: AnswersDep,
+    conversations: ConversationsDep,
+) -> ChatResponse | StreamingResponse:
+    """With a `conversation_id`, the history comes from the stored conversation and only the
+    last message is new; without one, a conversation is started from the messages sent."""
+    question = body.messages[-1].content
+    check_length(question, engine.settings.max_question_chars)
+    if body.conversation_id:
+        stored = conversations.get(collection.id, body.conversation_id)
+        history = [ChatMessage(m.role, m.content) for m in stored.messages if m.role != "system"]  # type: ignore[arg-type]
+        conversation_id = stored.id
+        new = [Message("user", question)]
+    else:
+        history = [ChatMessage(m.role, m.content) for m in body.messages[:-1] if m.role != "system"]
+        conversation_id = conversations.create(collection.id, question).id
+        new = [Message(m.role, m.content) for m in body.messages if m.role != "system"]
+    standalone = await standalone_question(answers.llm, history, question)
+    prepared = await run_in_threadpool(
+        answers.prepare, collection, standalone, body.top_k, body.document_ids, history
+    )
+
+    def store(answer: Answer) -> dict[str, object]:
+        cited = [CitationPublic.of(c).model_dump() for c in answer.citations]
+        conversations.append(
+            collection.id, conversation_id, [*new, Message("assistant", answer.text, cited)]
+        )
+        return {"conversation_id": conversation_id, "question": standalone}
+
+    if body.stream:
+        return StreamingResponse(
+            sse(answers, prepared, on_finish=store),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    answer = await answers.answer(prepared)
+    store(answer)
+    return ChatResponse(
+        **QueryResponse.of(answer).model_dump(),
+        conversation_id=conversation_id,
+        question=standalone,
+    )
+
+
+@router.get("/conversations")
+def list_conversations(
+    collection: CollectionDep, conversations: ConversationsDep
+) -> list[ConversationPublic]:
+    return [ConversationPublic.of(c) for c in conversations.in_collection(collection.id)]
+
+
+@router.get("/conversations/{conversation_id}")
+def get_conversation(
+    conversation_id: str, collection: CollectionDep, conversations: ConversationsDep
+) -> ConversationPublic:
+    return ConversationPublic.of(conversations.get(collection.id, conversation_id), True)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+def delete_conversation(
+    conversation_id: str, collection: CollectionDep, conversations: ConversationsDep
+) -> Response:
+    conversations.delete(collection.id, conversation_id)
+    return Response(status_code=204)

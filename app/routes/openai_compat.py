@@ -1,0 +1,158 @@
+"""The OpenAI chat-completions API, where the model is a collection: existing clients (the
+openai SDK, LangChain's ChatOpenAI, Open WebUI) ask Zhiku directly. Citations travel in the
+message text (a Sources list) and in an extra `citations` field."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import EngineDep
+from app.errors import error_body
+from app.routes.query import AnswersDep, check_length
+from app.schemas import CitationPublic
+from core.answer.condense import standalone_question
+from core.answer.service import Answer, AnswerService, Prepared
+from core.errors import InvalidInput, ZhikuError
+from core.llm.protocol import ChatMessage
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class OpenAIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    # Sampling options and the like are accepted and ignored: the collection decides.
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+
+
+@router.get("/models")
+def list_models(engine: EngineDep) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [
+            {"id": c.name, "object": "model", "created": int(c.created_at), "owned_by": "zhiku"}
+            for c in engine.catalog.list_collections()
+        ],
+    }
+
+
+def sources(answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    lines = [
+        f"[{c.n}] {c.filename}" + (f", p. {c.page}" if c.page is not None else "")
+        for c in answer.citations
+    ]
+    return "\n\nSources:\n" + "\n".join(lines)
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, engine: EngineDep, answers: AnswersDep
+) -> dict[str, Any] | StreamingResponse:
+    collection = engine.intake.collection(body.model, create=False)
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
+        raise InvalidInput("the last message must be a non-empty user message")
+    question = turns[-1].text()
+    check_length(question, engine.settings.max_question_chars)
+    history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
+    standalone = await standalone_question(answers.llm, history, question)
+    prepared = await run_in_threadpool(answers.prepare, collection, standalone, 5, None, history)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    if body.stream:
+        return StreamingResponse(
+            _stream(answers, prepared, completion_id, created, body.model),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    answer = await answers.answer(prepared)
+    content = answer.text + sources(answer)
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": body.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": _usage(question, content),
+        "citations": [CitationPublic.of(c).model_dump() for c in answer.citations],
+        "system_fingerprint": answer.backend,
+    }
+
+
+def _usage(question: str, content: str) -> dict[str, int]:
+    # An estimate in characters/4: clients display it, none bills by it.
+    prompt, completion = max(1, len(question) // 4), max(1, len(content) // 4)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+async def _stream(
+    answers: AnswerService, prepared: Prepared, completion_id: str, created: int, model: str
+) -> AsyncIterator[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        async for delta in answers.generate(prepared):
+            parts.append(delta)
+            yield chunk({"content": delta})
+    except ZhikuError as exc:
+        yield f"data: {json.dumps(error_body(exc.code, exc.message))}\n\n"
+        return
+    answer = answers.finish(prepared, "".join(parts), started)
+    footer = sources(answer)
+    if footer:
+        yield chunk({"content": footer})
+    citations = [CitationPublic.of(c).model_dump() for c in answer.citations]
+    yield chunk({}, "stop", citations=citations)
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,126 @@
+"""Multi-turn chat with stored conversations, and the OpenAI-compatible API driven by the
+official openai package and LangChain's ChatOpenAI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+from langchain_openai import ChatOpenAI
+
+from app.main import create_app
+from tests.conftest import make_settings
+
+HANDBOOK = """# Release handbook
+
+## Versions
+
+Zhiku 1.0 shipped in March with the embedded mode. Zhiku 2.0 shipped in June with the
+scale-out mode on PostgreSQL and Redis.
+
+## 部署
+
+知库二点零版本支持 PostgreSQL 和 Redis 的扩展部署模式。
+"""
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("chat") / "data")
+    with TestClient(create_app(settings)) as test_client:
+        test_client.post("/api/collections", json={"name": "handbook"})
+        job = test_client.post(
+            "/api/collections/handbook/documents",
+            files=[("files", ("handbook.md", HANDBOOK.encode(), "text/markdown"))],
+        ).json()[0]["job"]["id"]
+        deadline = time.monotonic() + 120
+        while test_client.get(f"/api/jobs/{job}").json()["state"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield test_client
+
+
+def test_follow_up_uses_the_stored_conversation(client: TestClient) -> None:
+    first = client.post(
+        "/api/collections/handbook/chat",
+        json={"messages": [{"role": "user", "content": "When did Zhiku 2.0 ship?"}]},
+    ).json()
+    assert "June" in first["answer"] and first["citations"]
+    follow = client.post(
+        "/api/collections/handbook/chat",
+        json={
+            "conversation_id": first["conversation_id"],
+            "messages": [{"role": "user", "content": "and with which mode?"}],
+        },
+    ).json()
+    assert follow["conversation_id"] == first["conversation_id"]
+    assert "zhiku" in follow["question"].lower()  # the history's words joined the question
+    assert "scale-out" in follow["answer"]
+    stored = client.get(
+        f"/api/collections/handbook/conversations/{first['conversation_id']}"
+    ).json()
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert stored["messages"][1]["citations"][0]["filename"] == "handbook.md"
+    listed = client.get("/api/collections/handbook/conversations").json()
+    assert first["conversation_id"] in [c["id"] for c in listed]
+    deleted = client.delete(f"/api/collections/handbook/conversations/{first['conversation_id']}")
+    assert deleted.status_code == 204
+    missing = client.get(f"/api/collections/handbook/conversations/{first['conversation_id']}")
+    assert missing.status_code == 404
+
+
+def test_chat_refuses_a_conversation_that_does_not_end_with_a_question(client: TestClient) -> None:
+    response = client.post(
+        "/api/collections/handbook/chat",
+        json={"messages": [{"role": "assistant", "content": "hello"}]},
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+
+
+def _openai(client: TestClient) -> openai.OpenAI:
+    return openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
+
+
+def test_openai_sdk_lists_collections_as_models(client: TestClient) -> None:
+    assert "handbook" in [m.id for m in _openai(client).models.list().data]
+
+
+def test_openai_sdk_gets_a_cited_completion(client: TestClient) -> None:
+    completion = _openai(client).chat.completions.create(
+        model="handbook", messages=[{"role": "user", "content": "知库二点零支持什么部署模式？"}]
+    )
+    content = completion.choices[0].message.content or ""
+    assert "PostgreSQL" in content and "Sources:" in content and "handbook.md" in content
+    assert completion.choices[0].finish_reason == "stop" and completion.usage is not None
+    assert (completion.model_extra or {})["citations"][0]["verified"] is True
+
+
+def test_openai_sdk_streams_role_then_content_then_stop(client: TestClient) -> None:
+    stream = _openai(client).chat.completions.create(
+        model="handbook",
+        messages=[{"role": "user", "content": "When did Zhiku 1.0 ship?"}],
+        stream=True,
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "March" in text and "[1]" in text
+
+
+def test_openai_sdk_gets_a_clear_error_for_an_unknown_collection(client: TestClient) -> None:
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        _openai(client).chat.completions.create(
+            model="nope", messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+def test_langchain_chat_openai_talks_to_zhiku(client: TestClient) -> None:
+    llm = ChatOpenAI(
+        model="handbook", base_url="http://testserver/v1/", api_key="unused", http_client=client
+    )
+    reply = llm.invoke("When did Zhiku 2.0 ship?")
+    assert "June" in str(reply.content)
