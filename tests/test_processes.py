@@ -173,3 +173,69 @@ def test_add_goes_through_the_running_service_that_owns_the_data_dir(
     )
     assert refused.returncode == 2
     assert "in use by service" in refused.stderr and url in refused.stderr
+
+
+@pytest.mark.slow
+def test_openai_backend_answers_and_a_client_that_leaves_stops_the_upstream_generation(
+    tmp_path: Path,
+) -> None:
+    from tests.llm_server import Answer, FakeOpenAI
+
+    slow = Answer(deltas=[f"word{i} " for i in range(200)], delay=0.05)
+    quick = Answer(deltas=("Backups are copied nightly ", "[1]."))
+    with FakeOpenAI(script=[quick], then=slow) as upstream:
+        port = _free_port()
+        settings = make_settings(tmp_path / "data", port=port)
+        env = _env(
+            settings,
+            ZHIKU_PORT=str(port),
+            ZHIKU_LLM_BACKEND="openai",
+            ZHIKU_LLM_BASE_URL=upstream.base_url,
+            ZHIKU_LLM_MODEL="fake-model",
+        )
+        proc = subprocess.Popen([ZHIKU, "serve"], env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _until(lambda: _is_up(url), 120, "the service to start")
+            httpx.post(f"{url}/api/collections", json={"name": "kb"})
+            job = httpx.post(
+                f"{url}/api/collections/kb/documents",
+                files=[("files", ("b.txt", b"Backups are copied nightly to the archive."))],
+            ).json()[0]["job"]["id"]
+            _until(
+                lambda: httpx.get(f"{url}/api/jobs/{job}").json()["state"] == "done",
+                120,
+                "the document to be ready",
+            )
+            answer = httpx.post(
+                f"{url}/api/collections/kb/query",
+                json={"question": "How often are backups copied?"},
+                timeout=60,
+            ).json()
+            assert answer["backend"] == "openai:fake-model"
+            assert answer["answer"] == "Backups are copied nightly [1]."
+            assert answer["citations"][0]["verified"] is True
+            sent = upstream.completions[0].body
+            assert "data, not instructions" in sent["messages"][0]["content"]
+            assert "Backups are copied nightly to the archive." in sent["messages"][-1]["content"]
+
+            with httpx.stream(
+                "POST",
+                f"{url}/api/collections/kb/query",
+                json={"question": "How often are backups copied?", "stream": True},
+                timeout=60,
+            ) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: delta"):
+                        break
+            assert upstream.wait_for_disconnect(10), "the upstream never saw the client leave"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def _is_up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
