@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.answer.cite import Citation
 from core.answer.service import Answer
 from core.catalog.conversations import Conversation
-from core.catalog.records import Collection, Document, Job
+from core.catalog.records import Collection, Document, Job, JobState
 
 
 class CollectionCreate(BaseModel):
@@ -83,6 +84,7 @@ class JobPublic(BaseModel):
     attempts: int
     progress: Progress
     error: str | None
+    eta_seconds: float | None
     created_at: float
     updated_at: float
     finished_at: float | None
@@ -102,10 +104,25 @@ class JobPublic(BaseModel):
                 chunks_total=j.chunks_total,
             ),
             error=j.error,
+            eta_seconds=eta_seconds(j),
             created_at=j.created_at,
             updated_at=j.updated_at,
             finished_at=j.finished_at,
         )
+
+
+def eta_seconds(j: Job) -> float | None:
+    """From the job's own pace so far: parsing counts for a tenth of the work, embedding for
+    the rest (what this CPU-bound pipeline spends). None until there is a pace to go by."""
+    if j.state != JobState.RUNNING or j.started_at is None:
+        return None
+    parsed = j.pages_done / j.pages_total if j.pages_total else 0.0
+    embedded = j.chunks_done / j.chunks_total if j.chunks_total else 0.0
+    done = 0.1 * parsed + 0.9 * embedded
+    if done <= 0:
+        return None
+    elapsed = time.time() - j.started_at
+    return round(elapsed * (1 - done) / done, 1)
 
 
 class UploadAccepted(BaseModel):

@@ -88,9 +88,14 @@ class Pipeline:
                 try:
                     self._catalog.mark_ready(job.id, worker)
                 except LeaseLost:
-                    if not self._catalog.document_exists(collection_id, job.document_id):
-                        # Deleted while we embedded: take back what was just published.
+                    if self._gone_or_failed(collection_id, job.document_id):
+                        # Deleted or cancelled while we embedded: take back what was published.
                         self._store.delete_document(collection_id, job.document_id)
+
+    def _gone_or_failed(self, collection_id: str, document_id: str) -> bool:
+        if not self._catalog.document_exists(collection_id, document_id):
+            return True
+        return self._catalog.get_document(collection_id, document_id).status == "failed"
 
 
 def publish(

@@ -136,3 +136,40 @@ def test_creating_a_collection_twice_is_a_conflict(client: TestClient) -> None:
     assert client.post("/api/collections", json={"name": "kb"}).status_code == 201
     again = client.post("/api/collections", json={"name": "kb"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+
+
+def test_a_failed_job_can_be_retried_and_a_finished_one_cannot_be_cancelled(
+    client: TestClient, shared_data: Path
+) -> None:
+    client.post("/api/collections", json={"name": "kb"})
+    broken = (shared_data / "pdfs" / "hostile" / "truncated.pdf").read_bytes()
+    accepted = client.post(
+        "/api/collections/kb/documents",
+        files=[("files", ("broken.pdf", broken, "application/pdf"))],
+    ).json()
+    failed = _wait_for_job(client, accepted[0]["job"]["id"])
+    assert failed["state"] == "failed" and "corrupt" in str(failed["error"])
+
+    retried = client.post(f"/api/jobs/{failed['id']}/retry")
+    assert retried.status_code == 202 and retried.json()["state"] == "queued"
+    again = _wait_for_job(client, retried.json()["id"])
+    assert again["state"] == "failed"  # the same bytes are still broken, and say so again
+    stale = client.post(f"/api/jobs/{failed['id']}/retry")
+    assert stale.status_code == 409 and "already retried" in stale.json()["error"]["message"]
+    refused = client.post(f"/api/jobs/{again['id']}/cancel")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+
+
+def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(tmp_path: Path) -> None:
+    from ingest.engine import Engine
+
+    settings = make_settings(tmp_path / "data")
+    engine = Engine(settings)
+    collection = engine.intake.collection("kb")
+    added = engine.intake.add_bytes(collection, "a.txt", b"Some words to index.")
+    cancelled = engine.catalog.cancel_job(added.job.id)
+    assert cancelled.state == "cancelled"
+    document = engine.catalog.get_document(collection.id, added.document.id)
+    assert document.status == "failed" and document.error == "cancelled"
+    assert not engine.worker.run_once()  # nothing left to do
+    engine.stop()

@@ -378,6 +378,60 @@ class SqliteCatalog:
             }
         return set(job_ids) - held
 
+    def cancel_job(self, job_id: str) -> Job:
+        """Stop a queued or running job: its worker loses the lease at its next write, and the
+        document fails with no chunks left, as any failed job."""
+        with self._tx() as db:
+            job = self._job_row(db, job_id)
+            if job.state not in (JobState.QUEUED, JobState.RUNNING):
+                raise Conflict(
+                    f"job {job_id} is {job.state.value};"
+                    " only queued or running jobs can be cancelled"
+                )
+            self._fail(db, job_id, "cancelled")
+            db.execute("UPDATE jobs SET state=? WHERE id=?", (JobState.CANCELLED, job_id))
+            return self._job_row(db, job_id)
+
+    def retry_job(self, job_id: str, refused_media_type: str) -> Job:
+        """A new job for the document of a failed or cancelled one."""
+        now = time.time()
+        with self._tx() as db:
+            job = self._job_row(db, job_id)
+            if job.state not in (JobState.FAILED, JobState.CANCELLED):
+                raise Conflict(
+                    f"job {job_id} is {job.state.value};"
+                    " only failed or cancelled jobs can be retried"
+                )
+            document = self._document(db, job.collection_id, job.document_id)
+            if document.media_type == refused_media_type:
+                raise Conflict(
+                    f"the file was refused when it was added ({document.error});"
+                    " add a fixed file instead"
+                )
+            latest = self._latest_job(db, job.collection_id, job.document_id)
+            if latest.id != job_id:
+                raise Conflict(f"job {job_id} was already retried as job {latest.id}")
+            db.execute(
+                "UPDATE documents SET status=?, error=NULL, updated_at=?"
+                " WHERE collection_id=? AND id=?",
+                (DocumentStatus.QUEUED, now, job.collection_id, job.document_id),
+            )
+            new_id = uuid.uuid4().hex
+            db.execute(
+                "INSERT INTO jobs (id, collection_id, document_id, state, stage, created_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    new_id,
+                    job.collection_id,
+                    job.document_id,
+                    JobState.QUEUED,
+                    JobStage.PARSE,
+                    now,
+                    now,
+                ),
+            )
+            return self._job_row(db, new_id)
+
     def release_job(self, job_id: str, worker: str) -> None:
         """Give a job back to the queue untouched (its attempt still counts)."""
         with self._tx() as db:
