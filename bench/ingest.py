@@ -42,8 +42,8 @@ KEYS = (
     "peak_rss_mb",
 )
 POLL_S = 0.1
-# Scanning /proc for the process tree costs a few ms: once a second is enough, since the kernel
-# reports the exact peak of the largest process anyway.
+# Scanning /proc for the whole process tree costs a few ms: once a second; the high-water mark
+# of the launched process itself is read at every poll.
 TREE_EVERY = 10
 # Nothing may be downloaded: not a model, not Chroma's default embedding model, no telemetry.
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
@@ -223,8 +223,9 @@ def run_measured(
     command: list[str], cwd: Path, log_file: Path, on_tick: Callable[[], None]
 ) -> Measured:
     """Run a command to its end, calling `on_tick` every POLL_S while it runs. Its peak memory
-    is the larger of the sampled sum over its process tree and the kernel's high-water mark of
-    its largest process."""
+    is the larger of the sampled sum over its process tree and the high-water mark (VmHWM) of
+    the process itself. Not wait4's ru_maxrss: a child's count starts from the high-water mark
+    of this process at the fork, which after the ceiling's encode hides the reference's own."""
     machine, own = machine_cpu_s(), own_cpu_s()
     with log_file.open("wb") as out:
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -236,9 +237,10 @@ def run_measured(
                 used = usage.ru_utime + usage.ru_stime + own_cpu_s() - own
                 return Measured(
                     process.returncode,
-                    max(peak_kb, usage.ru_maxrss) / 1024,  # ru_maxrss is in KiB on Linux
+                    peak_kb / 1024,
                     max(0.0, machine_cpu_s() - machine - used),
                 )
+            peak_kb = max(peak_kb, _status_kb(process.pid, "VmHWM"))
             if ticks % TREE_EVERY == 0:
                 peak_kb = max(peak_kb, tree_rss_kb(process.pid))
             ticks += 1

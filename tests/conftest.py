@@ -4,6 +4,7 @@ share one loaded embedding model."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,19 @@ def drain(engine: Engine) -> None:
         if not engine.worker.run_once():
             return
     raise AssertionError("the worker never ran out of work")
+
+
+def upload_and_wait(client: Any, collection: str, filename: str, data: bytes) -> dict[str, Any]:
+    """Create the collection if needed, upload one file over HTTP and wait for its job to end
+    (done or failed); returns the job."""
+    client.post("/api/collections", json={"name": collection})
+    accepted = client.post(
+        f"/api/collections/{collection}/documents", files=[("files", (filename, data))]
+    ).json()
+    deadline = time.monotonic() + 120
+    while True:
+        job: dict[str, Any] = client.get(f"/api/jobs/{accepted[0]['job']['id']}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"job for {filename} did not finish"
+        time.sleep(0.1)

@@ -3,7 +3,6 @@ official openai package and LangChain's ChatOpenAI."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import openai
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 from langchain_openai import ChatOpenAI
 
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, upload_and_wait
 
 HANDBOOK = """# Release handbook
 
@@ -31,15 +30,8 @@ scale-out mode on PostgreSQL and Redis.
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = make_settings(tmp_path_factory.mktemp("chat") / "data")
     with TestClient(create_app(settings)) as test_client:
-        test_client.post("/api/collections", json={"name": "handbook"})
-        job = test_client.post(
-            "/api/collections/handbook/documents",
-            files=[("files", ("handbook.md", HANDBOOK.encode(), "text/markdown"))],
-        ).json()[0]["job"]["id"]
-        deadline = time.monotonic() + 120
-        while test_client.get(f"/api/jobs/{job}").json()["state"] != "done":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        job = upload_and_wait(test_client, "handbook", "handbook.md", HANDBOOK.encode())
+        assert job["state"] == "done"
         yield test_client
 
 

@@ -4,14 +4,13 @@ streaming, and 4xx errors for bad requests."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, upload_and_wait
 
 GUIDE = """# 知库部署指南
 
@@ -34,16 +33,8 @@ copying the folder; restore it by copying the folder back.
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = make_settings(tmp_path_factory.mktemp("query") / "data")
     with TestClient(create_app(settings)) as test_client:
-        test_client.post("/api/collections", json={"name": "kb"})
-        accepted = test_client.post(
-            "/api/collections/kb/documents",
-            files=[("files", ("guide.md", GUIDE.encode(), "text/markdown"))],
-        ).json()
-        deadline = time.monotonic() + 120
-        job_id = accepted[0]["job"]["id"]
-        while test_client.get(f"/api/jobs/{job_id}").json()["state"] != "done":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        job = upload_and_wait(test_client, "kb", "guide.md", GUIDE.encode())
+        assert job["state"] == "done"
         yield test_client
 
 

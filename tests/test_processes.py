@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from core.catalog.records import DocumentStatus, JobState
 from core.embedder import Embedder
 from core.settings import Settings
 from ingest.engine import Engine
-from tests.conftest import make_settings
+from tests.conftest import make_settings, upload_and_wait
 
 ZHIKU = str(Path(sys.executable).parent / "zhiku")
 
@@ -128,25 +129,26 @@ def test_add_wait_reports_each_failure_and_exits_nonzero(
     assert statuses == {"notes.md": "ready", "empty.txt": "failed", "broken.pdf": "failed"}
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
-    port = _free_port()
-    settings = make_settings(tmp_path / "data", port=port)
-    proc = subprocess.Popen([ZHIKU, "serve"], env=_env(settings, ZHIKU_PORT=str(port)))
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+@contextmanager
+def running_service(settings: Settings, **env: str) -> Iterator[str]:
+    """`zhiku serve` as a real process on its own port; yields its URL."""
+    proc = subprocess.Popen(
+        [ZHIKU, "serve"], env=_env(settings, ZHIKU_PORT=str(settings.port), **env)
+    )
+    url = f"http://127.0.0.1:{settings.port}"
     try:
-        _until(up, 120, "the service to start")
-        yield settings, url
+        _until(lambda: _is_up(url), 120, "the service to start")
+        yield url
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    settings = make_settings(tmp_path / "data", port=_free_port())
+    with running_service(settings) as url:
+        yield settings, url
 
 
 @pytest.mark.slow
@@ -184,29 +186,16 @@ def test_openai_backend_answers_and_a_client_that_leaves_stops_the_upstream_gene
     slow = Answer(deltas=[f"word{i} " for i in range(200)], delay=0.05)
     quick = Answer(deltas=("Backups are copied nightly ", "[1]."))
     with FakeOpenAI(script=[quick], then=slow) as upstream:
-        port = _free_port()
-        settings = make_settings(tmp_path / "data", port=port)
-        env = _env(
+        settings = make_settings(tmp_path / "data", port=_free_port())
+        with running_service(
             settings,
-            ZHIKU_PORT=str(port),
             ZHIKU_LLM_BACKEND="openai",
             ZHIKU_LLM_BASE_URL=upstream.base_url,
             ZHIKU_LLM_MODEL="fake-model",
-        )
-        proc = subprocess.Popen([ZHIKU, "serve"], env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _until(lambda: _is_up(url), 120, "the service to start")
-            httpx.post(f"{url}/api/collections", json={"name": "kb"})
-            job = httpx.post(
-                f"{url}/api/collections/kb/documents",
-                files=[("files", ("b.txt", b"Backups are copied nightly to the archive."))],
-            ).json()[0]["job"]["id"]
-            _until(
-                lambda: httpx.get(f"{url}/api/jobs/{job}").json()["state"] == "done",
-                120,
-                "the document to be ready",
-            )
+        ) as url:
+            with httpx.Client(base_url=url) as http:
+                text = b"Backups are copied nightly to the archive."
+                assert upload_and_wait(http, "kb", "b.txt", text)["state"] == "done"
             answer = httpx.post(
                 f"{url}/api/collections/kb/query",
                 json={"question": "How often are backups copied?"},
@@ -229,9 +218,6 @@ def test_openai_backend_answers_and_a_client_that_leaves_stops_the_upstream_gene
                     if line.startswith("event: delta"):
                         break
             assert upstream.wait_for_disconnect(10), "the upstream never saw the client leave"
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
 
 
 def _is_up(url: str) -> bool:
