@@ -43,7 +43,7 @@ class Submitted:
 class Target(Protocol):
     def submit_all(self, paths: list[Path]) -> list[Submitted]: ...
 
-    def job(self, job_id: str) -> JobView: ...
+    def jobs(self, job_ids: list[str]) -> dict[str, JobView]: ...
 
 
 class LocalTarget:
@@ -55,11 +55,15 @@ class LocalTarget:
         results = self._engine.intake.add_paths(self._collection, paths)
         return [Submitted(r.document.filename, r.job.id) for r in results]
 
-    def job(self, job_id: str) -> JobView:
-        j = self._engine.catalog.get_job(job_id)
-        return JobView(
-            j.state.value, j.pages_done, j.pages_total, j.chunks_done, j.chunks_total, j.error
-        )
+    def jobs(self, job_ids: list[str]) -> dict[str, JobView]:
+        # One query for all: polling each of a thousand jobs twice a second would take the
+        # worker's CPU in this very process.
+        return {
+            j.id: JobView(
+                j.state.value, j.pages_done, j.pages_total, j.chunks_done, j.chunks_total, j.error
+            )
+            for j in self._engine.catalog.get_jobs(job_ids)
+        }
 
 
 class HttpTarget:
@@ -87,7 +91,10 @@ class HttpTarget:
         _check(response)
         return Submitted(path.name, response.json()[0]["job"]["id"])
 
-    def job(self, job_id: str) -> JobView:
+    def jobs(self, job_ids: list[str]) -> dict[str, JobView]:
+        return {job_id: self._job(job_id) for job_id in job_ids}
+
+    def _job(self, job_id: str) -> JobView:
         response = self._http.get(f"/api/jobs/{job_id}")
         _check(response)
         body = response.json()
@@ -182,8 +189,11 @@ def _track(target: Target, submitted: list[Submitted]) -> dict[str, JobView]:
     try:
         while not stop.is_set():
             # Jobs still running are polled; finished ones keep their last view.
-            for job_id in [j for j in pending if j not in views or views[j].state not in FINISHED]:
-                views[job_id] = target.job(job_id)
+            views.update(
+                target.jobs(
+                    [j for j in pending if j not in views or views[j].state not in FINISHED]
+                )
+            )
             for bar, done, total in (
                 (
                     pages,

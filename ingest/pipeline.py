@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.blobs import BlobStore
-from core.catalog import LeaseLost, SqliteCatalog
+from core.catalog import SqliteCatalog
 from core.catalog.records import Job
 from core.embedder import Embedder
 from core.settings import Settings
@@ -84,13 +84,11 @@ class Pipeline:
             publish(
                 self._catalog, self._store, collection_id, [j.document_id for j in group], model
             )
+            lost = set(self._catalog.mark_ready([j.id for j in group], worker))
             for job in group:
-                try:
-                    self._catalog.mark_ready(job.id, worker)
-                except LeaseLost:
-                    if self._gone_or_failed(collection_id, job.document_id):
-                        # Deleted or cancelled while we embedded: take back what was published.
-                        self._store.delete_document(collection_id, job.document_id)
+                if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
+                    # Deleted or cancelled while we embedded: take back what was published.
+                    self._store.delete_document(collection_id, job.document_id)
 
     def _gone_or_failed(self, collection_id: str, document_id: str) -> bool:
         if not self._catalog.document_exists(collection_id, document_id):

@@ -285,6 +285,14 @@ class SqliteCatalog:
     def get_job(self, job_id: str) -> Job:
         return self._job_row(self._db(), job_id)
 
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        found: list[Job] = []
+        for start in range(0, len(job_ids), 500):
+            part = job_ids[start : start + 500]
+            rows = self._db().execute(f"SELECT * FROM jobs WHERE id IN ({_in(part)})", tuple(part))
+            found.extend(_job(r) for r in rows)
+        return found
+
     def latest_job(self, collection_id: str, document_id: str) -> Job:
         return self._latest_job(self._db(), collection_id, document_id)
 
@@ -588,26 +596,36 @@ class SqliteCatalog:
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def mark_ready(self, job_id: str, worker: str) -> None:
+    def mark_ready(self, job_ids: Sequence[str], worker: str) -> list[str]:
+        """Mark these jobs done and their documents ready, in one transaction; returns the
+        jobs this worker no longer holds (or whose vectors are incomplete), left untouched."""
         now = time.time()
+        lost: list[str] = []
         with self._tx() as db:
-            job = self._assert_held(db, job_id, worker)
-            missing = db.execute(
-                "SELECT count(*) FROM chunks WHERE collection_id=? AND document_id=?"
-                " AND vector IS NULL",
-                (job["collection_id"], job["document_id"]),
-            ).fetchone()[0]
-            if missing:
-                raise LeaseLost(job_id)
-            db.execute(
-                "UPDATE documents SET status=?, updated_at=? WHERE collection_id=? AND id=?",
-                (DocumentStatus.READY, now, job["collection_id"], job["document_id"]),
-            )
-            db.execute(
-                "UPDATE jobs SET state=?, lease_until=NULL, chunks_done=chunks_total,"
-                " updated_at=?, finished_at=? WHERE id=?",
-                (JobState.DONE, now, now, job_id),
-            )
+            for job_id in job_ids:
+                try:
+                    job = self._assert_held(db, job_id, worker)
+                except LeaseLost:
+                    lost.append(job_id)
+                    continue
+                missing = db.execute(
+                    "SELECT count(*) FROM chunks WHERE collection_id=? AND document_id=?"
+                    " AND vector IS NULL",
+                    (job["collection_id"], job["document_id"]),
+                ).fetchone()[0]
+                if missing:
+                    lost.append(job_id)
+                    continue
+                db.execute(
+                    "UPDATE documents SET status=?, updated_at=? WHERE collection_id=? AND id=?",
+                    (DocumentStatus.READY, now, job["collection_id"], job["document_id"]),
+                )
+                db.execute(
+                    "UPDATE jobs SET state=?, lease_until=NULL, chunks_done=chunks_total,"
+                    " updated_at=?, finished_at=? WHERE id=?",
+                    (JobState.DONE, now, now, job_id),
+                )
+        return lost
 
     def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
         """Fail the job and its document, and remove every chunk it wrote (all or nothing)."""
