@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import importlib.util
 import json
+import logging
 import os
 import resource
 import shutil
@@ -108,6 +110,8 @@ def document_chars(path: Path) -> int:
     if suffix == ".pdf":
         from pypdf import PdfReader
 
+        # pypdf warns about fonts it decodes without fontTools, once per page: hundreds of lines.
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
             return sum(len(page.extract_text() or "") for page in PdfReader(path).pages)
         except Exception as exc:  # a broken PDF has no text to count
@@ -430,9 +434,7 @@ def reference_recipe(root: Path, persist: Path, model: Path) -> Result:
         elif suffix == ".txt":
             loader = TextLoader(str(path), encoding="utf-8", autodetect_encoding=True)
         elif unstructured:
-            from langchain_unstructured import UnstructuredLoader
-
-            loader = UnstructuredLoader(str(path))
+            loader = importlib.import_module("langchain_unstructured").UnstructuredLoader(str(path))
         else:
             skipped.append(str(path.relative_to(root)))
             continue
@@ -543,7 +545,8 @@ def main(argv: list[str] | None = None) -> None:
     ratios = {
         "system": "ratios",
         "searchable_vs_reference": ratio(
-            zhiku["seconds_to_searchable"], reference and reference["seconds_to_searchable"]
+            zhiku["seconds_to_searchable"],
+            reference["seconds_to_searchable"] if reference else None,
         ),
         "ready_vs_ceiling": ratio(zhiku["seconds_to_ready"], ceiling["seconds_to_ready"]),
     }

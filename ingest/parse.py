@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -93,6 +95,16 @@ _child_parser: Parser | None = None
 def _start_child(settings: Settings) -> None:
     global _child_parser
     _child_parser = Parser(settings)
+    # A pool process waits on its task queue forever if its parent is killed (SIGKILL, OOM):
+    # it leaves as soon as it is orphaned.
+    parent = os.getppid()
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _parse_in_child(job: Job, worker: str) -> Parsed:
