@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,24 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+
+    # Scale-out: each one, when set, replaces an embedded part with a server (README,
+    # "Scaling out"). Unset, everything lives under data_dir.
+    chroma_url: str | None = None
+    queue_url: str | None = None
+    database_url: str | None = None
+    # Uploaded files; a volume shared by the API and the workers in scale-out.
+    blob_dir: Path | None = None
+    # Whether `zhiku serve` runs a worker thread; unset: only when no queue server is set.
+    serve_worker: bool | None = None
+
+    # Comma-separated keys accepted as `Authorization: Bearer KEY`; with none set, anyone may call.
+    api_keys: SecretStr = SecretStr("")
+    # Whether requests without a key are served; unset: only when no keys are set.
+    allow_anonymous: bool | None = None
+
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(default=32, ge=1)
@@ -68,8 +87,23 @@ class Settings(BaseSettings):
         return self.data_dir / "catalog.sqlite3"
 
     @property
-    def blob_dir(self) -> Path:
-        return self.data_dir / "blobs"
+    def blob_path(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def runs_worker_in_service(self) -> bool:
+        return self.serve_worker if self.serve_worker is not None else self.queue_url is None
+
+    @property
+    def accepted_api_keys(self) -> frozenset[str]:
+        raw = self.api_keys.get_secret_value()
+        return frozenset(k.strip() for k in raw.split(",") if k.strip())
+
+    @property
+    def anonymous_allowed(self) -> bool:
+        if self.allow_anonymous is not None:
+            return self.allow_anonymous
+        return not self.accepted_api_keys
 
     @property
     def chroma_dir(self) -> Path:

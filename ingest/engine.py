@@ -10,7 +10,7 @@ from core.catalog import SqliteCatalog, open_catalog
 from core.catalog.records import Document
 from core.embedder import Embedder
 from core.settings import Settings
-from core.stores import VECTOR_STORES
+from core.stores import open_vector_store
 from core.stores.protocol import VectorStore
 from ingest.intake import Intake
 from ingest.parse import ParsePool
@@ -29,7 +29,7 @@ class Engine:
             # One loaded model can serve several engines (tests, benchmarks).
             self.__dict__["embedder"] = embedder
         self.catalog: SqliteCatalog = open_catalog(settings)
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = BlobStore(settings.blob_path)
         self.intake = Intake(settings, self.catalog, self.blobs)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -40,7 +40,7 @@ class Engine:
 
     @cached_property
     def store(self) -> VectorStore:
-        return VECTOR_STORES.create("chroma", self.settings)
+        return open_vector_store(self.settings)
 
     @cached_property
     def parse_pool(self) -> ParsePool:

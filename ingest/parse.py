@@ -51,7 +51,7 @@ class Parser:
 
     def __init__(self, settings: Settings) -> None:
         self._catalog = open_catalog(settings)
-        self._blobs = BlobStore(settings.blob_dir)
+        self._blobs = BlobStore(settings.blob_path)
         self._tokens = Embedder(settings)
 
     def parse(self, job: Job, worker: str) -> Parsed:

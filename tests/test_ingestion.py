@@ -63,7 +63,7 @@ def test_deleting_a_document_removes_it_from_chroma_lexical_index_and_catalog(
     remaining = {c.id for c in engine.catalog.document_chunks(collection.id, kept.document.id)}
     assert engine.store.ids(collection.id) == remaining
     assert engine.catalog.lexical_rows(collection.id) == len(remaining)
-    assert not (engine.settings.blob_dir / gone.document.id[:2] / gone.document.id).exists()
+    assert not (engine.settings.blob_path / gone.document.id[:2] / gone.document.id).exists()
 
 
 def test_job_failing_after_it_was_searchable_leaves_no_partial_chunks(engine: Engine) -> None:
@@ -153,7 +153,7 @@ def test_bad_files_fail_alone_with_readable_reasons(engine: Engine, shared_data:
     pdf = engine.catalog.get_document(collection.id, results["really-a-pdf.docx"].document.id)
     assert pdf.media_type == "application/pdf" and pdf.pages == 5
     # Blobs are named by content, never by the client's filename.
-    assert all(len(p.name) == 64 for p in engine.settings.blob_dir.rglob("*") if p.is_file())
+    assert all(len(p.name) == 64 for p in engine.settings.blob_path.rglob("*") if p.is_file())
 
 
 def test_file_over_the_size_limit_fails_with_the_limit_in_the_reason(
