@@ -67,8 +67,9 @@ class LocalTarget:
 
 
 class HttpTarget:
-    def __init__(self, base_url: str, collection: str) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=300)
+    def __init__(self, base_url: str, collection: str, api_key: str | None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self._http = httpx.Client(base_url=base_url, timeout=300, headers=headers)
         self._collection = collection
         found = self._http.get(f"/api/collections/{collection}")
         if found.status_code == 404:
@@ -137,7 +138,8 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
     files = list(expand(paths))
     owner = read_owner(settings.data_dir)
     if owner is not None and owner.url:
-        target: Target = HttpTarget(owner.url, collection)
+        api_key = min(settings.accepted_api_keys, default=None)
+        target: Target = HttpTarget(owner.url, collection, api_key)
         return _submit_and_track(target, files, wait)
     engine = Engine(settings)
     local = LocalTarget(engine, collection)

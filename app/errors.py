@@ -14,6 +14,7 @@ from core import errors
 log = logging.getLogger("zhiku.http")
 
 STATUS: dict[type[errors.ZhikuError], int] = {
+    errors.Unauthorized: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
@@ -41,7 +42,10 @@ def status_of(exc: errors.ZhikuError) -> int:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.ZhikuError)
     async def zhiku_error(_: Request, exc: errors.ZhikuError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc))
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthorized) else None
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from app.auth import require_api_key
 from app.errors import install_error_handlers
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from core.answer.prompt import DEFAULT_SYSTEM
@@ -28,6 +29,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = given or get_settings()
+        app.state.settings = settings
         url = f"http://{settings.host}:{settings.port}"
         with DataDirOwnership(settings.data_dir, role="service", url=url):
             engine = Engine(settings)
@@ -48,8 +50,9 @@ def create_app(given: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, collections, documents, jobs, query, chat, openai_compat):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (collections, documents, jobs, query, chat, openai_compat):
+        app.include_router(module.router, dependencies=[Depends(require_api_key)])
     return app
 
 

@@ -2,6 +2,7 @@
 
 ZhikuError
 ├── ConfigError            a setting is missing or inconsistent
+├── Unauthorized           a request lacks a valid API key
 ├── NotFound               a collection, document or job does not exist
 ├── Conflict               the request clashes with stored state
 │   ├── EmbeddingModelMismatch
@@ -28,6 +29,10 @@ class ZhikuError(Exception):
 
 class ConfigError(ZhikuError):
     code = "config_error"
+
+
+class Unauthorized(ZhikuError):
+    code = "unauthorized"
 
 
 class NotFound(ZhikuError):

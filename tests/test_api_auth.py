@@ -1,0 +1,57 @@
+"""API keys guard /api and /v1 when ZHIKU_API_KEYS is set; health probes stay open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def start(**overrides: Any) -> TestClient:
+        settings = make_settings(tmp_path / f"data{len(clients)}", **overrides)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def test_without_keys_anyone_may_call(serve: Any) -> None:
+    client = serve()
+    assert client.get("/api/collections").status_code == 200
+
+
+def test_keys_are_required_once_set(serve: Any) -> None:
+    client = serve(api_keys="k-one, k-two")
+    refused = client.get("/api/collections")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+    assert refused.headers["www-authenticate"] == "Bearer"
+    wrong = client.get("/api/collections", headers={"Authorization": "Bearer k-three"})
+    assert wrong.status_code == 401 and "ZHIKU_API_KEYS" in wrong.json()["error"]["message"]
+    for key in ("k-one", "k-two"):
+        ok = client.get("/api/collections", headers={"Authorization": f"Bearer {key}"})
+        assert ok.status_code == 200
+    assert client.get("/v1/models").status_code == 401
+    assert client.post("/v1/chat/completions", json={}).status_code == 401
+    assert client.get("/healthz").status_code == 200
+
+
+def test_anonymous_can_be_allowed_beside_keys(serve: Any) -> None:
+    client = serve(api_keys="k-one", allow_anonymous=True)
+    assert client.get("/api/collections").status_code == 200
+    bad = client.get("/api/collections", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
