@@ -14,6 +14,9 @@ import pytest
 from core.embedder import Embedder
 from core.settings import Settings
 from ingest.engine import Engine
+from tests.servers import chroma_url, redis_url
+
+__all__ = ["chroma_url", "redis_url"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -1,17 +1,21 @@
-"""Chroma as the vector store: embedded `PersistentClient` in the data directory."""
+"""Chroma as the vector store: embedded `PersistentClient` in the data directory, or a Chroma
+server through `HttpClient` (`ChromaHttpVectorStore`) when several processes share it."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 from chromadb.errors import NotFoundError
 
-from core.errors import BackendUnavailable, EmbeddingModelMismatch
+from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.settings import Settings
 from core.stores.protocol import VectorHit, VectorMeta
+
+T = TypeVar("T")
 
 # Chroma caps one add at its max batch size (about 5k); smaller batches also bound memory.
 _BATCH = 1000
@@ -19,15 +23,18 @@ _BATCH = 1000
 
 class ChromaVectorStore:
     def __init__(self, settings: Settings) -> None:
+        self._client = self._connect(settings)
+        self._collections: dict[str, Any] = {}
+
+    def _connect(self, settings: Settings) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
+        return chromadb.PersistentClient(
             path=str(settings.chroma_dir),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
         )
-        self._collections: dict[str, Any] = {}
 
     @staticmethod
     def _name(collection_id: str) -> str:
@@ -72,56 +79,73 @@ class ChromaVectorStore:
         vectors: np.ndarray,
         metas: Sequence[VectorMeta],
     ) -> None:
-        collection = self._collection(collection_id)
-        if collection is None:
-            raise BackendUnavailable(f"vector collection {collection_id} is missing")
-        for start in range(0, len(ids), _BATCH):
-            end = start + _BATCH
-            metadatas = [_metadata(m) for m in metas[start:end]]
-            try:
+        def store(collection: Any) -> bool:
+            for start in range(0, len(ids), _BATCH):
+                end = start + _BATCH
                 collection.upsert(
                     ids=list(ids[start:end]),
                     embeddings=np.asarray(vectors[start:end], dtype=np.float32),
-                    metadatas=metadatas,
+                    metadatas=[_metadata(m) for m in metas[start:end]],
                 )
-            except Exception as exc:
-                raise BackendUnavailable(f"Chroma failed to store vectors: {exc}") from exc
+            return True
+
+        try:
+            stored = self._on_collection(collection_id, store, False)
+        except Exception as exc:
+            raise BackendUnavailable(f"Chroma failed to store vectors: {exc}") from exc
+        if not stored:
+            raise BackendUnavailable(f"vector collection {collection_id} is missing")
+
+    def _on_collection(self, collection_id: str, work: Callable[[Any], T], missing: T) -> T:
+        """Run work on the collection, or give `missing` when it does not exist. Another
+        process (an API replica sharing the server) may have dropped a collection this one
+        still holds, so a vanished collection is looked up once more before giving up."""
+        for _ in range(2):
+            collection = self._collection(collection_id)
+            if collection is None:
+                return missing
+            try:
+                return work(collection)
+            except NotFoundError:
+                self._collections.pop(collection_id, None)
+        return missing
 
     def delete_document(self, collection_id: str, document_id: str) -> None:
-        collection = self._collection(collection_id)
-        if collection is not None:
-            collection.delete(where={"document_id": document_id})
+        self._on_collection(
+            collection_id, lambda c: c.delete(where={"document_id": document_id}), None
+        )
 
     def delete_ids(self, collection_id: str, ids: Sequence[str]) -> None:
-        collection = self._collection(collection_id)
-        if collection is not None and ids:
+        def delete(collection: Any) -> None:
             for start in range(0, len(ids), _BATCH):
                 collection.delete(ids=list(ids[start : start + _BATCH]))
 
+        if ids:
+            self._on_collection(collection_id, delete, None)
+
     def query(self, collection_id: str, vector: np.ndarray, limit: int) -> list[VectorHit]:
-        collection = self._collection(collection_id)
-        if collection is None or limit <= 0:
-            return []
-        count = collection.count()
-        if count == 0:
-            return []
-        result = collection.query(
-            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-            n_results=min(limit, count),
-            include=["distances", "metadatas"],
-        )
-        return [
-            VectorHit(id=i, document_id=str(m["document_id"]), similarity=1.0 - float(d))
-            for i, d, m in zip(
-                result["ids"][0], result["distances"][0], result["metadatas"][0], strict=True
+        def nearest(collection: Any) -> list[VectorHit]:
+            count = collection.count()
+            if count == 0:
+                return []
+            result = collection.query(
+                query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+                n_results=min(limit, count),
+                include=["distances", "metadatas"],
             )
-        ]
+            return [
+                VectorHit(id=i, document_id=str(m["document_id"]), similarity=1.0 - float(d))
+                for i, d, m in zip(
+                    result["ids"][0], result["distances"][0], result["metadatas"][0], strict=True
+                )
+            ]
+
+        if limit <= 0:
+            return []
+        return self._on_collection(collection_id, nearest, [])
 
     def ids(self, collection_id: str) -> set[str]:
-        collection = self._collection(collection_id)
-        if collection is None:
-            return set()
-        return set(collection.get(include=[])["ids"])
+        return self._on_collection(collection_id, lambda c: set(c.get(include=[])["ids"]), set())
 
     def drop_collection(self, collection_id: str) -> None:
         self._collections.pop(collection_id, None)
@@ -129,6 +153,41 @@ class ChromaVectorStore:
             self._client.delete_collection(self._name(collection_id))
 
     def close(self) -> None:
+        self._collections.clear()
+        self._client.close()
+
+
+class ChromaHttpVectorStore(ChromaVectorStore):
+    """A Chroma server (`chroma run`, the chromadb/chroma image, Chroma distributed) at
+    ZHIKU_CHROMA_URL: any number of API replicas and workers share it."""
+
+    def _connect(self, settings: Settings) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        url = urlsplit(settings.chroma_url or "")
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(
+                f"ZHIKU_CHROMA_URL must look like http://host:8000, not {settings.chroma_url!r}"
+            )
+        ssl = url.scheme == "https"
+        try:
+            # The client checks the server's tenant and database at once, so a wrong address
+            # fails here, at start-up, and not at the first upload.
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if ssl else 8000),
+                ssl=ssl,
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        except Exception as exc:  # chromadb raises bare Exceptions of many kinds
+            raise BackendUnavailable(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+            ) from exc
+
+    def close(self) -> None:
+        # Clients of one server share one connection pool in the process, and chromadb never
+        # closes a pool whose last client closed: keeping the client open reuses it instead.
         self._collections.clear()
 
 
