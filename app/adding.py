@@ -1,6 +1,7 @@
 """`zhiku add`: store and enqueue files, through the running service's API when one owns the
-data directory, else straight into the catalog; with --wait, show progress until each
-document is ready or failed."""
+data directory, else straight into the catalog (always, with a Chroma server: the catalog is
+shared and the queue wakes the workers); with --wait, show progress until each document is
+ready or failed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import httpx
 from tqdm import tqdm
 
 from core.catalog.records import JobState
-from core.ownership import DataDirOwnership, read_owner
+from core.ownership import DataDirOwnership, owner_required, read_owner
 from core.settings import Settings
 from ingest.engine import Engine
 from ingest.intake import printable
@@ -136,6 +137,8 @@ def expand(paths: list[Path]) -> Iterator[Path]:
 
 def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool) -> int:
     files = list(expand(paths))
+    if not owner_required(settings):
+        return _add_shared(settings, files, collection, wait)
     owner = read_owner(settings.data_dir)
     if owner is not None and owner.url:
         api_key = min(settings.accepted_api_keys, default=None)
@@ -159,6 +162,19 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
             )
         finally:
             engine.stop()
+
+
+def _add_shared(settings: Settings, files: list[Path], collection: str, wait: bool) -> int:
+    """Scale-out: nobody owns the data, so the files go straight into the shared catalog and
+    blob volume, and the intake wakes the workers through the queue."""
+    engine = Engine(settings)
+    try:
+        code = _submit_and_track(LocalTarget(engine, collection), files, wait)
+    finally:
+        engine.stop()
+    if not wait:
+        print(f"queued {len(files)} file(s); the workers will process them")
+    return code
 
 
 def _submit_and_track(

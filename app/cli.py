@@ -34,8 +34,13 @@ def main(argv: list[str] | None = None) -> None:
             import uvicorn
 
             from app.main import create_app
+            from core.logging_setup import configure_logging
 
-            uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+            configure_logging(settings)
+            # log_config=None: uvicorn's own loggers go through the format set above.
+            uvicorn.run(
+                create_app(settings), host=settings.host, port=settings.port, log_config=None
+            )
             code = 0
         elif args.command == "worker":
             from ingest.run import run_worker

@@ -1,13 +1,18 @@
 """Who owns an embedded data directory: embedded Chroma must be opened by one process only
 (two processes on one folder hang or return mismatched results: chroma-core/chroma #7040,
 #3792). The owner holds an OS lock on `owner.lock` for its lifetime (the kernel drops it when
-the process dies, even by SIGKILL) and says in `owner.json` how to reach it."""
+the process dies, even by SIGKILL) and says in `owner.json` how to reach it.
+
+With a Chroma server (ZHIKU_CHROMA_URL) nothing in the data directory needs one owner: API
+replicas and workers run side by side, and nobody takes the lock."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +20,7 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from core.errors import DataDirLocked
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,20 @@ def read_owner(data_dir: Path) -> OwnerInfo | None:
             return OwnerInfo(pid=0, role="unknown", url=None, since=0.0)
     probe.release(force=True)
     return None
+
+
+def owner_required(settings: Settings) -> bool:
+    """Only embedded Chroma must be opened by one process."""
+    return settings.chroma_url is None
+
+
+@contextmanager
+def own_data_dir(settings: Settings, role: str, url: str | None = None) -> Iterator[bool]:
+    """Hold the data directory for the block when it needs one owner; yields whether it is
+    held (the holder is then the only worker, so it may requeue jobs left running).
+    Raises DataDirLocked."""
+    if not owner_required(settings):
+        yield False
+        return
+    with DataDirOwnership(settings.data_dir, role=role, url=url):
+        yield True

@@ -9,6 +9,7 @@ from core.blobs import BlobStore
 from core.catalog import SqliteCatalog, open_catalog
 from core.catalog.records import Document
 from core.embedder import Embedder
+from core.queue import open_queue
 from core.settings import Settings
 from core.stores import open_vector_store
 from core.stores.protocol import VectorStore
@@ -30,7 +31,9 @@ class Engine:
             self.__dict__["embedder"] = embedder
         self.catalog: SqliteCatalog = open_catalog(settings)
         self.blobs = BlobStore(settings.blob_path)
-        self.intake = Intake(settings, self.catalog, self.blobs)
+        # Cheap too: a Redis queue connects on first use.
+        self.queue = open_queue(settings)
+        self.intake = Intake(settings, self.catalog, self.blobs, self.queue.notify)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -58,20 +61,24 @@ class Engine:
         if sole_owner:
             self.catalog.release_running_jobs()
         self.parse_pool.start()
+        self.queue.listen(self.worker.wake)
         run = threading.Thread(target=self.worker.run, args=(self._stop,), name="zhiku-worker")
         self._threads = [run]
         run.start()
 
     def wake(self) -> None:
-        if "worker" in self.__dict__:
-            self.worker.wake()
+        """Tell the workers, in this process or any other, that jobs were committed."""
+        self.queue.notify()
 
     def stop(self) -> None:
+        """The worker stops claiming and finishes the unit of work in hand first."""
         self._stop.set()
-        self.wake()
+        if "worker" in self.__dict__:
+            self.worker.wake()
         for thread in self._threads:
             thread.join()
         self._threads = []
+        self.queue.close()
         if "parse_pool" in self.__dict__:
             self.parse_pool.close()
         if "store" in self.__dict__:

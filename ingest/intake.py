@@ -5,13 +5,13 @@ beside the files that succeed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.blobs import BlobStore
 from core.catalog import SqliteCatalog
-from core.catalog.records import Collection, Document, Job, NewDocument
+from core.catalog.records import Collection, Document, Job, JobState, NewDocument
 from core.errors import EmbeddingModelMismatch, LoadError, NotFound, TooLarge, UnsupportedMedia
 from core.settings import Settings
 from ingest.sniff import sniff_media_type
@@ -34,10 +34,17 @@ def printable(name: str) -> str:
 
 
 class Intake:
-    def __init__(self, settings: Settings, catalog: SqliteCatalog, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: SqliteCatalog,
+        blobs: BlobStore,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._blobs = blobs
+        self._notify = notify
 
     def collection(self, name: str, create: bool = True) -> Collection:
         try:
@@ -88,7 +95,11 @@ class Intake:
         # The files are durable before their rows exist: a crash in between leaves
         # unreferenced files, never a document without its bytes.
         self._blobs.put_many(accepted)
-        return [AddResult(*added) for added in self._catalog.add_documents(records)]
+        results = [AddResult(*added) for added in self._catalog.add_documents(records)]
+        # After the commit: a worker woken earlier could miss the jobs.
+        if any(r.job.state == JobState.QUEUED for r in results):
+            self._notify()
+        return results
 
     def add_paths(self, collection: Collection, paths: Sequence[Path]) -> list[AddResult]:
         """Read and record files in batches of bounded size, one transaction per batch."""

@@ -6,26 +6,37 @@ import logging
 import signal
 import threading
 
-from core.ownership import DataDirOwnership
+from core.logging_setup import configure_logging
+from core.ownership import own_data_dir
+from core.queue import queue_key
 from core.settings import Settings
+from core.stores import vector_store_key
 from ingest.engine import Engine
 
 log = logging.getLogger("zhiku.worker")
 
 
 def run_worker(settings: Settings) -> int:
-    """Owns the embedded data directory and works until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    """Works until SIGTERM or SIGINT, then stops claiming, finishes the unit of work in hand
+    (a parsed batch or an embedded slice, after which it holds no job) and exits 0. Embedded,
+    it owns the data directory; with a Chroma server, any number of workers run at once."""
+    configure_logging(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with DataDirOwnership(settings.data_dir, role="worker"):
+    with own_data_dir(settings, role="worker") as owner:
         engine = Engine(settings)
-        engine.start_worker(sole_owner=True)
-        log.info("worker %s started on %s", engine.worker.name, settings.data_dir)
+        engine.start_worker(sole_owner=owner)
+        log.info(
+            "worker %s started (queue: %s, vector store: %s)",
+            engine.worker.name,
+            queue_key(settings),
+            vector_store_key(settings),
+        )
         stop.wait()
-        log.info("stopping: the current unit of work finishes first")
+        log.info("stopping: no new jobs are claimed; the work in hand finishes first")
         engine.stop()
+        log.info("worker %s stopped", engine.worker.name)
     return 0
 
 
@@ -33,7 +44,7 @@ def run_check(settings: Settings, only: str | None) -> int:
     """Print one line per collection; exit 0 when everything agreed or was repaired."""
     from ingest.repair import check_collection
 
-    with DataDirOwnership(settings.data_dir, role="check"):
+    with own_data_dir(settings, role="check"):
         engine = Engine(settings)
         try:
             names = [only] if only else [c.name for c in engine.catalog.list_collections()]

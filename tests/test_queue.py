@@ -1,0 +1,157 @@
+"""Wake-up queues: in-process, and Redis streams against the real Redis on loopback (a database
+of the test's own). The catalog stays the truth: a dead or flushed Redis delays jobs, never
+loses them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from core.embedder import Embedder
+from core.queue import open_queue, queue_key
+from core.queue.protocol import WakeQueue
+from core.queue.redis_streams import STREAM
+from ingest.engine import Engine
+from tests.conftest import make_settings
+from tests.servers import free_port
+
+DOC = "# Backup\n\nBack up the data directory every night.\n".encode()
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def queues(tmp_path: Path) -> Iterator[Callable[..., WakeQueue]]:
+    opened: list[WakeQueue] = []
+
+    def open_one(**overrides: object) -> WakeQueue:
+        opened.append(open_queue(make_settings(tmp_path, **overrides)))
+        return opened[-1]
+
+    yield open_one
+    for queue in opened:
+        queue.close()
+
+
+def _listening(queue: WakeQueue) -> threading.Event:
+    woken = threading.Event()
+    queue.listen(woken.set)
+    return woken
+
+
+def test_in_process_queue_wakes_its_listeners(queues: Callable[..., WakeQueue]) -> None:
+    queue = queues()
+    assert queue_key(make_settings(Path("unused"))) == "inprocess"
+    first, second = _listening(queue), _listening(queue)
+    queue.notify()
+    assert first.is_set() and second.is_set()
+
+
+def test_redis_wake_up_reaches_every_worker_process(
+    queues: Callable[..., WakeQueue], redis_url: str
+) -> None:
+    workers = [queues(queue_url=redis_url) for _ in range(3)]
+    woken = [_listening(w) for w in workers]
+    time.sleep(0.3)  # the listeners take their starting point from the server's clock
+    queues(queue_url=redis_url).notify()
+    for event in woken:
+        assert event.wait(10)
+
+
+def test_a_listener_cut_off_by_redis_gets_the_wake_up_sent_meanwhile(
+    queues: Callable[..., WakeQueue], redis_url: str
+) -> None:
+    queue = queues(queue_url=redis_url)
+    woken = _listening(queue)
+    time.sleep(0.3)
+    admin = redis.Redis.from_url(redis_url)
+    db = admin.connection_pool.connection_kwargs["db"]
+    killed = sum(
+        admin.client_kill_filter(_id=c["id"])
+        for c in admin.client_list()
+        if int(c["db"]) == db and c["cmd"] == "xread"
+    )
+    assert killed == 1
+    queues(queue_url=redis_url).notify()
+    assert woken.wait(40)
+    admin.close()
+
+
+def test_flushall_loses_no_wake_up_after_it(
+    queues: Callable[..., WakeQueue], redis_url: str
+) -> None:
+    queue = queues(queue_url=redis_url)
+    woken = _listening(queue)
+    sender = queues(queue_url=redis_url)
+    time.sleep(0.3)
+    sender.notify()
+    assert woken.wait(10)
+    woken.clear()
+    admin = redis.Redis.from_url(redis_url)
+    admin.flushdb()
+    assert admin.exists(STREAM) == 0
+    sender.notify()
+    assert woken.wait(10)
+    admin.close()
+
+
+def test_unreachable_redis_is_logged_and_never_raises(
+    queues: Callable[..., WakeQueue], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/3"
+    queue = queues(queue_url=url)
+    woken = _listening(queue)
+    with caplog.at_level(logging.WARNING, logger="zhiku.queue"):
+        queue.notify()
+        _until(lambda: "lost redis" in caplog.text, 10, "the listener to report the outage")
+    assert "could not wake workers" in caplog.text
+    assert not woken.is_set()
+    started = time.monotonic()
+    queue.close()
+    assert time.monotonic() - started < 15
+
+
+def test_a_job_added_by_another_process_starts_without_waiting_for_a_poll(
+    tmp_path: Path, embedder: Embedder, redis_url: str
+) -> None:
+    """A worker polling once a minute takes a job within seconds: the API's wake-up reaches
+    it through Redis."""
+    settings = make_settings(tmp_path / "data", queue_url=redis_url, worker_poll_seconds=60)
+    worker, api = Engine(settings, embedder), Engine(settings, embedder)
+    try:
+        worker.start_worker(sole_owner=False)
+        time.sleep(1)  # past the worker's first look at the catalog
+        added = api.intake.add_bytes(api.intake.collection("kb"), "backup.md", DOC)
+        _until(
+            lambda: api.catalog.get_job(added.job.id).state == "done", 30, "the job to be done"
+        )
+    finally:
+        worker.stop()
+        api.stop()
+
+
+def test_without_redis_the_worker_still_finds_jobs_by_polling(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    settings = make_settings(tmp_path / "data", queue_url=url, worker_poll_seconds=0.2)
+    engine = Engine(settings, embedder)
+    try:
+        engine.start_worker(sole_owner=False)
+        added = engine.intake.add_bytes(engine.intake.collection("kb"), "backup.md", DOC)
+        _until(
+            lambda: engine.catalog.get_job(added.job.id).state == "done", 30, "the job to be done"
+        )
+    finally:
+        engine.stop()
