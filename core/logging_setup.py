@@ -4,6 +4,7 @@ collectors (ZHIKU_LOG_FORMAT), each line carrying the id of the HTTP request it 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextvars import ContextVar
 
@@ -51,3 +52,7 @@ def configure_logging(settings: Settings) -> None:
         old.close()
     root.addHandler(build_handler(settings.log_format))
     root.setLevel(settings.log_level.upper())
+    if settings.log_format == "json":
+        # Progress bars (the model's "Loading weights") would break one-object-per-line; set
+        # before transformers is imported, and inherited by the parse processes.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -13,6 +13,7 @@ from core.catalog.records import Job
 from core.embedder import Embedder
 from core.settings import Settings
 from core.stores.protocol import VectorMeta, VectorStore
+from core.telemetry import CHUNKS_INGESTED, PAGES_INGESTED
 from ingest.parse import Parsed
 
 # Texts per encode call: large enough to keep the model busy, small enough to checkpoint often.
@@ -42,6 +43,8 @@ class Pipeline:
         self._catalog.store_parsed(
             job.id, worker, parsed.pages, parsed.drafts, parsed.lexical, parsed.hashes
         )
+        PAGES_INGESTED.inc(parsed.pages)
+        CHUNKS_INGESTED.inc(len(parsed.drafts))
 
     def embed(self, jobs: Sequence[Job], worker: str) -> None:
         """Embed the chunks these jobs still lack, each distinct text once and longest first

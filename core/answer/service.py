@@ -7,6 +7,8 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from prometheus_client import Histogram
+
 from core.answer.abstain import should_abstain
 from core.answer.cite import Citation, verify_citations
 from core.answer.fuse import FusedChunk
@@ -16,6 +18,7 @@ from core.catalog import SqliteCatalog
 from core.catalog.records import Collection
 from core.llm.extractive import best_sentences
 from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
+from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
 
 
 @dataclass
@@ -40,8 +43,11 @@ class Answer:
     timings: dict[str, float]
 
 
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
+def _observed(histogram: Histogram, since: float) -> float:
+    """Milliseconds since `since`, also recorded in the histogram (in seconds)."""
+    seconds = time.perf_counter() - since
+    histogram.observe(seconds)
+    return round(seconds * 1000, 1)
 
 
 class AnswerService:
@@ -85,7 +91,7 @@ class AnswerService:
             prompt,
             evidence,
             should_abstain(evidence, retrieval.language),
-            {"retrieve_ms": _ms(started)},
+            {"retrieve_ms": _observed(RETRIEVAL_SECONDS, started)},
         )
 
     async def generate(self, prepared: Prepared) -> AsyncIterator[str]:
@@ -100,7 +106,7 @@ class AnswerService:
         cleaned, citations = verify_citations(text, prepared.passages)
         not_found = NOT_FOUND[prepared.retrieval.language]
         abstained = prepared.abstain or (not citations and not_found.rstrip("。.") in cleaned)
-        prepared.timings["generate_ms"] = _ms(generate_started)
+        prepared.timings["generate_ms"] = _observed(GENERATION_SECONDS, generate_started)
         return Answer(
             cleaned.strip(),
             abstained,
