@@ -21,7 +21,7 @@ from ingest.engine import Engine
 from tests.conftest import make_settings
 from tests.servers import free_port
 
-DOC = "# Backup\n\nBack up the data directory every night.\n".encode()
+DOC = b"# Backup\n\nBack up the data directory every night.\n"
 
 
 def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
