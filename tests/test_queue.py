@@ -133,9 +133,7 @@ def test_a_job_added_by_another_process_starts_without_waiting_for_a_poll(
         worker.start_worker(sole_owner=False)
         time.sleep(1)  # past the worker's first look at the catalog
         added = api.intake.add_bytes(api.intake.collection("kb"), "backup.md", DOC)
-        _until(
-            lambda: api.catalog.get_job(added.job.id).state == "done", 30, "the job to be done"
-        )
+        _until(lambda: api.catalog.get_job(added.job.id).state == "done", 30, "the job to be done")
     finally:
         worker.stop()
         api.stop()
