@@ -1,8 +1,10 @@
-"""The app factory and its lifespan: the service owns the embedded data directory and runs
-the ingestion worker in a thread of its own process."""
+"""The app factory and its lifespan: embedded, the service owns the data directory and runs
+the ingestion worker in a thread of its own process; with servers (ZHIKU_CHROMA_URL,
+ZHIKU_QUEUE_URL) replicas share the data and `zhiku worker` processes ingest."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,16 +12,20 @@ from fastapi import Depends, FastAPI
 
 from app.auth import require_api_key
 from app.errors import install_error_handlers
+from app.metrics import install_metrics
+from app.request_id import RequestIdMiddleware
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from core.answer.prompt import DEFAULT_SYSTEM
 from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
 from core.catalog.conversations import SqliteConversations
 from core.llm import LLMS
-from core.ownership import DataDirOwnership
+from core.ownership import own_data_dir
 from core.search import Searcher
 from core.settings import Settings, get_settings
 from ingest.engine import Engine
+
+log = logging.getLogger("zhiku.service")
 
 
 def create_app(given: Settings | None = None) -> FastAPI:
@@ -31,9 +37,15 @@ def create_app(given: Settings | None = None) -> FastAPI:
         settings = given or get_settings()
         app.state.settings = settings
         url = f"http://{settings.host}:{settings.port}"
-        with DataDirOwnership(settings.data_dir, role="service", url=url):
+        with own_data_dir(settings, role="service", url=url) as owner:
             engine = Engine(settings)
-            engine.start_worker(sole_owner=True)
+            if settings.runs_worker_in_service:
+                engine.start_worker(sole_owner=owner)
+            elif owner:
+                log.warning(
+                    "no worker runs in the service and embedded Chroma allows no other process:"
+                    " documents will wait; set ZHIKU_SERVE_WORKER=true or ZHIKU_CHROMA_URL"
+                )
             app.state.engine = engine
             retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
             llm = LLMS.create(settings.llm_backend, settings)
@@ -50,6 +62,9 @@ def create_app(given: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    install_metrics(app)
+    # Added last, so it runs first: every log line of a request, metrics' included, has its id.
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     for module in (collections, documents, jobs, query, chat, openai_compat):
         app.include_router(module.router, dependencies=[Depends(require_api_key)])
