@@ -18,7 +18,6 @@ from app.routes import chat, collections, documents, health, jobs, openai_compat
 from core.answer.prompt import DEFAULT_SYSTEM
 from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
-from core.catalog.conversations import SqliteConversations
 from core.llm import LLMS
 from core.ownership import own_data_dir
 from core.search import Searcher
@@ -49,7 +48,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.engine = engine
             retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
             llm = LLMS.create(settings.llm_backend, settings)
-            app.state.conversations = SqliteConversations(engine.catalog)
+            app.state.conversations = engine.catalog.conversations()
             app.state.answers = AnswerService(
                 engine.catalog, retriever, llm, settings.prompt_system or DEFAULT_SYSTEM
             )

@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.cite import Citation
 from core.answer.service import Answer
-from core.catalog.conversations import Conversation
-from core.catalog.records import Collection, Document, Job, JobState
+from core.catalog.records import Collection, Conversation, Document, Job, JobState
 
 
 class CollectionCreate(BaseModel):

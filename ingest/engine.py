@@ -6,7 +6,7 @@ import threading
 from functools import cached_property
 
 from core.blobs import BlobStore
-from core.catalog import SqliteCatalog, open_catalog
+from core.catalog import Catalog, open_catalog
 from core.catalog.records import Document
 from core.embedder import Embedder
 from core.queue import open_queue
@@ -29,7 +29,7 @@ class Engine:
         if embedder is not None:
             # One loaded model can serve several engines (tests, benchmarks).
             self.__dict__["embedder"] = embedder
-        self.catalog: SqliteCatalog = open_catalog(settings)
+        self.catalog: Catalog = open_catalog(settings)
         self.blobs = BlobStore(settings.blob_path)
         # Cheap too: a Redis queue connects on first use.
         self.queue = open_queue(settings)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.blobs import BlobStore
-from core.catalog import SqliteCatalog
+from core.catalog import Catalog
 from core.catalog.records import Collection, Document, Job, JobState, NewDocument
 from core.errors import EmbeddingModelMismatch, LoadError, NotFound, TooLarge, UnsupportedMedia
 from core.settings import Settings
@@ -37,7 +37,7 @@ class Intake:
     def __init__(
         self,
         settings: Settings,
-        catalog: SqliteCatalog,
+        catalog: Catalog,
         blobs: BlobStore,
         notify: Callable[[], None] = lambda: None,
     ) -> None:

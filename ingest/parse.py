@@ -54,6 +54,10 @@ class Parser:
         self._blobs = BlobStore(settings.blob_path)
         self._tokens = Embedder(settings)
 
+    def close(self) -> None:
+        """Its catalog holds connections of its own (a pool, on PostgreSQL)."""
+        self._catalog.close()
+
     def parse(self, job: Job, worker: str) -> Parsed:
         """Raises LoadError or UnsupportedMedia for bad bytes, LeaseLost when the job was taken
         away; writes nothing but page progress."""
@@ -164,6 +168,8 @@ class ParsePool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._local is not None:
+            self._local.close()
 
 
 def _is_broken_pool(exc: Exception) -> bool:

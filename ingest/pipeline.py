@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.blobs import BlobStore
-from core.catalog import SqliteCatalog
+from core.catalog import Catalog
 from core.catalog.records import Job
 from core.embedder import Embedder
 from core.settings import Settings
@@ -24,7 +24,7 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        catalog: SqliteCatalog,
+        catalog: Catalog,
         blobs: BlobStore,
         embedder: Embedder,
         store: VectorStore,
@@ -100,7 +100,7 @@ class Pipeline:
 
 
 def publish(
-    catalog: SqliteCatalog,
+    catalog: Catalog,
     store: VectorStore,
     collection_id: str,
     document_ids: Sequence[str],

@@ -14,9 +14,10 @@ import pytest
 from core.embedder import Embedder
 from core.settings import Settings
 from ingest.engine import Engine
+from tests.databases import catalog_url, postgres_server, postgres_url
 from tests.servers import chroma_url, redis_url
 
-__all__ = ["chroma_url", "redis_url"]
+__all__ = ["catalog_url", "chroma_url", "postgres_server", "postgres_url", "redis_url"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -55,11 +56,19 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def engine_factory(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Engine]]:
+def engine_factory(
+    tmp_path: Path, embedder: Embedder, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Engine]]:
+    """Engines on SQLite, or on each catalog for a test that uses the `catalog_url` fixture
+    (then engines of one test share its database, like workers of a deployment)."""
     made: list[Engine] = []
+    database: dict[str, Any] = {}
+    if "catalog_url" in request.fixturenames:
+        database["database_url"] = request.getfixturevalue("catalog_url")
 
     def build(**overrides: Any) -> Engine:
-        engine = Engine(make_settings(tmp_path / f"data{len(made)}", **overrides), embedder)
+        values = {**database, **overrides}
+        engine = Engine(make_settings(tmp_path / f"data{len(made)}", **values), embedder)
         made.append(engine)
         return engine
 

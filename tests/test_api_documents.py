@@ -14,8 +14,14 @@ from tests.conftest import make_settings
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path / "data", max_upload_mb=1)
+def client(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    # On each catalog for a test that uses `catalog_url`, else on SQLite.
+    database = (
+        {"database_url": request.getfixturevalue("catalog_url")}
+        if "catalog_url" in request.fixturenames
+        else {}
+    )
+    settings = make_settings(tmp_path / "data", max_upload_mb=1, **database)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -138,6 +144,7 @@ def test_creating_a_collection_twice_is_a_conflict(client: TestClient) -> None:
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
 
+@pytest.mark.usefixtures("catalog_url")
 def test_a_failed_job_can_be_retried_and_a_finished_one_cannot_be_cancelled(
     client: TestClient, shared_data: Path
 ) -> None:
@@ -160,10 +167,12 @@ def test_a_failed_job_can_be_retried_and_a_finished_one_cannot_be_cancelled(
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
 
 
-def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(tmp_path: Path) -> None:
+def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(
+    tmp_path: Path, catalog_url: str | None
+) -> None:
     from ingest.engine import Engine
 
-    settings = make_settings(tmp_path / "data")
+    settings = make_settings(tmp_path / "data", database_url=catalog_url)
     engine = Engine(settings)
     collection = engine.intake.collection("kb")
     added = engine.intake.add_bytes(collection, "a.txt", b"Some words to index.")

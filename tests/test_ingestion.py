@@ -15,6 +15,9 @@ from core.stores.protocol import VectorMeta
 from ingest.engine import Engine
 from tests.conftest import drain
 
+# Runs the test on SQLite and on PostgreSQL.
+both_catalogs = pytest.mark.usefixtures("catalog_url")
+
 MARKDOWN = """# 部署指南
 
 ## 部署方案
@@ -27,6 +30,7 @@ Back up the data directory nightly; restore it by copying the folder back.
 """
 
 
+@both_catalogs
 def test_same_bytes_added_twice_give_one_document_and_no_duplicate_chunks(engine: Engine) -> None:
     collection = engine.intake.collection("kb")
     first = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
@@ -45,6 +49,7 @@ def test_same_bytes_added_twice_give_one_document_and_no_duplicate_chunks(engine
     assert engine.catalog.lexical_rows(collection.id) == len(chunks)
 
 
+@both_catalogs
 def test_deleting_a_document_removes_it_from_chroma_lexical_index_and_catalog(
     engine: Engine,
 ) -> None:
@@ -66,6 +71,7 @@ def test_deleting_a_document_removes_it_from_chroma_lexical_index_and_catalog(
     assert not (engine.settings.blob_path / gone.document.id[:2] / gone.document.id).exists()
 
 
+@both_catalogs
 def test_job_failing_after_it_was_searchable_leaves_no_partial_chunks(engine: Engine) -> None:
     collection = engine.intake.collection("kb")
     added = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
@@ -85,6 +91,7 @@ def test_job_failing_after_it_was_searchable_leaves_no_partial_chunks(engine: En
     assert engine.store.ids(collection.id) == set()
 
 
+@both_catalogs
 def test_queries_see_a_document_whole_or_not_at_all(engine: Engine) -> None:
     collection = engine.intake.collection("kb")
     added = engine.intake.add_bytes(collection, "guide.md", MARKDOWN.encode())
@@ -194,6 +201,7 @@ def test_identical_texts_are_embedded_once_and_vectors_are_kept_in_the_catalog(
     assert float(vector @ expected) > 0.999
 
 
+@both_catalogs
 def test_expired_lease_lets_another_worker_take_the_job(
     engine_factory: Callable[..., Engine],
 ) -> None:
@@ -213,6 +221,7 @@ def test_expired_lease_lets_another_worker_take_the_job(
     assert engine.catalog.renew_leases([added.job.id], "dead-worker", 30) == {added.job.id}
 
 
+@both_catalogs
 def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(
     engine_factory: Callable[..., Engine],
 ) -> None:
@@ -236,6 +245,7 @@ def test_catalog_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
     assert engine.catalog.pragma("busy_timeout") >= 5000
 
 
+@both_catalogs
 def test_check_rebuilds_a_lost_vector_store_and_lexical_index_from_the_catalog(
     engine: Engine,
 ) -> None:

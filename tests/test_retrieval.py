@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.answer.fuse import FusionWeights, fuse, weights_for
 from core.answer.language import detect_language
 from core.answer.retrieve import HybridRetriever
@@ -39,6 +41,7 @@ def test_fusion_ranks_by_weighted_reciprocal_rank() -> None:
     assert [f.chunk.id for f in only_lexical] == ["b", "c"]
 
 
+@pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
 def test_chinese_question_is_answered_from_the_lexical_side_only(engine: Engine) -> None:
     collection = engine.intake.collection("kb")
     engine.intake.add_bytes(collection, "a.txt", "知库把数据保存在本地目录。".encode())

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from core.embedder import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.types import LoadedDocument, Section
@@ -60,6 +62,7 @@ def test_lexical_tokens_split_chinese_words_and_mixed_text() -> None:
     assert lexical_tokens("ＡＢＣ１２３") == ["abc123"]
 
 
+@pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
 def test_chinese_lexical_search_finds_two_character_words_and_mixed_terms(
     engine_factory: Callable[..., Engine],
 ) -> None:

@@ -13,18 +13,19 @@ from app.routes.query import AnswersDep, check_length, sse
 from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
-from core.catalog.conversations import Message, SqliteConversations
+from core.catalog import Conversations
+from core.catalog.records import Message
 from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
 
 
-def get_conversations(request: Request) -> SqliteConversations:
-    store: SqliteConversations = request.app.state.conversations
+def get_conversations(request: Request) -> Conversations:
+    store: Conversations = request.app.state.conversations
     return store
 
 
-ConversationsDep = Annotated[SqliteConversations, Depends(get_conversations)]
+ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
 
 
 @router.post("/chat", response_model=ChatResponse)

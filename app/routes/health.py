@@ -20,7 +20,7 @@ def healthz() -> Health:
 def readyz(engine: EngineDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        engine.catalog.pragma("quick_check")
+        engine.catalog.ping()
         checks["catalog"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["catalog"] = f"fail: {type(exc).__name__}"

@@ -14,7 +14,7 @@ from core.answer.cite import Citation, verify_citations
 from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.retrieve import HybridRetriever, Retrieval
-from core.catalog import SqliteCatalog
+from core.catalog import Catalog
 from core.catalog.records import Collection
 from core.llm.extractive import best_sentences
 from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
@@ -53,7 +53,7 @@ def _observed(histogram: Histogram, since: float) -> float:
 class AnswerService:
     def __init__(
         self,
-        catalog: SqliteCatalog,
+        catalog: Catalog,
         retriever: HybridRetriever,
         llm: LLM,
         system_template: str,

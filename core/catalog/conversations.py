@@ -1,40 +1,25 @@
-"""Conversations and their messages, in the catalog's database, so a reload or another client
-continues the same conversation and condensing reads the history from here."""
+"""Conversations and their messages, in the catalog's database, so a reload, another client
+or another replica continues the same conversation and condensing reads the history from here.
+The statements run unchanged on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from core.catalog.sqlite import SqliteCatalog
+from core.catalog.records import Conversation, Message, conversation_of, message_of
 from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from core.catalog.sql import SqlCatalog
 
 _TITLE_CHARS = 60
 
 
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    created_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: str
-    collection_id: str
-    title: str
-    created_at: float
-    updated_at: float
-    messages: list[Message] = field(default_factory=list)
-
-
-class SqliteConversations:
-    def __init__(self, catalog: SqliteCatalog) -> None:
+class SqlConversations:
+    def __init__(self, catalog: SqlCatalog) -> None:
         self._catalog = catalog
 
     def create(self, collection_id: str, first_question: str) -> Conversation:
@@ -49,44 +34,29 @@ class SqliteConversations:
         return self.get(collection_id, conversation_id)
 
     def get(self, collection_id: str, conversation_id: str) -> Conversation:
-        db = self._catalog.connection()
-        row = db.execute(
-            "SELECT * FROM conversations WHERE id=? AND collection_id=?",
-            (conversation_id, collection_id),
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"conversation {conversation_id!r} does not exist in this collection")
-        messages = [
-            Message(m["role"], m["content"], json.loads(m["citations"]), m["created_at"])
-            for m in db.execute(
+        with self._catalog.reading() as db:
+            row = db.execute(
+                "SELECT * FROM conversations WHERE id=? AND collection_id=?",
+                (conversation_id, collection_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(
+                    f"conversation {conversation_id!r} does not exist in this collection"
+                )
+            messages = db.execute(
                 "SELECT * FROM messages WHERE conversation_id=? ORDER BY rowid", (conversation_id,)
-            )
-        ]
-        return Conversation(
-            row["id"],
-            row["collection_id"],
-            row["title"],
-            row["created_at"],
-            row["updated_at"],
-            messages,
-        )
+            ).fetchall()
+        return conversation_of(row, [message_of(m) for m in messages])
 
     def in_collection(self, collection_id: str) -> list[Conversation]:
-        rows = self._catalog.connection().execute(
-            "SELECT * FROM conversations WHERE collection_id=? ORDER BY updated_at DESC",
-            (collection_id,),
-        )
-        return [
-            Conversation(r["id"], r["collection_id"], r["title"], r["created_at"], r["updated_at"])
-            for r in rows
-        ]
+        with self._catalog.reading() as db:
+            rows = db.execute(
+                "SELECT * FROM conversations WHERE collection_id=? ORDER BY updated_at DESC",
+                (collection_id,),
+            ).fetchall()
+        return [conversation_of(r) for r in rows]
 
-    def append(
-        self,
-        collection_id: str,
-        conversation_id: str,
-        messages: list[Message],
-    ) -> None:
+    def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
         now = time.time()
         self.get(collection_id, conversation_id)
         with self._catalog.transaction() as db:

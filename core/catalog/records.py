@@ -1,9 +1,11 @@
-"""Rows of the catalog, as frozen dataclasses."""
+"""Rows of the catalog, as frozen dataclasses, and how either database's rows become them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Protocol
 
 
 class DocumentStatus(StrEnum):
@@ -104,3 +106,107 @@ class StoredChunk:
 class ScoredChunk:
     chunk: StoredChunk
     score: float
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    collection_id: str
+    title: str
+    created_at: float
+    updated_at: float
+    messages: list[Message] = field(default_factory=list)
+
+
+def chunk_id(document_id: str, seq: int) -> str:
+    """Derived from document and position, so a second run of a job rewrites the same ids."""
+    return f"{document_id[:32]}-{seq:06d}"
+
+
+class Row(Protocol):
+    """A database row by column name: sqlite3.Row or a psycopg dict row."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def collection_of(r: Row) -> Collection:
+    return Collection(
+        id=r["id"],
+        name=r["name"],
+        embedding_model=r["embedding_model"],
+        chunk_tokens=r["chunk_tokens"],
+        chunk_overlap_tokens=r["chunk_overlap_tokens"],
+        created_at=r["created_at"],
+        documents=r["docs"],
+        chunks=r["chunk_count"],
+    )
+
+
+def document_of(r: Row) -> Document:
+    return Document(
+        collection_id=r["collection_id"],
+        id=r["id"],
+        filename=r["filename"],
+        media_type=r["media_type"],
+        size=r["size"],
+        status=DocumentStatus(r["status"]),
+        error=r["error"],
+        pages=r["pages"],
+        chunks=r["chunks"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+def job_of(r: Row) -> Job:
+    return Job(
+        id=r["id"],
+        collection_id=r["collection_id"],
+        document_id=r["document_id"],
+        state=JobState(r["state"]),
+        stage=JobStage(r["stage"]),
+        attempts=r["attempts"],
+        pages_done=r["pages_done"],
+        pages_total=r["pages_total"],
+        chunks_done=r["chunks_done"],
+        chunks_total=r["chunks_total"],
+        error=r["error"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+    )
+
+
+def chunk_of(r: Row) -> StoredChunk:
+    return StoredChunk(
+        rowid=r["rowid"],
+        collection_id=r["collection_id"],
+        document_id=r["document_id"],
+        id=r["id"],
+        seq=r["seq"],
+        text=r["text"],
+        page=r["page"],
+        heading_path=tuple(json.loads(r["heading_path"])),
+        start=r["span_start"],
+        end=r["span_end"],
+        tokens=r["tokens"],
+    )
+
+
+def conversation_of(r: Row, messages: list[Message] | None = None) -> Conversation:
+    return Conversation(
+        r["id"], r["collection_id"], r["title"], r["created_at"], r["updated_at"], messages or []
+    )
+
+
+def message_of(r: Row) -> Message:
+    return Message(r["role"], r["content"], json.loads(r["citations"]), r["created_at"])

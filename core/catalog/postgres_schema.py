@@ -1,0 +1,91 @@
+"""The PostgreSQL catalog's tables. The lexical index is a tsvector column on the chunk row
+(so it commits with the chunk by construction) with a GIN index."""
+
+# Any constant works; it only has to be the same in every process that opens the catalog.
+SCHEMA_LOCK = 7_302_114_563_001
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS collections (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    embedding_model TEXT NOT NULL,
+    chunk_tokens INTEGER NOT NULL,
+    chunk_overlap_tokens INTEGER NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    collection_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS documents_by_id ON documents (id);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page INTEGER,
+    heading_path TEXT NOT NULL,
+    span_start INTEGER NOT NULL,
+    span_end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    text_hash BYTEA NOT NULL,
+    vector BYTEA,
+    lexical TSVECTOR,
+    lexical_len INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (collection_id, document_id, seq);
+CREATE INDEX IF NOT EXISTS chunks_by_text ON chunks (text_hash) WHERE vector IS NOT NULL;
+CREATE INDEX IF NOT EXISTS chunks_lexical ON chunks USING GIN (lexical);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until DOUBLE PRECISION,
+    worker TEXT,
+    pages_done INTEGER NOT NULL DEFAULT 0,
+    pages_total INTEGER NOT NULL DEFAULT 0,
+    chunks_done INTEGER NOT NULL DEFAULT 0,
+    chunks_total INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS jobs_to_claim ON jobs (stage, state, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_document ON jobs (collection_id, document_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_collection
+    ON conversations (collection_id, updated_at);
+CREATE TABLE IF NOT EXISTS messages (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    citations TEXT NOT NULL DEFAULT '[]',
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
+"""

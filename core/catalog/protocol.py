@@ -1,0 +1,256 @@
+"""What a catalog provides, whichever database holds it (SQLite embedded, PostgreSQL in
+scale-out), and what its conversation store provides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from core.catalog.records import (
+    Collection,
+    Conversation,
+    Document,
+    DocumentStatus,
+    Job,
+    JobStage,
+    Message,
+    NewDocument,
+    ScoredChunk,
+    StoredChunk,
+)
+from core.types import ChunkDraft
+
+
+class LeaseLost(Exception):
+    """The job is no longer held by this worker (its lease expired and another took it, or it
+    was cancelled or deleted); the worker drops its work without writing."""
+
+
+class Conversations(Protocol):
+    """Chat conversations, kept beside the catalog so every replica continues the same one."""
+
+    def create(self, collection_id: str, first_question: str) -> Conversation:
+        """A new, empty conversation titled after its first question."""
+        ...
+
+    def get(self, collection_id: str, conversation_id: str) -> Conversation:
+        """With its messages in order. Raises NotFound (also for another collection's)."""
+        ...
+
+    def in_collection(self, collection_id: str) -> list[Conversation]:
+        """Without messages, most recently used first."""
+        ...
+
+    def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+    def delete(self, collection_id: str, conversation_id: str) -> None:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+
+class Catalog(Protocol):
+    """The truth about collections, documents, chunks (with their vectors) and jobs, and the
+    lexical index, which commits in the same transactions as the chunks. Every method may
+    raise BackendUnavailable when the database cannot be reached."""
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release connections; the object is not used afterwards."""
+        ...
+
+    def ping(self) -> None:
+        """Raises when the database cannot answer (for readiness checks)."""
+        ...
+
+    def conversations(self) -> Conversations:
+        """The conversation store in the same database."""
+        ...
+
+    # collections -----------------------------------------------------------------------------
+
+    def create_collection(
+        self, name: str, embedding_model: str, chunk_tokens: int, chunk_overlap_tokens: int
+    ) -> Collection:
+        """Raises Conflict when the name is taken."""
+        ...
+
+    def get_collection(self, name: str) -> Collection:
+        """Raises NotFound."""
+        ...
+
+    def collection_by_id(self, collection_id: str) -> Collection:
+        """Raises NotFound."""
+        ...
+
+    def list_collections(self) -> list[Collection]: ...
+
+    def delete_collection(self, name: str) -> Collection:
+        """Removes its documents, chunks, jobs, lexical entries and conversations. Raises
+        NotFound."""
+        ...
+
+    # documents -------------------------------------------------------------------------------
+
+    def add_documents(self, items: Sequence[NewDocument]) -> list[tuple[Document, Job, bool]]:
+        """Record documents and their jobs in one transaction, in the order given. The same
+        bytes again return the existing document and job (created=False), unless it had
+        failed: then it is retried."""
+        ...
+
+    def get_document(self, collection_id: str, document_id: str) -> Document:
+        """Raises NotFound."""
+        ...
+
+    def document_exists(self, collection_id: str, document_id: str) -> bool: ...
+
+    def list_documents(self, collection_id: str) -> list[Document]: ...
+
+    def delete_document(self, collection_id: str, document_id: str) -> Document:
+        """The document, its chunks, lexical entries and jobs, in one transaction. Raises
+        NotFound."""
+        ...
+
+    def document_references(self, document_id: str) -> int:
+        """How many collections hold these bytes."""
+        ...
+
+    # jobs ------------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job:
+        """Raises NotFound."""
+        ...
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """The jobs that exist among `job_ids`, in no particular order."""
+        ...
+
+    def latest_job(self, collection_id: str, document_id: str) -> Job:
+        """Raises NotFound."""
+        ...
+
+    def claim_jobs(
+        self,
+        stage: JobStage,
+        worker: str,
+        lease_seconds: float,
+        max_attempts: int,
+        max_jobs: int = 1,
+        max_chunks: int = 0,
+    ) -> list[Job]:
+        """Atomically take the oldest claimable jobs of a stage (queued, or running with an
+        expired lease): no job is ever handed to two claimers at once. Jobs that reached
+        `max_attempts` are failed instead. Parse claims up to `max_jobs`; embed claims up to
+        `max_chunks` chunks in all (at least one job)."""
+        ...
+
+    def renew_leases(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> set[str]:
+        """Extend the leases this worker still holds; returns the ids it no longer holds."""
+        ...
+
+    def cancel_job(self, job_id: str) -> Job:
+        """Fail a queued or running job and drop its chunks. Raises NotFound, Conflict."""
+        ...
+
+    def retry_job(self, job_id: str, refused_media_type: str) -> Job:
+        """A new job for the document of a failed or cancelled one. Raises NotFound, Conflict
+        (not failed, already retried, or the file was refused at intake)."""
+        ...
+
+    def release_job(self, job_id: str, worker: str) -> None:
+        """Give a held job back to the queue untouched (its attempt still counts)."""
+        ...
+
+    def release_running_jobs(self) -> int:
+        """Put back in the queue running jobs that no live worker can hold, for the sole owner
+        of an embedded data directory; returns how many."""
+        ...
+
+    def set_page_progress(self, job_id: str, worker: str, done: int, total: int) -> None:
+        """Raises LeaseLost."""
+        ...
+
+    def store_parsed(
+        self,
+        job_id: str,
+        worker: str,
+        pages: int,
+        drafts: Sequence[ChunkDraft],
+        lexical: Sequence[str],
+        text_hashes: Sequence[bytes],
+    ) -> None:
+        """Chunks, their lexical entries (space-separated tokens, one string per draft) and the
+        `searchable` status in one transaction; the job moves on to the embed stage. Raises
+        LeaseLost."""
+        ...
+
+    def chunks_without_vectors(self, job_ids: Sequence[str]) -> list[tuple[int, str, bytes]]:
+        """(rowid, text, text hash) of these jobs' chunks still to embed."""
+        ...
+
+    def vectors_by_text(self, embedding_model: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        """Vectors already computed by this model for texts with these hashes."""
+        ...
+
+    def store_vectors(
+        self, worker: str, job_ids: Sequence[str], vectors: Sequence[tuple[int, bytes]]
+    ) -> None:
+        """Save (rowid, float16 vector) pairs. Raises LeaseLost when no job is held."""
+        ...
+
+    def document_vectors(
+        self, collection_id: str, document_id: str
+    ) -> list[tuple[str, bytes, int | None, int]]:
+        """(chunk id, float16 vector, page, seq) of a document, in order."""
+        ...
+
+    def mark_ready(self, job_ids: Sequence[str], worker: str) -> list[str]:
+        """Finish these jobs and make their documents ready, in one transaction; returns the
+        jobs left untouched (not held, or vectors missing)."""
+        ...
+
+    def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
+        """Fail the job and its document and drop its chunks. Raises NotFound, and LeaseLost
+        when `worker` is given and no longer holds it."""
+        ...
+
+    # chunks and lexical search ---------------------------------------------------------------
+
+    def document_chunks(self, collection_id: str, document_id: str) -> list[StoredChunk]: ...
+
+    def ready_chunks(self, collection_id: str, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The chunks among `ids` whose document is ready."""
+        ...
+
+    def lexical_search(
+        self,
+        collection_id: str,
+        tokens: Sequence[str],
+        limit: int,
+        document_ids: Sequence[str] | None = None,
+    ) -> list[ScoredChunk]:
+        """Chunks of searchable or ready documents holding any of the tokens, best first
+        (BM25-like, positive scores). Any token text is safe."""
+        ...
+
+    def live_chunk_ids(
+        self, collection_id: str, statuses: Sequence[DocumentStatus]
+    ) -> dict[str, str]:
+        """Chunk id → document id for documents in the given statuses."""
+        ...
+
+    def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
+        """Chunks missing from the lexical index, and index rows without a chunk."""
+        ...
+
+    def repair_lexical(
+        self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
+    ) -> None:
+        """Index (rowid, space-separated tokens) entries; remove `orphans` from the index."""
+        ...
+
+    def lexical_rows(self, collection_id: str) -> int:
+        """How many chunks of the collection the lexical index holds."""
+        ...
