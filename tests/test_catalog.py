@@ -122,6 +122,7 @@ def test_concurrent_claims_never_hand_a_job_to_two_workers(
 
     every = [job for mine in taken for job in mine]
     assert sorted(every) == sorted(jobs)  # each job once: none twice, none left behind
+    assert catalogs[1].count_jobs() == {"running": len(jobs)}
     for i, mine in enumerate(taken):
         assert all(catalogs[0].get_job(j).attempts == 1 for j in mine)
         assert catalogs[0].renew_leases(mine, f"w{i}", 60) == set()

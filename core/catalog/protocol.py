@@ -131,6 +131,10 @@ class Catalog(Protocol):
         """Raises NotFound."""
         ...
 
+    def count_jobs(self) -> dict[str, int]:
+        """How many jobs are in each state (states without jobs are left out)."""
+        ...
+
     def claim_jobs(
         self,
         stage: JobStage,

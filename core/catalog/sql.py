@@ -321,6 +321,11 @@ class SqlCatalog(ABC):
             raise NotFound(f"job {job_id!r} does not exist")
         return job_of(row)
 
+    def count_jobs(self) -> dict[str, int]:
+        with self.reading() as db:
+            rows = db.execute("SELECT state, count(*) AS n FROM jobs GROUP BY state").fetchall()
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
     def claim_jobs(
         self,
         stage: JobStage,
