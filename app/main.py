@@ -15,6 +15,7 @@ from app.errors import install_error_handlers
 from app.metrics import install_metrics
 from app.request_id import RequestIdMiddleware
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
+from app.routes.page import install_web_page
 from core.answer.prompt import DEFAULT_SYSTEM
 from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
@@ -67,6 +68,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (collections, documents, jobs, query, chat, openai_compat):
         app.include_router(module.router, dependencies=[Depends(require_api_key)])
+    install_web_page(app)
     return app
 
 

@@ -1,8 +1,9 @@
-"""Uploading, listing and deleting documents."""
+"""Uploading, listing and deleting documents, and serving their original files."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Response, UploadFile
 
@@ -59,6 +60,28 @@ def list_documents(collection: CollectionDep, engine: EngineDep) -> list[Documen
 @router.get("/{document_id}")
 def get_document(collection: CollectionDep, document_id: str, engine: EngineDep) -> DocumentPublic:
     return DocumentPublic.of(engine.catalog.get_document(collection.id, document_id))
+
+
+@router.get("/{document_id}/file", response_class=Response)
+def get_document_file(collection: CollectionDep, document_id: str, engine: EngineDep) -> Response:
+    """The original bytes, shown in the browser (a PDF opens at `#page=N`)."""
+    document = engine.catalog.get_document(collection.id, document_id)
+    data = engine.blobs.get(document.id)
+    headers = {
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.filename)}",
+        "Cache-Control": "private, max-age=3600",
+        "Content-Security-Policy": FILE_POLICIES.get(document.media_type, SANDBOXED),
+    }
+    return Response(data, media_type=document.media_type, headers=headers)
+
+
+# Chrome shows a PDF through an embedded viewer that needs object-src and inline styles; no
+# script of the file's own runs there. Anything else an upload could hold (an HTML page) is
+# sandboxed: it must not run script on this origin.
+SANDBOXED = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+FILE_POLICIES = {
+    "application/pdf": "default-src 'none'; object-src 'self'; style-src 'unsafe-inline'",
+}
 
 
 @router.delete("/{document_id}", status_code=204)

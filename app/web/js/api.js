@@ -1,0 +1,176 @@
+// The public HTTP API, as any REST client sees it: JSON errors {"error": {code, message}},
+// a Bearer key when the service asks for one (401), Server-Sent Events for streamed answers.
+
+const KEY_STORAGE = "zhiku.apiKey";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+
+  /** No answer at all: the service is down or the network is gone. */
+  get unreachable() {
+    return this.status === 0;
+  }
+}
+
+let askForKey = async () => false;
+let onReachable = () => {};
+
+/** `ask(wasRefused)` resolves true once a new key is stored, false if the person gave up. */
+export function onUnauthorized(ask) {
+  askForKey = ask;
+}
+
+export function onServiceReachable(callback) {
+  onReachable = callback;
+}
+
+export function storedKey() {
+  return localStorage.getItem(KEY_STORAGE) || "";
+}
+
+export function storeKey(key) {
+  if (key) localStorage.setItem(KEY_STORAGE, key);
+  else localStorage.removeItem(KEY_STORAGE);
+}
+
+function authHeaders(extra = {}) {
+  const headers = new Headers(extra);
+  const key = storedKey();
+  if (key) headers.set("Authorization", `Bearer ${key}`);
+  return headers;
+}
+
+async function errorOf(response) {
+  try {
+    const body = await response.json();
+    if (body?.error?.code) return new ApiError(response.status, body.error.code, body.error.message);
+  } catch {
+    // Not JSON (a proxy's error page): fall through to the status line.
+  }
+  return new ApiError(response.status, `http_${response.status}`, response.statusText || "error");
+}
+
+async function send(method, path, body, signal) {
+  for (let tries = 0; ; tries++) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: authHeaders(body === undefined ? {} : { "Content-Type": "application/json" }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError(0, "unreachable", error.message);
+    }
+    onReachable();
+    if (response.status === 401 && tries < 3 && (await askForKey(Boolean(storedKey())))) continue;
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+}
+
+export async function call(method, path, body) {
+  const response = await send(method, path, body);
+  return response.status === 204 ? null : response.json();
+}
+
+export const get = (path) => call("GET", path);
+export const post = (path, body) => call("POST", path, body);
+export const del = (path) => call("DELETE", path);
+
+export const collectionPath = (name) => `/api/collections/${encodeURIComponent(name)}`;
+
+/** Yields {event, data} for each Server-Sent Event of a POST; aborting `signal` stops it. */
+export async function* events(path, body, signal) {
+  const response = await send("POST", path, body, signal);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      const blocks = buffered.split(/\r?\n\r?\n/);
+      buffered = blocks.pop();
+      for (const block of blocks) {
+        const parsed = parseEvent(block);
+        if (parsed) yield parsed;
+      }
+    }
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "unreachable", error.message);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  if (!data.length) return null;
+  return { event, data: JSON.parse(data.join("\n")) };
+}
+
+/** One file in one request, so each file has its own progress and its own error.
+ * Resolves with the accepted upload ({document, job, created}). XMLHttpRequest because
+ * fetch reports no upload progress. */
+export function upload(collection, file, onProgress) {
+  const attempt = () =>
+    new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", `${collectionPath(collection)}/documents`);
+      const key = storedKey();
+      if (key) xhr.setRequestHeader("Authorization", `Bearer ${key}`);
+      xhr.responseType = "json";
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      xhr.onerror = () => reject(new ApiError(0, "unreachable", "network error"));
+      xhr.onload = () => {
+        onReachable();
+        const body = xhr.response;
+        if (xhr.status >= 200 && xhr.status < 300) resolve(body[0]);
+        else if (body?.error) reject(new ApiError(xhr.status, body.error.code, body.error.message));
+        else reject(new ApiError(xhr.status, `http_${xhr.status}`, xhr.statusText));
+      };
+      const form = new FormData();
+      form.append("files", file, file.name);
+      xhr.send(form);
+    });
+  return (async () => {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (error.status === 401 && tries < 3 && (await askForKey(Boolean(storedKey())))) continue;
+        throw error;
+      }
+    }
+  })();
+}
+
+/** The original file of a document, to open in a new tab. With a key the browser cannot send
+ * a header on a plain link, so the file is fetched and opened as a blob URL instead. */
+export function documentFileUrl(collection, documentId) {
+  return `${collectionPath(collection)}/documents/${encodeURIComponent(documentId)}/file`;
+}
+
+export async function documentFileBlobUrl(collection, documentId) {
+  const response = await send("GET", documentFileUrl(collection, documentId));
+  return URL.createObjectURL(await response.blob());
+}

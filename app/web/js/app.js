@@ -1,0 +1,186 @@
+// Starts the page: language, the sidebar, the chat, the passage panel, and the messages shown
+// when the service cannot be reached or asks for a key.
+
+import * as api from "./api.js";
+import { Chat } from "./chat.js";
+import { bind, lang, setLang, t, translate } from "./i18n.js";
+import { Library } from "./library.js";
+import { PassagePanel } from "./passage.js";
+
+const HEALTH_RETRY_MS = 3000;
+
+class Banner {
+  constructor() {
+    this.node = document.getElementById("banner");
+    this.text = document.getElementById("banner-text");
+    this.retry = document.getElementById("banner-retry");
+    this.down = false;
+    this.timer = null;
+    this.onBack = () => {};
+    this.retry.addEventListener("click", () => this.check());
+    document.getElementById("banner-close").addEventListener("click", () => this.hide());
+  }
+
+  show(key, args, kind) {
+    clearTimeout(this.hideTimer);
+    bind(this.text, key, args);
+    this.node.dataset.kind = kind;
+    this.node.hidden = false;
+    this.retry.hidden = kind !== "down";
+  }
+
+  hide() {
+    this.node.hidden = true;
+  }
+
+  error(error) {
+    if (error.unreachable) {
+      if (!this.down) {
+        this.down = true;
+        this.show("serviceDown", {}, "down");
+        this.timer = setTimeout(() => this.check(), HEALTH_RETRY_MS);
+      }
+      return;
+    }
+    this.show("serviceError", { message: error.message }, "error");
+    this.hideTimer = setTimeout(() => this.hide(), 8000);
+  }
+
+  reachable() {
+    if (!this.down) return;
+    this.down = false;
+    clearTimeout(this.timer);
+    this.show("serviceBack", {}, "ok");
+    this.hideTimer = setTimeout(() => this.hide(), 2500);
+    this.onBack();
+  }
+
+  async check() {
+    clearTimeout(this.timer);
+    try {
+      const response = await fetch("/healthz", { cache: "no-store" });
+      if (response.ok) {
+        this.reachable();
+        return;
+      }
+    } catch {
+      // Still down: try again shortly.
+    }
+    if (this.down) this.timer = setTimeout(() => this.check(), HEALTH_RETRY_MS);
+  }
+}
+
+/** One dialog asks for the key however many calls were refused at once. */
+function keyPrompt() {
+  const dialog = document.getElementById("key-dialog");
+  const input = document.getElementById("key-input");
+  const wrong = document.getElementById("key-wrong");
+  let pending = null;
+  dialog.addEventListener("close", () => {
+    const saved = dialog.returnValue === "save" && input.value.trim();
+    if (saved) api.storeKey(input.value.trim());
+    pending?.resolve(Boolean(saved));
+    pending = null;
+  });
+  document.getElementById("key-cancel").addEventListener("click", () => dialog.close("cancel"));
+  document.getElementById("key-button").addEventListener("click", () => {
+    if (!dialog.open) ask(false);
+  });
+
+  function ask(refused) {
+    if (pending) return pending.promise;
+    let resolve;
+    const promise = new Promise((r) => {
+      resolve = r;
+    });
+    pending = { promise, resolve };
+    wrong.hidden = !refused;
+    input.value = api.storedKey();
+    dialog.returnValue = "";
+    dialog.showModal();
+    input.focus();
+    return promise;
+  }
+  return ask;
+}
+
+function drawer() {
+  const toggle = document.getElementById("menu-button");
+  const scrim = document.getElementById("scrim");
+  const sidebar = document.getElementById("sidebar");
+  const set = (open) => {
+    document.body.classList.toggle("drawer-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    scrim.hidden = !open;
+    if (open) sidebar.querySelector("select, button")?.focus();
+  };
+  toggle.addEventListener("click", () => set(!document.body.classList.contains("drawer-open")));
+  scrim.addEventListener("click", () => set(false));
+  document.getElementById("drawer-close").addEventListener("click", () => {
+    set(false);
+    toggle.focus();
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && document.body.classList.contains("drawer-open")) set(false);
+  });
+  return () => set(false);
+}
+
+function header(name, documents) {
+  const title = document.getElementById("topbar-title");
+  const meta = document.getElementById("topbar-meta");
+  title.textContent = name ?? t("appName");
+  if (!name) {
+    meta.textContent = "";
+    return;
+  }
+  const ready = documents.filter((d) => d.status === "ready").length;
+  const total = documents.length;
+  if (ready < total) bind(meta, "docsReady", { ready, total });
+  else if (total === 1) bind(meta, "docsOneReady");
+  else bind(meta, "docsAllReady", { total });
+  meta.hidden = !total;
+}
+
+function main() {
+  translate();
+  const banner = new Banner();
+  api.onServiceReachable(() => banner.reachable());
+  api.onUnauthorized(keyPrompt());
+  const closeDrawer = drawer();
+
+  document.getElementById("lang-button").addEventListener("click", () => {
+    setLang(lang() === "en" ? "zh-CN" : "en");
+  });
+
+  const passage = new PassagePanel();
+  let documents = [];
+  let current = null;
+  const chat = new Chat({
+    passage,
+    onError: (error) => banner.error(error),
+    documents: () => documents,
+  });
+  const library = new Library({
+    onCollection: (name) => {
+      current = name;
+      chat.setCollection(name);
+      closeDrawer();
+    },
+    onDocuments: (docs) => {
+      documents = docs;
+      chat.setDocuments(docs);
+      header(current, docs);
+    },
+    onError: (error) => banner.error(error),
+  });
+  document.addEventListener("zhiku:lang", () => {
+    library.renderDocuments();
+    header(current, documents);
+  });
+  const load = () => library.load().catch((error) => banner.error(error));
+  banner.onBack = load;
+  load();
+}
+
+main();

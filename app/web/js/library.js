@@ -1,0 +1,392 @@
+// The sidebar: knowledge bases, their documents, and uploads followed from the first byte
+// sent to the document being ready (or failed, with the reason).
+
+import * as api from "./api.js";
+import { el, formatSize, icon } from "./dom.js";
+import { bind, bindLabel, t } from "./i18n.js";
+
+const COLLECTION_STORAGE = "zhiku.collection";
+const ACTIVE = new Set(["queued", "processing", "searchable"]);
+const POLL_MS = 800;
+const PARALLEL_UPLOADS = 2;
+
+export class Library {
+  constructor({ onCollection, onDocuments, onError }) {
+    this.onCollection = onCollection;
+    this.onDocuments = onDocuments;
+    this.onError = onError;
+    this.collections = [];
+    this.current = null;
+    this.documents = [];
+    // Files on their way in, keyed by a local id: {name, size, pct, job, documentId, error}.
+    this.uploads = new Map();
+    this.nextUpload = 0;
+    this.queue = [];
+    this.running = 0;
+    this.pollTimer = null;
+
+    this.select = document.getElementById("collection-select");
+    this.list = document.getElementById("doc-list");
+    this.count = document.getElementById("doc-count");
+    this.form = document.getElementById("new-collection-form");
+    this.nameInput = document.getElementById("new-collection-name");
+    this.formError = document.getElementById("new-collection-error");
+    this.fileInput = document.getElementById("file-input");
+    this.dropZone = document.getElementById("drop-zone");
+    this.wire();
+  }
+
+  wire() {
+    this.select.addEventListener("change", () => this.choose(this.select.value));
+    document.getElementById("new-collection").addEventListener("click", () => this.openForm());
+    document.getElementById("cancel-new-collection").addEventListener("click", () => this.closeForm());
+    this.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.create(this.nameInput.value.trim());
+    });
+    this.form.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.closeForm();
+    });
+    this.fileInput.addEventListener("change", () => {
+      this.add([...this.fileInput.files]);
+      this.fileInput.value = "";
+    });
+    for (const name of ["dragenter", "dragover"]) {
+      this.dropZone.addEventListener(name, (e) => {
+        e.preventDefault();
+        this.dropZone.classList.add("dragging");
+      });
+    }
+    this.dropZone.addEventListener("dragleave", (e) => {
+      if (!this.dropZone.contains(e.relatedTarget)) this.dropZone.classList.remove("dragging");
+    });
+    this.dropZone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      this.dropZone.classList.remove("dragging");
+      this.add([...e.dataTransfer.files]);
+    });
+    // A file dropped anywhere else would make the browser navigate away from the chat.
+    for (const name of ["dragover", "drop"]) window.addEventListener(name, (e) => e.preventDefault());
+  }
+
+  async load() {
+    this.collections = await api.get("/api/collections");
+    const wanted = this.current ?? localStorage.getItem(COLLECTION_STORAGE);
+    const names = this.collections.map((c) => c.name);
+    this.renderCollections();
+    if (!names.length) this.openForm();
+    await this.choose(names.includes(wanted) ? wanted : (names[0] ?? null));
+  }
+
+  renderCollections() {
+    this.select.replaceChildren(
+      ...this.collections.map((c) => el("option", { value: c.name }, c.name)),
+    );
+    this.select.disabled = !this.collections.length;
+    if (!this.collections.length) this.select.append(bind(el("option", { value: "" }), "noCollections"));
+    if (this.current) this.select.value = this.current;
+  }
+
+  async choose(name) {
+    const changed = name !== this.current;
+    this.current = name;
+    if (name) localStorage.setItem(COLLECTION_STORAGE, name);
+    this.select.value = name ?? "";
+    document.body.classList.toggle("no-collection", !name);
+    if (changed) {
+      this.documents = [];
+      this.onCollection(name);
+      this.list.replaceChildren();
+    }
+    if (name) await this.refresh();
+    else this.renderDocuments();
+  }
+
+  openForm() {
+    this.form.hidden = false;
+    this.formError.textContent = "";
+    this.nameInput.focus();
+  }
+
+  closeForm() {
+    this.form.hidden = true;
+    this.nameInput.value = "";
+    document.getElementById("new-collection").focus();
+  }
+
+  async create(name) {
+    if (!name) return;
+    try {
+      await api.post("/api/collections", { name });
+    } catch (error) {
+      this.formError.textContent = error.message;
+      if (error.unreachable) this.onError(error);
+      return;
+    }
+    this.form.hidden = true;
+    this.nameInput.value = "";
+    this.current = null;
+    this.collections = await api.get("/api/collections");
+    this.renderCollections();
+    await this.choose(name);
+  }
+
+  async refresh() {
+    const name = this.current;
+    if (!name) return;
+    try {
+      const documents = await api.get(`${api.collectionPath(name)}/documents`);
+      if (name !== this.current) return;
+      this.documents = documents;
+    } catch (error) {
+      this.onError(error);
+    }
+    this.renderDocuments();
+    this.schedule();
+  }
+
+  /** Polls while anything is on its way: upload job progress and document statuses. */
+  schedule() {
+    clearTimeout(this.pollTimer);
+    const busy =
+      this.documents.some((d) => ACTIVE.has(d.status)) ||
+      [...this.uploads.values()].some((u) => !u.error && !u.finished);
+    if (busy) this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
+  }
+
+  async poll() {
+    const jobs = [...this.uploads.values()].filter((u) => u.job && !u.finished && !u.error);
+    await Promise.all(
+      jobs.map(async (upload) => {
+        try {
+          upload.job = await api.get(`/api/jobs/${encodeURIComponent(upload.job.id)}`);
+        } catch (error) {
+          if (error.unreachable) this.onError(error);
+          return;
+        }
+        if (["done", "failed", "cancelled"].includes(upload.job.state)) {
+          upload.finished = true;
+          this.uploads.delete(upload.key);
+        }
+      }),
+    );
+    await this.refresh();
+  }
+
+  add(files) {
+    if (!this.current || !files.length) return;
+    for (const file of files) {
+      const key = `u${this.nextUpload++}`;
+      const upload = { key, collection: this.current, name: file.name, size: file.size, pct: 0 };
+      this.uploads.set(key, upload);
+      this.queue.push([upload, file]);
+    }
+    this.renderDocuments();
+    this.pump();
+  }
+
+  pump() {
+    while (this.running < PARALLEL_UPLOADS && this.queue.length) {
+      const [upload, file] = this.queue.shift();
+      this.running += 1;
+      this.send(upload, file).finally(() => {
+        this.running -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  async send(upload, file) {
+    try {
+      const accepted = await api.upload(upload.collection, file, (share) => {
+        upload.pct = Math.round(share * 100);
+        this.renderUpload(upload);
+      });
+      upload.documentId = accepted.document.id;
+      upload.job = accepted.job;
+      upload.duplicate = !accepted.created;
+      if (!accepted.created || ["done", "failed"].includes(accepted.job.state)) {
+        upload.finished = true;
+        this.uploads.delete(upload.key);
+        if (upload.duplicate) this.flash(accepted.document.id);
+      }
+    } catch (error) {
+      upload.error = error;
+      if (error.unreachable) this.onError(error);
+    }
+    if (upload.collection === this.current) await this.refresh();
+  }
+
+  flash(documentId) {
+    this.flashed = documentId;
+    setTimeout(() => {
+      if (this.flashed === documentId) this.flashed = null;
+      this.renderDocuments();
+    }, 4000);
+  }
+
+  async remove(doc) {
+    if (!window.confirm(t("confirmDelete", { name: doc.filename }))) return;
+    try {
+      await api.del(`${api.collectionPath(this.current)}/documents/${encodeURIComponent(doc.id)}`);
+    } catch (error) {
+      this.onError(error);
+    }
+    await this.refresh();
+  }
+
+  uploadsHere() {
+    return [...this.uploads.values()].filter((u) => u.collection === this.current);
+  }
+
+  renderDocuments() {
+    const pending = this.uploadsHere().filter((u) => !u.documentId);
+    const rows = [
+      ...pending.map((u) => this.uploadRow(u)),
+      ...this.documents.map((d) => this.documentRow(d)),
+    ];
+    if (!rows.length) rows.push(el("li", { class: "doc-empty" }, bind(el("span"), "noDocuments")));
+    this.list.replaceChildren(...rows);
+    this.count.textContent = this.documents.length ? String(this.documents.length) : "";
+    this.onDocuments(this.documents);
+  }
+
+  renderUpload(upload) {
+    const row = this.list.querySelector(`[data-upload="${upload.key}"]`);
+    if (row) row.replaceWith(this.uploadRow(upload));
+  }
+
+  uploadRow(upload) {
+    const failed = Boolean(upload.error);
+    return el(
+      "li",
+      { class: `doc ${failed ? "is-failed" : "is-uploading"}`, dataset: { upload: upload.key } },
+      fileIcon(upload.name),
+      el(
+        "div",
+        { class: "doc-main" },
+        el("span", { class: "doc-name", title: upload.name }, upload.name),
+        el(
+          "span",
+          { class: "doc-meta" },
+          badge(failed ? "failed" : "uploading"),
+          el("span", {}, formatSize(upload.size)),
+        ),
+        failed
+          ? el("span", { class: "doc-error", role: "alert" }, upload.error.message)
+          : progress(upload.pct / 100, t("uploadingPct", { pct: upload.pct })),
+      ),
+      failed
+        ? el(
+            "button",
+            {
+              class: "icon-button",
+              type: "button",
+              "aria-label": t("dismiss"),
+              title: t("dismiss"),
+              onclick: () => {
+                this.uploads.delete(upload.key);
+                this.renderDocuments();
+              },
+            },
+            icon("x"),
+          )
+        : null,
+    );
+  }
+
+  documentRow(doc) {
+    const upload = this.uploadsHere().find((u) => u.documentId === doc.id);
+    const meta = [formatSize(doc.size)];
+    if (doc.pages) meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
+    if (doc.chunks) meta.push(doc.chunks === 1 ? t("chunkN1") : t("chunksN", { n: doc.chunks }));
+    const active = ACTIVE.has(doc.status);
+    const remove = el(
+      "button",
+      { class: "icon-button doc-delete", type: "button", onclick: () => this.remove(doc) },
+      icon("trash"),
+    );
+    bindLabel(remove, "deleteDocument", { name: doc.filename });
+    const name = el(
+      "a",
+      {
+        class: "doc-name",
+        href: api.documentFileUrl(this.current, doc.id),
+        target: "_blank",
+        rel: "noopener",
+        title: doc.filename,
+      },
+      doc.filename,
+    );
+    return el(
+      "li",
+      {
+        class: `doc is-${doc.status}${this.flashed === doc.id ? " is-flashed" : ""}`,
+        dataset: { document: doc.id, status: doc.status },
+      },
+      fileIcon(doc.filename),
+      el(
+        "div",
+        { class: "doc-main" },
+        name,
+        el("span", { class: "doc-meta" }, badge(doc.status), el("span", {}, meta.join(" · "))),
+        active ? jobProgress(upload?.job) : null,
+        doc.status === "failed" && doc.error
+          ? el("span", { class: "doc-error" }, doc.error)
+          : null,
+        this.flashed === doc.id ? bind(el("span", { class: "doc-note" }), "alreadyAdded") : null,
+      ),
+      remove,
+    );
+  }
+}
+
+function badge(status) {
+  return bind(el("span", { class: `badge badge-${status}` }), `status_${status}`);
+}
+
+function fileIcon(filename) {
+  const ext = (filename.split(".").pop() || "").toLowerCase().slice(0, 4);
+  return el("span", { class: `file-icon file-${ext}`, "aria-hidden": "true" }, ext || "doc");
+}
+
+function progress(share, label) {
+  const bar = el("span", { class: "bar-fill" });
+  bar.style.width = `${Math.max(2, Math.min(100, share * 100)).toFixed(1)}%`;
+  return el(
+    "span",
+    { class: "progress" },
+    el(
+      "span",
+      {
+        class: "bar",
+        role: "progressbar",
+        "aria-valuemin": "0",
+        "aria-valuemax": "100",
+        "aria-valuenow": String(Math.round(share * 100)),
+        "aria-label": label,
+      },
+      bar,
+    ),
+    el("span", { class: "progress-label" }, label),
+  );
+}
+
+function jobProgress(job) {
+  if (!job || job.state === "queued") return progress(0, t("waiting"));
+  const p = job.progress;
+  let share;
+  let label;
+  if (job.stage === "embed" && p.chunks_total) {
+    share = 0.1 + (0.9 * p.chunks_embedded) / p.chunks_total;
+    label = t("embeddingChunks", { done: p.chunks_embedded, total: p.chunks_total });
+  } else if (p.pages_total) {
+    share = (0.1 * p.pages_done) / p.pages_total;
+    label = t("parsingPages", { done: p.pages_done, total: p.pages_total });
+  } else {
+    share = 0.02;
+    label = t("parsing");
+  }
+  if (job.eta_seconds) label += ` · ${t("etaSeconds", { s: Math.ceil(job.eta_seconds) })}`;
+  return progress(share, label);
+}

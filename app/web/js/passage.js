@@ -1,0 +1,108 @@
+// The side panel that shows a cited passage: its document, page, the quoted sentence marked
+// in the passage text, and a link to the page itself in the browser's PDF viewer.
+
+import * as api from "./api.js";
+import { el, icon } from "./dom.js";
+import { bind } from "./i18n.js";
+
+export class PassagePanel {
+  constructor() {
+    this.panel = document.getElementById("passage");
+    this.content = document.getElementById("passage-content");
+    this.opener = null;
+    document.getElementById("passage-close").addEventListener("click", () => this.close());
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !this.panel.hidden) this.close();
+    });
+  }
+
+  show({ n, citation, chunk, collection, document: doc }, opener) {
+    this.opener = opener;
+    const filename = citation?.filename ?? chunk?.filename ?? "";
+    const page = citation?.page ?? chunk?.page ?? null;
+    const documentId = citation?.document_id ?? chunk?.document_id;
+    const isPdf = doc ? doc.media_type === "application/pdf" : /\.pdf$/i.test(filename);
+
+    const header = el(
+      "div",
+      { class: "passage-head" },
+      el("span", { class: "passage-n" }, String(n)),
+      el("h2", { id: "passage-title", tabindex: "-1" }, filename),
+    );
+    const facts = el("div", { class: "passage-facts" });
+    if (page) facts.append(bind(el("span", { class: "fact" }), "pageOf", { n: page }));
+    if (citation) {
+      const verified = citation.verified;
+      const badge = bind(
+        el("span", { class: `badge ${verified ? "badge-ready" : "badge-unverified"}` }),
+        verified ? "verified" : "unverified",
+      );
+      badge.prepend(icon(verified ? "check" : "alert-small"));
+      facts.append(badge);
+      if (!verified) facts.append(bind(el("p", { class: "passage-warning" }), "unverifiedTitle"));
+    }
+    const trail = chunk?.heading_path?.length
+      ? el("p", { class: "passage-trail" }, chunk.heading_path.join(" › "))
+      : null;
+
+    const quote = citation?.quote ?? "";
+    const body = el("blockquote", { class: "passage-text" });
+    if (chunk?.text) body.append(...highlighted(chunk.text, quote));
+    else body.append(el("mark", {}, quote));
+
+    const actions = el("div", { class: "passage-actions" });
+    if (documentId && collection) {
+      const label = isPdf && page ? bind(el("span"), "openPage", { n: page }) : bind(el("span"), "openFile");
+      const href = api.documentFileUrl(collection, documentId) + (isPdf && page ? `#page=${page}` : "");
+      const link = el(
+        "a",
+        { class: "button-secondary passage-link", href, target: "_blank", rel: "noopener" },
+        icon("external"),
+        label,
+      );
+      link.addEventListener("click", (e) => openWithKey(e, collection, documentId, href));
+      actions.append(link);
+    }
+
+    this.content.replaceChildren(header, facts, trail ?? "", actions, body);
+    this.panel.hidden = false;
+    document.body.classList.add("passage-open");
+    this.content.querySelector("mark")?.scrollIntoView({ block: "center" });
+    document.getElementById("passage-title").focus({ preventScroll: true });
+  }
+
+  close(restoreFocus = true) {
+    if (this.panel.hidden) return;
+    this.panel.hidden = true;
+    document.body.classList.remove("passage-open");
+    for (const active of document.querySelectorAll(".cite.is-active, .source.is-active")) {
+      active.classList.remove("is-active");
+    }
+    if (restoreFocus && this.opener?.isConnected) this.opener.focus();
+  }
+}
+
+/** With an API key a plain link cannot authenticate: fetch the file and open it as a blob. */
+async function openWithKey(event, collection, documentId, href) {
+  if (!api.storedKey()) return;
+  event.preventDefault();
+  const opened = window.open("", "_blank");
+  const fragment = href.includes("#") ? href.slice(href.indexOf("#")) : "";
+  const url = await api.documentFileBlobUrl(collection, documentId);
+  if (opened) opened.location.href = url + fragment;
+}
+
+/** The passage as text nodes, with the quoted sentence wrapped in <mark>. Whitespace may
+ * differ between the two (line breaks in the passage), so the match tolerates it. */
+function highlighted(text, quote) {
+  const words = quote.trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return [text];
+  const pattern = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s*"));
+  const match = pattern.exec(text);
+  if (!match) return [el("mark", {}, quote), el("span", { class: "passage-rest" }, text)];
+  return [
+    text.slice(0, match.index),
+    el("mark", {}, match[0]),
+    text.slice(match.index + match[0].length),
+  ];
+}

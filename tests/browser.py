@@ -1,0 +1,114 @@
+"""A real service on a loopback port (uvicorn in a thread of the test process) and headless
+Chromium driven by Playwright, for the web page's end-to-end tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app.main import create_app
+from core.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium: Playwright cannot download its own browser builds here."""
+    if not Path(CHROMIUM).exists():
+        apt = shutil.which("apt-get")
+        if apt is None:
+            pytest.fail(f"{CHROMIUM} is missing and apt-get is not available to install it")
+        subprocess.run([apt, "install", "-y", "-q", "chromium"], check=False, timeout=900)
+        if not Path(CHROMIUM).exists():
+            subprocess.run([apt, "update", "-q"], check=True, timeout=300)
+            subprocess.run([apt, "install", "-y", "-q", "chromium"], check=True, timeout=900)
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServiceThread:
+    """The app served by uvicorn from a thread, so a test can stop it while a page is open."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=settings.port,
+            log_level="warning",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="zhiku-service", daemon=True)
+        self.url = f"http://127.0.0.1:{settings.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise AssertionError("the service thread ended before it started serving")
+            assert time.monotonic() < deadline, "the service did not start in 120 s"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the service thread did not stop"
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[ServiceThread]:
+    service = ServiceThread(settings)
+    service.start()
+    try:
+        yield service
+    finally:
+        if service.thread.is_alive():
+            service.stop()
+
+
+def wait_for_job(url: str, job_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = httpx.get(f"{url}/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} did not finish"
+        time.sleep(0.2)
+
+
+def add_document(url: str, collection: str, filename: str, data: bytes) -> dict[str, Any]:
+    """Through the public API, as another client would: returns the finished job."""
+    httpx.post(f"{url}/api/collections", json={"name": collection})
+    accepted = httpx.post(
+        f"{url}/api/collections/{collection}/documents",
+        files=[("files", (filename, data))],
+        timeout=60,
+    )
+    assert accepted.status_code == 202, accepted.text
+    return wait_for_job(url, accepted.json()[0]["job"]["id"])
