@@ -30,6 +30,7 @@ from tests.conftest import make_settings
 
 WEB = Path(__file__).resolve().parents[1] / "app" / "web"
 PDF = "en-google-doc-example.pdf"
+LONG_PDF = "en-geobase-nhn-data-model.pdf"
 QUESTION = "According to the example Google Docs document, what is better than ugly?"
 NOTES = "# 部署说明\n\n知库默认把所有数据保存在 ./data 目录中。备份时复制整个目录即可。\n"
 XSS_TEXT = (
@@ -187,26 +188,37 @@ def test_upload_a_pdf_ask_and_open_the_cited_passage(
     expect(page.locator("#collection-select")).to_have_value("Handbooks")
     desktop.shot("desktop-en-empty-collection")
 
+    files = [PDF, LONG_PDF]
     page.locator("#file-input").set_input_files(
         [
-            {
-                "name": PDF,
-                "mimeType": "application/pdf",
-                "buffer": (shared_data / "pdfs" / PDF).read_bytes(),
-            },
+            *(
+                {
+                    "name": name,
+                    "mimeType": "application/pdf",
+                    "buffer": (shared_data / "pdfs" / name).read_bytes(),
+                }
+                for name in files
+            ),
             {"name": "部署说明.md", "mimeType": "text/markdown", "buffer": NOTES.encode()},
         ]
     )
     page.locator("li.doc").first.wait_for()
     desktop.shot("desktop-en-uploading")
-    ready = page.locator(f"li.doc[data-status=ready]:has(.doc-name[title='{PDF}'])")
-    ready.wait_for(timeout=300_000)
-    page.locator("li.doc[data-status=ready]:has(.doc-name[title='部署说明.md'])").wait_for(
-        timeout=120_000
+    # The longer PDF shows its ingestion progress (pages read, then chunks embedded).
+    ingesting = page.locator(f"li.doc:has(.doc-name[title='{LONG_PDF}']) .progress-label")
+    expect(ingesting).to_have_text(
+        re.compile(r"Reading pages \d+/19|Embedding \d+/\d+"), timeout=120_000
     )
+    desktop.shot("desktop-en-ingesting")
+    for name in [*files, "部署说明.md"]:
+        row = page.locator(f"li.doc[data-status=ready]:has(.doc-name[title='{name}'])")
+        row.wait_for(timeout=300_000)
+    ready = page.locator(f"li.doc:has(.doc-name[title='{PDF}'])")
     meta = ready.locator(".doc-meta").inner_text()
     assert "KB" in meta and "1 page" in meta and "chunk" in meta
     assert ready.locator(".badge").inner_text() == "Ready"
+    assert "19 pages" in page.locator(f"li.doc:has(.doc-name[title='{LONG_PDF}'])").inner_text()
+    assert page.locator("#topbar-meta").inner_text() == "3 documents"
 
     response, reply = _ask(page, QUESTION)
 
@@ -218,7 +230,8 @@ def test_upload_a_pdf_ask_and_open_the_cited_passage(
     assert reply.locator(".source-name").first.inner_text() == PDF
     desktop.shot("desktop-en-answer")
 
-    citation.click()
+    citation.focus()
+    page.keyboard.press("Enter")
     panel = page.locator("#passage")
     assert panel.is_visible()
     assert page.locator("#passage-title").inner_text() == PDF
@@ -232,8 +245,13 @@ def test_upload_a_pdf_ask_and_open_the_cited_passage(
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content == (shared_data / "pdfs" / PDF).read_bytes()
     desktop.shot("desktop-en-passage")
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_timeout(300)  # the drop zone's colour transition
+    desktop.shot("desktop-en-passage-dark")
+    page.emulate_media(color_scheme="light")
     page.keyboard.press("Escape")
     assert not panel.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('cite')")
 
     requests: list[dict[str, Any]] = []
     page.on(

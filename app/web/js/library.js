@@ -265,13 +265,13 @@ export class Library {
       el(
         "div",
         { class: "doc-main" },
-        el("span", { class: "doc-name", title: upload.name }, upload.name),
         el(
           "span",
-          { class: "doc-meta" },
+          { class: "doc-title" },
+          el("span", { class: "doc-name", title: upload.name }, upload.name),
           badge(failed ? "failed" : "uploading"),
-          el("span", {}, formatSize(upload.size)),
         ),
+        el("span", { class: "doc-meta" }, formatSize(upload.size)),
         failed
           ? el("span", { class: "doc-error", role: "alert" }, upload.error.message)
           : progress(upload.pct / 100, t("uploadingPct", { pct: upload.pct })),
@@ -328,8 +328,8 @@ export class Library {
       el(
         "div",
         { class: "doc-main" },
-        name,
-        el("span", { class: "doc-meta" }, badge(doc.status), el("span", {}, meta.join(" · "))),
+        el("span", { class: "doc-title" }, name, badge(doc.status)),
+        el("span", { class: "doc-meta" }, meta.join(" · ")),
         active ? jobProgress(upload?.job) : null,
         doc.status === "failed" && doc.error
           ? el("span", { class: "doc-error" }, doc.error)
