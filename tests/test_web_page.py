@@ -385,8 +385,14 @@ def test_stop_then_llm_failure_then_service_down_each_show_a_clear_message(
 ) -> None:
     from tests.llm_server import Answer, FakeOpenAI
 
+    markdown = Answer(
+        deltas=(
+            "**Nightly**, to the archive in Hangzhou [1]. Zebras paint clouds purple [2].",
+            '\n\n- kept <img src=x onerror="window.__xss=4"> for `30` days',
+        )
+    )
     slow = Answer(deltas=[f"word{i} " for i in range(400)], delay=0.05)
-    upstream = FakeOpenAI(then=slow).__enter__()
+    upstream = FakeOpenAI(script=[markdown], then=slow).__enter__()
     upstream_open = True
     settings = make_settings(
         tmp_path / "data",
@@ -401,9 +407,27 @@ def test_stop_then_llm_failure_then_service_down_each_show_a_clear_message(
     try:
         text = b"Backups are copied nightly to the archive in Hangzhou."
         assert add_document(service.url, "ops", "backups.txt", text)["state"] == "done"
+        other = b"Restores are tested every quarter by the operations team."
+        assert add_document(service.url, "ops", "restores.txt", other)["state"] == "done"
         page = desktop.page
         page.goto(service.url)
         page.locator("li.doc[data-status=ready]").first.wait_for()
+
+        _, written = _ask(page, "When are backups copied?")
+        answer = written.locator(".answer")
+        assert answer.locator("strong").inner_text() == "Nightly"
+        assert answer.locator("li code").inner_text() == "30"
+        assert '<img src=x onerror="window.__xss=4">' in answer.inner_text()
+        assert answer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
+        assert written.locator("button.cite").count() == 2
+        # The second sentence is not supported by the passage it cites.
+        unverified = written.locator("button.cite.is-unverified")
+        assert unverified.count() == 1 and unverified.inner_text() == "2"
+        assert written.locator(".source.is-unverified .badge").inner_text() == "Unverified"
+        desktop.shot("desktop-en-model-markdown")
+        # A new conversation, so the next question goes straight to generation (a follow-up
+        # would first ask the LLM to condense it).
+        page.locator("#new-chat").click()
 
         box = page.locator("#question")
         box.fill("Where are backups copied to?")
