@@ -64,12 +64,14 @@ class Parser:
         collection = self._catalog.collection_by_id(job.collection_id)
         document = self._catalog.get_document(job.collection_id, job.document_id)
         data = self._blobs.get(document.id)
-        last = 0.0
+        # The first report waits half a second: a short document reports nothing, and its
+        # final count is written with its chunks.
+        last = time.monotonic()
 
         def progress(done: int, total: int) -> None:
             nonlocal last
             now = time.monotonic()
-            if now - last >= _PROGRESS_EVERY_S or done == total:
+            if now - last >= _PROGRESS_EVERY_S and done < total:
                 last = now
                 self._catalog.set_page_progress(job.id, worker, done, total)
 

@@ -4,6 +4,7 @@ searchable before any embedding starts."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -23,6 +24,9 @@ from ingest.parse import ParsePool
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger("zhiku.worker")
+
+# Linux niceness of the model-loading thread (and so of torch's threads it starts).
+_MODEL_NICENESS = 10
 
 
 class Worker:
@@ -48,13 +52,22 @@ class Worker:
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
+        threading.Thread(target=self._load_model_gently, name="zhiku-model", daemon=True).start()
         while not stop.is_set():
             if not self.run_once():
-                # The model loads (seconds of CPU) once nothing is left to parse, so it never
-                # slows the first stage down.
-                self._pipeline.warm_up()
                 self._wake.wait(self._settings.worker_poll_seconds)
                 self._wake.clear()
+
+    def _load_model_gently(self) -> None:
+        """Load the model (seconds of CPU) while documents are parsed, at a lower priority so
+        the parsers, which make documents searchable, go first; the threads torch starts from
+        here inherit it, so embedding also yields to the service's requests."""
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _MODEL_NICENESS)
+        try:
+            self._pipeline.warm_up()
+        except Exception as exc:  # the first embed job loads it again and records the error
+            log.warning("could not load the embedding model ahead of time: %s", exc)
 
     def run_once(self) -> bool:
         """Do one unit of work (parse a document per pool process, or embed a slice); False
