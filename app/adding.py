@@ -74,9 +74,9 @@ class HttpTarget:
         self._collection = collection
         found = self._http.get(f"/api/collections/{collection}")
         if found.status_code == 404:
-            _check(self._http.post("/api/collections", json={"name": collection}))
+            check_response(self._http.post("/api/collections", json={"name": collection}))
         else:
-            _check(found)
+            check_response(found)
 
     def submit_all(self, paths: list[Path]) -> list[Submitted]:
         # One request per file, so a file the service refuses fails alone.
@@ -90,7 +90,7 @@ class HttpTarget:
             )
         if response.status_code in (413, 415, 422):
             return Submitted(path.name, None, response.json()["error"]["message"])
-        _check(response)
+        check_response(response)
         return Submitted(path.name, response.json()[0]["job"]["id"])
 
     def jobs(self, job_ids: list[str]) -> dict[str, JobView]:
@@ -98,7 +98,7 @@ class HttpTarget:
 
     def _job(self, job_id: str) -> JobView:
         response = self._http.get(f"/api/jobs/{job_id}")
-        _check(response)
+        check_response(response)
         body = response.json()
         p = body["progress"]
         return JobView(
@@ -111,7 +111,7 @@ class HttpTarget:
         )
 
 
-def _check(response: httpx.Response) -> None:
+def check_response(response: httpx.Response) -> None:
     if response.is_error:
         try:
             message = response.json()["error"]["message"]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core.errors import ZhikuError
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument(
         "--wait", action="store_true", help="show progress until each is ready or failed"
     )
+    ask = commands.add_parser("ask", help="ask a collection a question; prints a cited answer")
+    ask.add_argument("collection")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=5)
+    ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    evaluate = commands.add_parser(
+        "eval", help="score a QA set (JSON lines: question, answer, file, page) on a collection"
+    )
+    evaluate.add_argument("qa", type=Path)
+    evaluate.add_argument("--collection", "-c", required=True)
+    evaluate.add_argument("--top-k", type=int, default=5)
+    evaluate.add_argument("--json", action="store_true", help="one JSON line per question")
     check = commands.add_parser(
         "check", help="verify and repair catalog, lexical index and vector store agreement"
     )
@@ -46,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
             from ingest.run import run_worker
 
             code = run_worker(settings)
+        elif args.command in ("ask", "eval"):
+            code = _ask_or_eval(settings, args)
         elif args.command == "check":
             from ingest.run import run_check
 
@@ -58,3 +72,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"zhiku: {exc.message}", file=sys.stderr)
         code = 2
     sys.exit(code)
+
+
+def _ask_or_eval(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from app.asking import format_answer, open_asker
+    from app.evaluating import load_qa, report, run_eval
+
+    items = load_qa(args.qa) if args.command == "eval" else []
+    with open_asker(settings, args.collection) as asker:
+        if args.command == "ask":
+            answer = asker.ask(args.question, args.top_k)
+            print(json.dumps(answer, ensure_ascii=False) if args.json else format_answer(answer))
+            return 0
+        print(report(run_eval(asker, items, args.top_k), args.top_k, args.json))
+        return 0

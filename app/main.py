@@ -5,23 +5,20 @@ ZHIKU_QUEUE_URL) replicas share the data and `zhiku worker` processes ingest."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.answering import Answering
 from app.auth import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
 from app.request_id import RequestIdMiddleware
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from app.routes.page import install_web_page
-from core.answer.prompt import DEFAULT_SYSTEM
-from core.answer.retrieve import HybridRetriever
-from core.answer.service import AnswerService
-from core.llm import LLMS
 from core.ownership import own_data_dir
-from core.search import Searcher
 from core.settings import Settings, get_settings
 from ingest.engine import Engine
 
@@ -41,23 +38,22 @@ def create_app(given: Settings | None = None) -> FastAPI:
             engine = Engine(settings)
             if settings.runs_worker_in_service:
                 engine.start_worker(sole_owner=owner)
-            elif owner:
+            else:
+                # Queries need the model: load it now rather than on the first question.
+                threading.Thread(target=engine.embedder.load, daemon=True).start()
+            if owner and not settings.runs_worker_in_service:
                 log.warning(
                     "no worker runs in the service and embedded Chroma allows no other process:"
                     " documents will wait; set ZHIKU_SERVE_WORKER=true or ZHIKU_CHROMA_URL"
                 )
             app.state.engine = engine
-            retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
-            llm = LLMS.create(settings.llm_backend, settings)
+            answering = Answering(settings, engine)
             app.state.conversations = engine.catalog.conversations()
-            app.state.answers = AnswerService(
-                engine.catalog, retriever, llm, settings.prompt_system or DEFAULT_SYSTEM
-            )
+            app.state.answers = answering.service
             try:
                 yield
             finally:
-                await llm.aclose()
-                retriever.close()
+                await answering.aclose()
                 engine.stop()
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
