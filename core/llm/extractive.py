@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from core.answer.cite import words
 from core.answer.prompt import NOT_FOUND
@@ -13,6 +14,7 @@ from core.llm.protocol import Prompt
 from core.settings import Settings
 
 _MAX_SENTENCES = 3
+_CONTEXT_WEIGHT = 0.5
 # A further sentence must cover at least this share of what the best one covers.
 _RELATIVE = 0.6
 
@@ -27,17 +29,22 @@ class Pick:
 
 
 def best_sentences(prompt: Prompt) -> list[Pick]:
-    """Sentences ranked by the share of the question's words they hold (ties: better passage,
-    earlier sentence)."""
+    """Sentences ranked by how much of the question they hold (ties: better passage, earlier
+    sentence). A question word in the sentence counts fully; one only in its context (the rest
+    of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
+    leaves to its title what it is about."""
     asked = words(prompt.question)
     if not asked:
         return []
-    picks = [
-        Pick(p.n, rank, s.start, s.text, len(asked & words(s.text)) / len(asked))
-        for rank, p in enumerate(prompt.passages)
-        for s in split_sentences(p.text)
-    ]
-    picks = [p for p in picks if p.coverage > 0]
+    picks: list[Pick] = []
+    for rank, p in enumerate(prompt.passages):
+        stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
+        context = asked & words("\n".join((stem, *p.heading_path, p.text)))
+        for s in split_sentences(p.text):
+            own = asked & words(s.text)
+            if own:
+                held = len(own) + _CONTEXT_WEIGHT * len(context - own)
+                picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
 

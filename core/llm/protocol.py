@@ -24,6 +24,7 @@ class Passage:
     document_id: str
     filename: str
     page: int | None
+    heading_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
