@@ -21,7 +21,7 @@ _BOMS = (
 )
 
 # C0/C1 controls other than tab, newline, vertical tab, form feed and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _MAX_CONTROL_RATIO = 0.01
 _SAMPLE = 8192
 _SAMPLE_CHARS = 20000
@@ -38,11 +38,11 @@ def decode_text(data: bytes) -> str:
         raise LoadError(_UNDECODABLE)
     if text.startswith("\ufeff"):
         text = text[1:]
-    controls = len(_CONTROL.findall(text))
+    controls = len(CONTROL_CHARS.findall(text))
     if controls > _MAX_CONTROL_RATIO * max(len(text), 1):
         raise LoadError(_UNDECODABLE)
     if controls:
-        text = _CONTROL.sub("", text)
+        text = CONTROL_CHARS.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -17,7 +17,7 @@ from pypdf.errors import PyPdfError
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
 from ingest.loaders.protocol import PageProgress
-from ingest.text_encoding import CJK_CHARS
+from ingest.text_encoding import CJK_CHARS, CONTROL_CHARS
 
 log = logging.getLogger(__name__)
 # pypdf warns once per glyph lookup without fontTools (over 1,000 lines for one paper); the
@@ -128,6 +128,9 @@ def _reason(exc: BaseException) -> str:
 def clean_page_text(text: str) -> str:
     """Undo PDF line wrapping where it breaks words, keeping lines and paragraphs otherwise."""
     text = text.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n")
+    # Fonts whose encoding maps symbols to control codes (zh-elegantnote-guide.pdf's maths
+    # gives \x00, \x14, \x1f): never text, and PostgreSQL refuses NUL in a text column.
+    text = CONTROL_CHARS.sub("", text)
     text = _TRAILING_SPACE.sub("\n", text)
     text = _HYPHEN_LINE_BREAK.sub("", text)
     text = _join_wrapped_cjk_lines(text)
