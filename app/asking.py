@@ -51,7 +51,9 @@ class LocalAsker:
 
     def ask(self, question: str, top_k: int) -> dict[str, Any]:
         service = self._answering.service
-        prepared = service.prepare(self._collection, question, top_k)
+        prepared = self._loop.run_until_complete(
+            service.prepare_async(self._collection, question, top_k)
+        )
         answer = self._loop.run_until_complete(service.answer(prepared))
         return QueryResponse.of(answer).model_dump()
 

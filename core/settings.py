@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=254, ge=32)
     chunk_overlap_tokens: int = Field(default=32, ge=0)
 
+    # A cross-encoder that reorders the fused candidates (a local folder or a model in the
+    # Hugging Face cache); empty: no reranking.
+    rerank_model: str = ""
+    rerank_candidates: int = Field(default=20, ge=1, le=200)
+    # With a generative backend: `multi` asks it for other phrasings of the question, `hyde` for
+    # a hypothetical answer; each is retrieved too and the rankings fused.
+    query_expansion: Literal["none", "multi", "hyde"] = "none"
+
     llm_backend: str = "extractive"
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_api_key: SecretStr = SecretStr("")

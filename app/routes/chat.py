@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import CollectionDep, EngineDep
 from app.routes.query import AnswersDep, check_length, sse
@@ -50,8 +49,8 @@ async def chat(
         conversation_id = conversations.create(collection.id, question).id
         new = [Message(m.role, m.content) for m in body.messages if m.role != "system"]
     standalone = await standalone_question(answers.llm, history, question)
-    prepared = await run_in_threadpool(
-        answers.prepare, collection, standalone, body.top_k, body.document_ids, history
+    prepared = await answers.prepare_async(
+        collection, standalone, body.top_k, body.document_ids, history
     )
 
     def store(answer: Answer) -> dict[str, object]:

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import EngineDep
 from app.errors import error_body
@@ -85,7 +84,7 @@ async def chat_completions(
     check_length(question, engine.settings.max_question_chars)
     history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
     standalone = await standalone_question(answers.llm, history, question)
-    prepared = await run_in_threadpool(answers.prepare, collection, standalone, 5, None, history)
+    prepared = await answers.prepare_async(collection, standalone, 5, None, history)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
 

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import CollectionDep, EngineDep
 from app.errors import error_body
@@ -33,9 +32,7 @@ async def query(
     body: QueryRequest, collection: CollectionDep, engine: EngineDep, answers: AnswersDep
 ) -> QueryResponse | StreamingResponse:
     check_length(body.question, engine.settings.max_question_chars)
-    prepared = await run_in_threadpool(
-        answers.prepare, collection, body.question, body.top_k, body.document_ids
-    )
+    prepared = await answers.prepare_async(collection, body.question, body.top_k, body.document_ids)
     if body.stream:
         return StreamingResponse(
             sse(answers, prepared),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -72,3 +72,18 @@ def fuse(
         FusedChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key))
         for key in ordered
     ]
+
+
+def fuse_rankings(
+    rankings: Sequence[Sequence[FusedChunk]], limit: int, k: int = RRF_K
+) -> list[FusedChunk]:
+    """Reciprocal rank fusion of whole rankings (one per phrasing of a question), equal votes."""
+    scores: dict[str, float] = {}
+    first: dict[str, FusedChunk] = {}
+    for ranking in rankings:
+        for rank, fused in enumerate(ranking, start=1):
+            key = fused.chunk.id
+            first.setdefault(key, fused)
+            scores[key] = scores.get(key, 0.0) + 1 / (k + rank)
+    ordered = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
+    return [replace(first[key], score=scores[key]) for key in ordered]

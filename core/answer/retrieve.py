@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from core.answer.fuse import FusedChunk, FusionWeights, fuse, weights_for
+from core.answer.fuse import FusedChunk, FusionWeights, fuse, fuse_rankings, weights_for
 from core.answer.language import Language, detect_language
+from core.answer.rerank import Reranker
 from core.catalog.records import Collection, ScoredChunk
 from core.search import Searcher
 
@@ -25,8 +26,12 @@ class Retrieval:
 
 
 class HybridRetriever:
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(
+        self, searcher: Searcher, reranker: Reranker | None = None, rerank_candidates: int = 20
+    ) -> None:
         self._searcher = searcher
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zhiku-retrieve")
 
     def retrieve(
@@ -36,10 +41,33 @@ class HybridRetriever:
         top_k: int,
         document_ids: Sequence[str] | None = None,
         weights: FusionWeights | None = None,
+        expansions: Sequence[str] = (),
     ) -> Retrieval:
+        """`expansions`: other phrasings of the query (or a hypothetical answer), retrieved
+        with the query's weights and fused with it."""
         language = detect_language(query)
         weights = weights or weights_for(collection.embedding_model, language)
-        wanted = max(top_k * _CANDIDATES, 20)
+        keep = max(top_k, self._rerank_candidates) if self._reranker else top_k
+        # Fused rankings are cut only after fusion: a passage that each phrasing ranks second
+        # beats one that a single phrasing ranks first.
+        depth = max(keep * _CANDIDATES, 20) if expansions else keep
+        rankings = [
+            self._hybrid(collection, q, depth, document_ids, weights) for q in (query, *expansions)
+        ]
+        fused = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, keep)
+        if self._reranker is not None:
+            fused = self._reranker.rerank(query, fused, top_k)
+        return Retrieval(fused[:top_k], language, weights)
+
+    def _hybrid(
+        self,
+        collection: Collection,
+        query: str,
+        limit: int,
+        document_ids: Sequence[str] | None,
+        weights: FusionWeights,
+    ) -> list[FusedChunk]:
+        wanted = max(limit * _CANDIDATES, 20)
         dense: list[ScoredChunk] = []
         lexical: list[ScoredChunk] = []
         dense_job = (
@@ -51,7 +79,7 @@ class HybridRetriever:
             lexical = self._searcher.lexical(collection, query, wanted, document_ids)
         if dense_job is not None:
             dense = dense_job.result()
-        return Retrieval(fuse(dense, lexical, weights, top_k), language, weights)
+        return fuse(dense, lexical, weights, limit)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -3,6 +3,7 @@ backend, then verify the citations of what it wrote."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from prometheus_client import Histogram
 
 from core.answer.abstain import should_abstain
 from core.answer.cite import Citation, verify_citations
+from core.answer.expand import expand_query
 from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.retrieve import HybridRetriever, Retrieval
@@ -57,11 +59,33 @@ class AnswerService:
         retriever: HybridRetriever,
         llm: LLM,
         system_template: str,
+        expansion: str = "none",
     ) -> None:
         self._catalog = catalog
         self._retriever = retriever
         self.llm = llm
         self._system = system_template
+        self._expansion = expansion
+
+    async def prepare_async(
+        self,
+        collection: Collection,
+        question: str,
+        top_k: int,
+        document_ids: Sequence[str] | None = None,
+        history: Sequence[ChatMessage] = (),
+    ) -> Prepared:
+        """`prepare`, after asking the backend to expand the question when configured;
+        retrieval runs in a thread, off the event loop."""
+        started = time.perf_counter()
+        expansions = await expand_query(self.llm, question, self._expansion)
+        expand_ms = round((time.perf_counter() - started) * 1000, 1)
+        prepared = await asyncio.to_thread(
+            self.prepare, collection, question, top_k, document_ids, history, expansions
+        )
+        if expansions:
+            prepared.timings["expand_ms"] = expand_ms
+        return prepared
 
     def prepare(
         self,
@@ -70,9 +94,12 @@ class AnswerService:
         top_k: int,
         document_ids: Sequence[str] | None = None,
         history: Sequence[ChatMessage] = (),
+        expansions: Sequence[str] = (),
     ) -> Prepared:
         started = time.perf_counter()
-        retrieval = self._retriever.retrieve(collection, question, top_k, document_ids)
+        retrieval = self._retriever.retrieve(
+            collection, question, top_k, document_ids, expansions=expansions
+        )
         names = {
             d: self._catalog.get_document(collection.id, d).filename
             for d in {f.chunk.document_id for f in retrieval.chunks}
