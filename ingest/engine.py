@@ -95,5 +95,18 @@ class Engine:
         return document
 
     def delete_collection(self, name: str) -> None:
-        collection = self.catalog.delete_collection(name)
+        """Everything of it: catalog rows, vectors, and the files no other collection holds."""
+        collection = self.catalog.get_collection(name)
+        document_ids = [d.id for d in self.catalog.list_documents(collection.id)]
+        self.catalog.delete_collection(name)
         self.store.drop_collection(collection.id)
+        for document_id in document_ids:
+            if self.catalog.document_references(document_id) == 0:
+                self.blobs.delete(document_id)
+
+    @property
+    def worker_state(self) -> str | None:
+        """`ok` while the in-process worker runs, `stopped` if it died; None without one."""
+        if not self._threads:
+            return None
+        return "ok" if all(t.is_alive() for t in self._threads) else "stopped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,33 @@ def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(
     assert document.status == "failed" and document.error == "cancelled"
     assert not engine.worker.run_once()  # nothing left to do
     engine.stop()
+
+
+def test_deleting_a_collection_removes_its_files_but_keeps_those_another_holds(
+    client: TestClient, tmp_path: Path
+) -> None:
+    shared, own = b"Held by two collections.", b"Held by one collection only."
+    for name in ("a", "b"):
+        client.post("/api/collections", json={"name": name})
+        client.post(f"/api/collections/{name}/documents", files=[("files", ("s.txt", shared))])
+    job = client.post("/api/collections/a/documents", files=[("files", ("o.txt", own))]).json()
+    _wait_for_job(client, job[0]["job"]["id"])
+    blobs = tmp_path / "data" / "blobs"
+    assert len([p for p in blobs.rglob("*") if p.is_file()]) == 2
+    assert client.delete("/api/collections/a").status_code == 204
+    left = [p.name for p in blobs.rglob("*") if p.is_file()]
+    assert left == [hashlib.sha256(shared).hexdigest()]
+    assert client.get("/api/collections/a").status_code == 404
+
+
+def test_readiness_reports_catalog_store_model_and_worker(client: TestClient) -> None:
+    deadline = time.monotonic() + 60
+    while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {
+        "catalog": "ok",
+        "vector_store": "ok",
+        "embedding_model": "ok",
+        "worker": "ok",
+    }

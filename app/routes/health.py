@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.deps import EngineDep
 from app.schemas import Health
+from core.errors import ZhikuError
 
 router = APIRouter(tags=["health"])
 
@@ -24,7 +25,14 @@ def readyz(engine: EngineDep) -> JSONResponse:
         checks["catalog"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["catalog"] = f"fail: {type(exc).__name__}"
+    try:
+        engine.store.ping()
+        checks["vector_store"] = "ok"
+    except ZhikuError as exc:
+        checks["vector_store"] = f"fail: {exc.message}"
     checks["embedding_model"] = "ok" if engine.embedder.loaded else "loading"
+    if engine.worker_state is not None:
+        checks["worker"] = engine.worker_state
     ok = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ok else "fail", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -152,6 +152,12 @@ class ChromaVectorStore:
         with contextlib.suppress(NotFoundError):
             self._client.delete_collection(self._name(collection_id))
 
+    def ping(self) -> None:
+        try:
+            self._client.heartbeat()
+        except Exception as exc:  # chromadb raises bare Exceptions of many kinds
+            raise BackendUnavailable(f"Chroma does not answer: {exc}") from exc
+
     def close(self) -> None:
         self._collections.clear()
         self._client.close()
