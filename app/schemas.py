@@ -220,7 +220,8 @@ def chunks_public(a: Answer) -> list[ChunkPublic]:
 
 class ChatMessageIn(BaseModel):
     role: Literal["user", "assistant", "system"]
-    content: str = Field(max_length=20_000)
+    # Messages are stored, and a PostgreSQL text column refuses NUL: a 422, not a 500.
+    content: str = Field(max_length=20_000, pattern=r"^[^\x00]*$")
 
 
 class ChatRequest(BaseModel):

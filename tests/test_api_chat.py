@@ -72,6 +72,14 @@ def test_chat_refuses_a_conversation_that_does_not_end_with_a_question(client: T
     assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
 
 
+def test_chat_refuses_a_message_with_a_nul_character(client: TestClient) -> None:
+    response = client.post(
+        "/api/collections/handbook/chat",
+        json={"messages": [{"role": "user", "content": "How long\u0000 are backups kept?"}]},
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+
+
 def _openai(client: TestClient) -> openai.OpenAI:
     return openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
 
