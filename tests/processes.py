@@ -98,13 +98,23 @@ class ZhikuProcess:
         wait_until(self.ready, timeout, f"{self.name} to start")
         return self
 
-    def stop(self, timeout: float = 120) -> int:
-        """SIGTERM, as `docker stop` sends it; returns the exit status."""
+    def terminate(self) -> None:
+        """SIGTERM, as `docker stop` or a rolling update sends it."""
         self.popen.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = 120) -> int:
+        """The exit status, once it exited."""
         try:
             return self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.name} ignored SIGTERM:\n{self.log()}") from None
+            raise AssertionError(
+                f"{self.name} still runs after {timeout:g} s:\n{self.log()}"
+            ) from None
+
+    def stop(self, timeout: float = 120) -> int:
+        """SIGTERM, then its exit status."""
+        self.terminate()
+        return self.wait(timeout)
 
     def kill(self) -> None:
         """SIGKILL to the process alone, as the kernel's OOM killer would send it: the parse

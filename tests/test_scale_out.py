@@ -23,11 +23,11 @@ from tests.conftest import make_settings
 from tests.processes import ScaleOut, ZhikuProcess, ZhikuProcesses, wait_until
 from tests.servers import free_port
 
-# Five real PDFs: the first (42 pages, about 200 chunks) takes seconds to parse and tens of
-# seconds to embed, long enough to kill a worker in the middle of it.
+# Five real PDFs: the first (19 pages, about 50 chunks) is embedded in a slice of its own or
+# with others, which takes seconds: long enough to catch a worker in the middle of it.
 PDFS = (
-    "en-ethereum-yellowpaper.pdf",
-    "zh-elegantpaper-guide.pdf",
+    "en-geobase-nhn-data-model.pdf",
+    "zh-elegantnote-guide.pdf",
     "en-elegantpaper-guide.pdf",
     "zh-install-latex-guide.pdf",
     "en-google-doc-example.pdf",
@@ -175,7 +175,7 @@ def test_two_workers_make_fifty_documents_ready_once_through_a_kill_and_a_redis_
             row = job_rows(servers.database_url)[long_job]
             return row.stage == JobStage.EMBED and row.state == JobState.RUNNING
 
-        # Embedding it takes tens of seconds: the kill cannot come after it ended.
+        # Its embedding takes seconds: the kill cannot come after it ended.
         wait_until(long_job_embedding, 120, "a worker to embed the long PDF")
         holder = job_rows(servers.database_url)[long_job].worker
         assert holder is not None
@@ -196,16 +196,35 @@ def test_two_workers_make_fifty_documents_ready_once_through_a_kill_and_a_redis_
         added += observer.intake.add_paths(kb, second_batch)
         assert len({r.document.id for r in added}) == 50
 
-        def all_ended() -> bool:
+        def taken_over() -> bool:
             if not survivor.running():
                 raise AssertionError(f"the surviving worker exited:\n{survivor.log()}")
+            row = job_rows(servers.database_url)[long_job]
+            held = row.worker is not None and pid_of(row.worker) == survivor.pid
+            return held and row.state == JobState.RUNNING
+
+        wait_until(taken_over, 120, "the other worker to take the job once its lease ran out")
+        # Stopped in the middle of that job, as a rolling update stops it: the survivor
+        # finishes the slice in hand and exits 0 holding no job; a new worker does the rest.
+        survivor.terminate()
+        replacement = processes.worker(
+            "worker-c", servers.env(tmp_path / "worker-c", **WORKER_ENV), tmp_path / "worker-c"
+        )
+        assert survivor.wait(120) == 0, survivor.log()
+        rows = job_rows(servers.database_url)
+        assert rows[long_job].state == JobState.DONE
+        still_held = [r for r in rows.values() if r.worker and pid_of(r.worker) == survivor.pid]
+        assert all(r.state == JobState.DONE for r in still_held), still_held
+
+        def all_ended() -> bool:
+            replacement.ready()
             statuses = [d.status for d in observer.catalog.list_documents(kb.id)]
             return all(s in (DocumentStatus.READY, DocumentStatus.FAILED) for s in statuses)
 
         wait_until(all_ended, 300, "every document to be ready or failed", every=0.5)
         # The killed worker's parse processes noticed and left by themselves.
         wait_until(lambda: not victim.group_alive(), 30, "the orphaned parse processes to exit")
-        assert survivor.stop() == 0, survivor.log()
+        assert replacement.stop() == 0, replacement.log()
 
     assert_ready_exactly_once(observer, kb.id, 50)
     rows = job_rows(servers.database_url)
