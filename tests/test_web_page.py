@@ -490,5 +490,10 @@ def test_a_service_with_keys_asks_for_one_and_sends_it_on_every_call(
         page.locator("li.doc[data-status=ready]").wait_for(timeout=120_000)
         _, reply = _ask(page, "When do backups run?")
         assert "nightly" in reply.locator(".answer").inner_text()
+        # A plain link cannot send the key: the file opens from what was fetched with it.
+        with page.expect_popup() as opened:
+            page.locator("li.doc .doc-name").click()
+        opened.value.wait_for_url(re.compile("^blob:"), wait_until="commit")
+        assert "Backups run nightly." in opened.value.locator("body").inner_text()
     # Refused calls log "401" to the console before the key is given; nothing else may fail.
     assert [e for e in desktop.errors if "401" not in e] == []

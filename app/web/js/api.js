@@ -174,3 +174,14 @@ export async function documentFileBlobUrl(collection, documentId) {
   const response = await send("GET", documentFileUrl(collection, documentId));
   return URL.createObjectURL(await response.blob());
 }
+
+/** A link's click when an API key is set: a plain link cannot authenticate, so the file is
+ * fetched with the key and opened as a blob (keeping the link's #page=N). */
+export async function openWithKey(event, collection, documentId, href) {
+  if (!storedKey()) return;
+  event.preventDefault();
+  const opened = window.open("", "_blank");
+  const fragment = href.includes("#") ? href.slice(href.indexOf("#")) : "";
+  const url = await documentFileBlobUrl(collection, documentId);
+  if (opened) opened.location.href = url + fragment;
+}

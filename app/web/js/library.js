@@ -318,6 +318,8 @@ export class Library {
       },
       doc.filename,
     );
+    const collection = this.current;
+    name.addEventListener("click", (e) => api.openWithKey(e, collection, doc.id, name.href));
     return el(
       "li",
       {

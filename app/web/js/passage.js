@@ -60,7 +60,7 @@ export class PassagePanel {
         icon("external"),
         label,
       );
-      link.addEventListener("click", (e) => openWithKey(e, collection, documentId, href));
+      link.addEventListener("click", (e) => api.openWithKey(e, collection, documentId, href));
       actions.append(link);
     }
 
@@ -80,16 +80,6 @@ export class PassagePanel {
     }
     if (restoreFocus && this.opener?.isConnected) this.opener.focus();
   }
-}
-
-/** With an API key a plain link cannot authenticate: fetch the file and open it as a blob. */
-async function openWithKey(event, collection, documentId, href) {
-  if (!api.storedKey()) return;
-  event.preventDefault();
-  const opened = window.open("", "_blank");
-  const fragment = href.includes("#") ? href.slice(href.indexOf("#")) : "";
-  const url = await api.documentFileBlobUrl(collection, documentId);
-  if (opened) opened.location.href = url + fragment;
 }
 
 /** The passage as text nodes, with the quoted sentence wrapped in <mark>. Whitespace may
