@@ -67,7 +67,8 @@ class SqlConversations:
                     (
                         conversation_id,
                         m.role,
-                        m.content,
+                        # PostgreSQL text refuses NUL, which a model's output may hold.
+                        m.content.replace("\x00", ""),
                         json.dumps(m.citations, ensure_ascii=False),
                         now,
                     )
