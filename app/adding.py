@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -154,12 +154,11 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
             print(f"queued {len(files)} file(s); {who} will process them")
         return code
     with DataDirOwnership(settings.data_dir, role="cli"):
-        # The parser processes start while the files are read and recorded.
-        engine.parse_pool.start()
+        # The worker (and its parser processes) starts first: it parses each batch of files
+        # as soon as it is recorded, while the next batch is read.
+        engine.start_worker(sole_owner=True)
         try:
-            return _submit_and_track(
-                local, files, wait, on_submit=lambda: engine.start_worker(sole_owner=True)
-            )
+            return _submit_and_track(local, files, wait)
         finally:
             engine.stop()
 
@@ -177,12 +176,8 @@ def _add_shared(settings: Settings, files: list[Path], collection: str, wait: bo
     return code
 
 
-def _submit_and_track(
-    target: Target, files: list[Path], wait: bool, on_submit: Callable[[], None] | None = None
-) -> int:
+def _submit_and_track(target: Target, files: list[Path], wait: bool) -> int:
     submitted = target.submit_all(files)
-    if on_submit is not None:
-        on_submit()
     if not wait:
         return 0
     views = _track(target, submitted)
