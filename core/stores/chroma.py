@@ -125,12 +125,11 @@ class ChromaVectorStore:
 
     def query(self, collection_id: str, vector: np.ndarray, limit: int) -> list[VectorHit]:
         def nearest(collection: Any) -> list[VectorHit]:
-            count = collection.count()
-            if count == 0:
-                return []
+            # No count() first: Chroma counts by scanning the collection (~0.1 s at 10⁶
+            # vectors), and a query asking for more than it holds gets all it holds.
             result = collection.query(
                 query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-                n_results=min(limit, count),
+                n_results=limit,
                 include=["distances", "metadatas"],
             )
             return [
