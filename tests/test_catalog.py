@@ -13,6 +13,7 @@ import pytest
 from core.catalog import Catalog, LeaseLost, open_catalog
 from core.catalog.postgres import PostgresCatalog
 from core.catalog.records import DocumentStatus, JobStage, JobState, Message, NewDocument
+from core.catalog.sql import SqlCatalog
 from core.catalog.sqlite import SqliteCatalog
 from core.errors import BackendUnavailable, ConfigError, Conflict, NotFound
 from core.lexical_tokens import lexical_tokens
@@ -210,6 +211,20 @@ def test_lexical_search_finds_chinese_and_english_and_ranks_rare_words_first(
     assert catalog.lexical_search(cid, lexical_tokens("数据"), 10, document_ids=[]) == []
     only = catalog.lexical_search(cid, ["数据"], 10, document_ids=[_doc(1)])
     assert [h.chunk.text for h in only] == [texts[1]]
+
+
+def test_terms_too_common_for_the_budget_pick_no_candidates(catalog: Catalog) -> None:
+    texts = ["数据备份", "数据导出", "数据导出表格", "数据目录", "数据目录很大", "数据很重要"]
+    cid, _ = _index(catalog, texts)
+    query = ["数据", "备份", "导出"]
+    assert len(catalog.lexical_search(cid, query, 10)) == 6
+
+    assert isinstance(catalog, SqlCatalog)
+    catalog.lexical_budget = 3  # 备份 (1 chunk) and 导出 (2) fill it; 数据 (6) is left out
+    hits = catalog.lexical_search(cid, query, 10)
+    assert sorted(h.chunk.text for h in hits) == ["数据备份", "数据导出", "数据导出表格"]
+    assert hits[0].chunk.text == "数据备份"
+    assert catalog.lexical_search(cid, ["数据"], 10)  # the rarest term is always searched
 
 
 def test_query_text_cannot_break_the_lexical_query(catalog: Catalog) -> None:

@@ -4,6 +4,9 @@ tsvector on each chunk row, ranked with BM25 like SQLite's FTS5."""
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from core.catalog.postgres_schema import SCHEMA, SCHEMA_LOCK
 from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
+from core.catalog.term_budget import rarest_terms
 from core.catalog.tsearch import query_terms, tsquery_literal, tsvector_literal
 from core.errors import BackendUnavailable, ConfigError
 from core.settings import Settings
@@ -27,37 +31,59 @@ _CONNECT_SECONDS = 10
 _K1 = 1.2
 _B = 0.75
 
+# The rows holding a query's terms come from the full-text index alone, in a CTE of their own:
+# read lazily, they stop at the budget, and the planner cannot choose to walk the whole
+# collection through chunks_by_document instead (as it does when the tables were never
+# analysed). Chunk rows exist only for searchable and ready documents.
+_MATCHING = """
+matching AS MATERIALIZED (
+    SELECT rowid, collection_id, document_id, lexical, lexical_len FROM chunks
+    WHERE lexical @@ %(query)s::tsquery
+)"""
+
+# BM25 of the candidates, ranked before the best ones are joined with their chunk rows; each
+# term's idf comes from its counted matches.
 _SEARCH = f"""
-WITH q AS (
-    SELECT u.term, u.tq::tsquery AS tq
-    FROM unnest(%(terms)s::text[], %(tqs)s::text[]) AS u(term, tq)
-), stats AS (
-    SELECT count(*)::float8 AS n, coalesce(nullif(avg(lexical_len), 0), 1)::float8 AS avgdl
-    FROM chunks WHERE collection_id = %(cid)s AND lexical IS NOT NULL
-), idf AS (
-    SELECT q.term, ln(1 + (s.n - f.df + 0.5) / (f.df + 0.5)) AS idf
-    FROM q CROSS JOIN stats s CROSS JOIN LATERAL (
-        SELECT count(*)::float8 AS df FROM chunks c
-        WHERE c.collection_id = %(cid)s AND c.lexical @@ q.tq
-    ) f
+WITH {_MATCHING}, q AS (
+    SELECT u.term, u.idf FROM unnest(%(terms)s::text[], %(idfs)s::float8[]) AS u(term, idf)
 ), hits AS (
-    SELECT c.rowid, c.lexical, c.lexical_len FROM chunks c
-    JOIN documents d ON d.collection_id = c.collection_id AND d.id = c.document_id
-    WHERE c.collection_id = %(cid)s AND c.lexical @@ %(query)s::tsquery
-      AND d.status IN {LIVE} AND (%(docs)s::text[] IS NULL OR c.document_id = ANY(%(docs)s))
+    SELECT rowid, lexical, lexical_len FROM matching
+    WHERE collection_id = %(cid)s AND (%(docs)s::text[] IS NULL OR document_id = ANY(%(docs)s))
+    LIMIT %(budget)s
 ), scored AS (
     SELECT h.rowid, sum(
-        i.idf * cardinality(v.positions) * {_K1 + 1}
-        / (cardinality(v.positions) + {_K1} * (1 - {_B} + {_B} * h.lexical_len / s.avgdl))
+        q.idf * cardinality(v.positions) * {_K1 + 1}
+        / (cardinality(v.positions) + {_K1} * (1 - {_B} + {_B} * h.lexical_len / %(avgdl)s))
     ) AS score
-    FROM hits h CROSS JOIN stats s
+    FROM hits h
     CROSS JOIN LATERAL unnest(ts_filter(setweight(h.lexical, 'A', %(terms)s::text[]), '{{a}}')) v
-    JOIN idf i ON i.term = v.lexeme
+    JOIN q ON q.term = v.lexeme
     GROUP BY h.rowid
+    ORDER BY score DESC, h.rowid
+    LIMIT %(limit)s
 )
 SELECT c.*, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
-ORDER BY s.score DESC, c.rowid LIMIT %(limit)s
+ORDER BY s.score DESC, c.rowid
 """
+
+# Counting stops past the budget: a common term costs no more than a rare one.
+_MATCHES = f"""
+WITH {_MATCHING}
+SELECT count(*) AS n FROM (SELECT 1 FROM matching WHERE collection_id = %(cid)s LIMIT %(cap)s) m
+"""
+
+# The collection's size and mean chunk length, for BM25; the mean comes from a sample, exact up
+# to its size. Reading them costs a few milliseconds per 10⁵ chunks and they change slowly, so
+# a large collection's are kept for a while instead of read per query.
+_STATS = f"""
+SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
+        WHERE collection_id = %(cid)s AND status IN {LIVE})::float8 AS n,
+       (SELECT coalesce(nullif(avg(lexical_len), 0), 1) FROM (
+            SELECT lexical_len FROM chunks WHERE collection_id = %(cid)s AND lexical IS NOT NULL
+            LIMIT 10000) s)::float8 AS avgdl
+"""
+_STATS_SECONDS = 60.0
+_STATS_KEPT_FROM = 10_000
 
 
 class _PgDb:
@@ -106,6 +132,9 @@ class PostgresCatalog(SqlCatalog):
             name="zhiku-catalog",
             open=True,
         )
+        # Collection id -> (when read, chunks, mean chunk length) for BM25.
+        self._stats: dict[str, tuple[float, float, float]] = {}
+        self._stats_lock = threading.Lock()
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[DictRow]]:
@@ -176,22 +205,61 @@ class PostgresCatalog(SqlCatalog):
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """BM25 over the tsvectors; only searchable or ready documents are seen. Scores are
-        positive, higher is better."""
+        """BM25 over the tsvectors, with the rarest terms within the candidate budget; only
+        searchable or ready documents are seen. Scores are positive, higher is better."""
         terms = query_terms(tokens)
         if not terms or (document_ids is not None and not document_ids):
             return []
-        params = {
-            "terms": terms,
-            "tqs": [tsquery_literal([t]) for t in terms],
-            "query": tsquery_literal(terms),
-            "cid": collection_id,
-            "docs": None if document_ids is None else list(document_ids),
-            "limit": limit,
-        }
         with self._connection() as conn:
+            matches = {
+                t: int(
+                    conn.execute(
+                        _MATCHES,
+                        {
+                            "query": tsquery_literal([t]),
+                            "cid": collection_id,
+                            "cap": self.lexical_budget + 1,
+                        },
+                    ).fetchone()["n"]  # type: ignore[index]
+                )
+                for t in terms
+            }
+            picked = rarest_terms(matches, self.lexical_budget)
+            if not picked:
+                return []
+            n, avgdl = self._bm25_stats(conn, collection_id, max(matches.values()))
+            params = {
+                "terms": picked,
+                # BM25's idf, as in SQLite's FTS5.
+                "idfs": [math.log(1 + (n - matches[t] + 0.5) / (matches[t] + 0.5)) for t in picked],
+                "query": tsquery_literal(picked),
+                "cid": collection_id,
+                "docs": None if document_ids is None else list(document_ids),
+                "budget": self.lexical_budget,
+                "avgdl": avgdl,
+                "limit": limit,
+            }
             rows = conn.execute(_SEARCH, params).fetchall()
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
+
+    def _bm25_stats(
+        self, conn: psycopg.Connection[DictRow], collection_id: str, most_matches: int
+    ) -> tuple[float, float]:
+        """(chunks, mean chunk length); kept ones are read again once stale or once a term
+        matches more chunks than they count."""
+        now = time.monotonic()
+        with self._stats_lock:
+            kept = self._stats.get(collection_id)
+        if kept is not None and now - kept[0] < _STATS_SECONDS and kept[1] >= most_matches:
+            return kept[1], kept[2]
+        row = conn.execute(_STATS, {"cid": collection_id}).fetchone()
+        n, avgdl = (float(row["n"]), float(row["avgdl"])) if row else (0.0, 1.0)
+        with self._stats_lock:
+            if n >= _STATS_KEPT_FROM:
+                self._stats[collection_id] = (now, n, avgdl)
+            else:
+                self._stats.pop(collection_id, None)
+        return max(n, most_matches), avgdl
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
         """The index lives in the chunk row, so it never holds entries without a chunk."""

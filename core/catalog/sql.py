@@ -29,6 +29,7 @@ from core.catalog.records import (
     document_of,
     job_of,
 )
+from core.catalog.term_budget import CANDIDATE_BUDGET
 from core.errors import Conflict, NotFound
 from core.types import ChunkDraft
 
@@ -75,6 +76,8 @@ class SqlCatalog(ABC):
     row_lock = ""
     # Appended to the SELECT of jobs to claim: concurrent claimers must never share a job.
     claim_lock = ""
+    # Chunks a lexical search may score (core/catalog/term_budget.py).
+    lexical_budget = CANDIDATE_BUDGET
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[Db]:
@@ -337,11 +340,12 @@ class SqlCatalog(ABC):
     ) -> list[Job]:
         with self.transaction() as db:
             now = self.now(db)
+            # `state IN` lets the index skip the stage's finished jobs, which grow with the
+            # collection, instead of reading them all on every claim.
             rows = db.execute(
-                "SELECT id, chunks_total, attempts FROM jobs WHERE stage=? AND (state=?"
-                " OR (state=? AND lease_until < ?)) ORDER BY created_at LIMIT 256"
-                + self.claim_lock,
-                (stage, JobState.QUEUED, JobState.RUNNING, now),
+                "SELECT id, chunks_total, attempts FROM jobs WHERE stage=? AND state IN (?,?)"
+                " AND (state=? OR lease_until < ?) ORDER BY created_at LIMIT 256" + self.claim_lock,
+                (stage, JobState.QUEUED, JobState.RUNNING, JobState.QUEUED, now),
             ).fetchall()
             taken: list[str] = []
             total = 0

@@ -16,6 +16,7 @@ from tenacity import retry, retry_if_exception_message, stop_after_delay, wait_r
 from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
 from core.catalog.schema import SCHEMA, fts_create, fts_table
 from core.catalog.sql import CHUNK_COLUMNS, Db, SqlCatalog, marks
+from core.catalog.term_budget import rarest_terms
 from core.errors import ConfigError
 from core.settings import Settings
 
@@ -132,26 +133,41 @@ class SqliteCatalog(SqlCatalog):
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """BM25 over the pre-tokenised index; only searchable or ready documents are in it.
-        Scores are positive, higher is better."""
-        if not tokens:
+        """BM25 over the pre-tokenised index, with the rarest terms within the candidate
+        budget; only searchable or ready documents are in it. Scores are positive, higher is
+        better."""
+        if document_ids is not None and not document_ids:
             return []
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens))
         table = fts_table(collection_id)
-        doc_filter = ""
-        args: list[object] = [query]
-        if document_ids is not None:
-            if not document_ids:
-                return []
-            doc_filter = f" AND c.document_id IN ({marks(document_ids)})"
-            args.extend(document_ids)
-        args.append(limit)
-        rows = self._db().execute(
-            f"SELECT c.*, -bm25({table}) AS score FROM {table} JOIN chunks c"
-            f" ON c.rowid={table}.rowid WHERE {table} MATCH ?{doc_filter}"
-            " ORDER BY bm25(" + table + ") LIMIT ?",
-            args,
-        )
+        db = self._db()
+        phrases = {t: '"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens)}
+        # Counting stops past the budget: a common term costs no more than a rare one.
+        matches = {
+            term: db.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?)",
+                (phrase, self.lexical_budget + 1),
+            ).fetchone()[0]
+            for term, phrase in phrases.items()
+        }
+        terms = rarest_terms(matches, self.lexical_budget)
+        if not terms:
+            return []
+        query = " OR ".join(phrases[t] for t in terms)
+        if document_ids is None:
+            # Ranked inside FTS5 first, so only the best rows are joined with their chunks.
+            rows = db.execute(
+                f"SELECT c.*, -s.rank AS score FROM (SELECT rowid, rank FROM {table}"
+                f" WHERE {table} MATCH ? ORDER BY rank LIMIT ?) s"
+                " JOIN chunks c ON c.rowid=s.rowid ORDER BY s.rank",
+                (query, limit),
+            )
+        else:
+            rows = db.execute(
+                f"SELECT c.*, -{table}.rank AS score FROM {table} JOIN chunks c"
+                f" ON c.rowid={table}.rowid WHERE {table} MATCH ?"
+                f" AND c.document_id IN ({marks(document_ids)}) ORDER BY {table}.rank LIMIT ?",
+                (query, *document_ids, limit),
+            )
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
