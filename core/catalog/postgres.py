@@ -66,9 +66,12 @@ SELECT c.*, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
 ORDER BY s.score DESC, c.rowid
 """
 
-# Counting stops past the budget: a common term costs no more than a rare one.
-_MATCHES = f"""
-WITH {_MATCHING}
+# Counting stops past the budget: a common term costs no more than a rare one. Found as above,
+# with only the column the count needs.
+_MATCHES = """
+WITH matching AS MATERIALIZED (
+    SELECT collection_id FROM chunks WHERE lexical @@ %(query)s::tsquery
+)
 SELECT count(*) AS n FROM (SELECT 1 FROM matching WHERE collection_id = %(cid)s LIMIT %(cap)s) m
 """
 
