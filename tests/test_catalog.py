@@ -302,3 +302,12 @@ def test_several_openers_can_create_a_fresh_database_at_once(
     catalogs = _together(4, lambda _: open_one())
     catalogs[0].create_collection("kb", "model", 200, 20)
     assert [c.name for c in catalogs[3].list_collections()] == ["kb"]
+
+
+def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> None:
+    kb = catalog.create_collection("kb", "model", 200, 20)
+    conversations = catalog.conversations()
+    started = conversations.create(kb.id, "q")
+    conversations.append(kb.id, started.id, [Message("assistant", "a\x00b", [{"quote": "\x00"}])])
+    got = conversations.get(kb.id, started.id).messages[0]
+    assert got.content == "ab" and got.citations == [{"quote": "\x00"}]
