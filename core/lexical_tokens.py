@@ -22,7 +22,7 @@ _STOP = frozenset(
     """
     a an and are as at be but by for from has have he her his i if in into is it its me my no
     not of on or our she so such that the their them then there these they this to was we were
-    what when where which who whom why will with you your do does did can could
+    what when where which who whom why how will with you your do does did can could
     的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 为 以 于 上 中 下 个 吗 呢 吧 啊 被 把 着 过
     并 等 将 对 从 到 由 向 让 给 我 你 他 她 它 们 什么 哪 哪个 哪些 怎么 如何 多少 几
     """.split()

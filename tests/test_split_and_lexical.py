@@ -80,3 +80,12 @@ def test_chinese_lexical_search_finds_two_character_words_and_mixed_terms(
     assert "部署方案" in top("部署")
     assert "itgc" in top("itgc")
     assert "下雨" in top("明天会下雨吗")
+
+
+def test_question_words_are_not_index_terms() -> None:
+    assert lexical_tokens("How often, and why, are backups copied?") == [
+        "often",
+        "backups",
+        "copied",
+    ]
+    assert "什么" not in lexical_tokens("备份是什么时候复制的？")
