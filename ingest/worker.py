@@ -25,7 +25,7 @@ from ingest.pipeline import Pipeline
 
 log = logging.getLogger("zhiku.worker")
 
-# Linux niceness of the model-loading thread (and so of torch's threads it starts).
+# Linux niceness of the thread that loads the model.
 _MODEL_NICENESS = 10
 
 
@@ -60,8 +60,8 @@ class Worker:
 
     def _load_model_gently(self) -> None:
         """Load the model (seconds of CPU) while documents are parsed, at a lower priority so
-        the parsers, which make documents searchable, go first; the threads torch starts from
-        here inherit it, so embedding also yields to the service's requests."""
+        the parsers, which make documents searchable, go first. Only loading is lowered: the
+        threads that embed are the worker's and torch's own, at normal priority."""
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _MODEL_NICENESS)
         try:
