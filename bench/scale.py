@@ -22,7 +22,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,10 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import httpx
 import numpy as np
 import psycopg
 
+from bench.chroma_server import ChromaDidNotStart, running_chroma
 from core.answer.retrieve import HybridRetriever
 from core.catalog.records import Collection, JobStage, NewDocument
 from core.embedder import Embedder
@@ -335,47 +334,17 @@ def peak_rss_mb(pid: int | None = None) -> float | None:
 # modes -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def chroma_server(folder: Path) -> Iterator[tuple[str, int]]:
     """A `chroma run` server on a free loopback port: (URL, process id)."""
-    beside = Path(sys.executable).parent / "chroma"
-    cli = str(beside) if beside.exists() else shutil.which("chroma")
-    if cli is None:
-        raise SystemExit("the `chroma` command of the chromadb package is not installed")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [cli, "run", "--path", str(folder / "chroma-server"), "--host", "127.0.0.1"]
-    with (folder / "chroma-server.log").open("wb") as out:
-        server = subprocess.Popen(
-            [*command, "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"`chroma run` did not start; see {folder / 'chroma-server.log'}")
-            time.sleep(0.2)
-        yield url, server.pid
-    finally:
-        server.terminate()
+    with ExitStack() as stack:
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            started = stack.enter_context(
+                running_chroma(folder / "chroma-server", folder / "chroma-server.log")
+            )
+        except ChromaDidNotStart as exc:
+            raise SystemExit(str(exc)) from exc
+        yield started
 
 
 @contextmanager

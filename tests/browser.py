@@ -4,7 +4,6 @@ Chromium driven by Playwright, for the web page's end-to-end tests."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ import uvicorn
 
 from app.main import create_app
 from core.settings import Settings
+from tests.conftest import upload_and_wait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,12 +42,6 @@ def ensure_chromium() -> str:
             subprocess.run([apt, "update", "-q"], check=True, timeout=300)
             subprocess.run([apt, "install", "-y", "-q", "chromium"], check=True, timeout=900)
     return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServiceThread:
@@ -92,23 +86,7 @@ def running(settings: Settings) -> Iterator[ServiceThread]:
             service.stop()
 
 
-def wait_for_job(url: str, job_id: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = httpx.get(f"{url}/api/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} did not finish"
-        time.sleep(0.2)
-
-
 def add_document(url: str, collection: str, filename: str, data: bytes) -> dict[str, Any]:
     """Through the public API, as another client would: returns the finished job."""
-    httpx.post(f"{url}/api/collections", json={"name": collection})
-    accepted = httpx.post(
-        f"{url}/api/collections/{collection}/documents",
-        files=[("files", (filename, data))],
-        timeout=60,
-    )
-    assert accepted.status_code == 202, accepted.text
-    return wait_for_job(url, accepted.json()[0]["job"]["id"])
+    with httpx.Client(base_url=url, timeout=60) as http:
+        return upload_and_wait(http, collection, filename, data, timeout=300)

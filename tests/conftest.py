@@ -90,14 +90,18 @@ def drain(engine: Engine) -> None:
     raise AssertionError("the worker never ran out of work")
 
 
-def upload_and_wait(client: Any, collection: str, filename: str, data: bytes) -> dict[str, Any]:
+def upload_and_wait(
+    client: Any, collection: str, filename: str, data: bytes, timeout: float = 120
+) -> dict[str, Any]:
     """Create the collection if needed, upload one file over HTTP and wait for its job to end
     (done or failed); returns the job."""
     client.post("/api/collections", json={"name": collection})
-    accepted = client.post(
+    response = client.post(
         f"/api/collections/{collection}/documents", files=[("files", (filename, data))]
-    ).json()
-    deadline = time.monotonic() + 120
+    )
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    deadline = time.monotonic() + timeout
     while True:
         job: dict[str, Any] = client.get(f"/api/jobs/{accepted[0]['job']['id']}").json()
         if job["state"] in ("done", "failed"):

@@ -4,26 +4,16 @@ tests with a reason, except in CI (CI=true), where they fail."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.chroma_server import ChromaDidNotStart, running_chroma
+
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def unavailable(reason: str) -> None:
@@ -33,47 +23,17 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _chroma_cli() -> str | None:
-    beside = Path(sys.executable).parent / "chroma"
-    return str(beside) if beside.exists() else shutil.which("chroma")
-
-
 @pytest.fixture(scope="session")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a Chroma server started for this test session."""
-    cli = _chroma_cli()
-    if cli is None:
-        unavailable("the `chroma` command of the chromadb package is not installed")
-        raise AssertionError("unreachable")
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (folder / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [cli, "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                tail = (folder / "server.log").read_text(errors="replace")[-2000:]
-                unavailable(f"`chroma run` did not start (exit {server.poll()}): {tail}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
+    with contextlib.ExitStack() as stack:
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            url, _ = stack.enter_context(running_chroma(folder / "db", folder / "server.log"))
+        except ChromaDidNotStart as exc:
+            unavailable(str(exc))
+            raise AssertionError("unreachable") from exc
+        yield url
 
 
 @pytest.fixture

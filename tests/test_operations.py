@@ -21,12 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
 from app.request_id import choose_request_id
+from bench.chroma_server import free_port
 from core.catalog.records import JobState
 from core.logging_setup import build_handler, request_id
 from core.settings import Settings
 from ingest.engine import Engine
 from tests.conftest import make_settings, upload_and_wait
-from tests.servers import free_port
 
 ZHIKU = str(Path(sys.executable).parent / "zhiku")
 DOC = "# 备份\n\n每天夜里备份数据目录。\n\n# Backup\n\nBack up the data directory every night.\n"

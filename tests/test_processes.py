@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.chroma_server import free_port
 from core.catalog.records import DocumentStatus, JobState
 from core.embedder import Embedder
 from core.settings import Settings
@@ -41,12 +41,6 @@ def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -146,7 +140,7 @@ def running_service(settings: Settings, **env: str) -> Iterator[str]:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
-    settings = make_settings(tmp_path / "data", port=_free_port())
+    settings = make_settings(tmp_path / "data", port=free_port())
     with running_service(settings) as url:
         yield settings, url
 
@@ -186,7 +180,7 @@ def test_openai_backend_answers_and_a_client_that_leaves_stops_the_upstream_gene
     slow = Answer(deltas=[f"word{i} " for i in range(200)], delay=0.05)
     quick = Answer(deltas=("Backups are copied nightly ", "[1]."))
     with FakeOpenAI(script=[quick], then=slow) as upstream:
-        settings = make_settings(tmp_path / "data", port=_free_port())
+        settings = make_settings(tmp_path / "data", port=free_port())
         with running_service(
             settings,
             ZHIKU_LLM_BACKEND="openai",

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench.chroma_server import free_port
 from core.embedder import Embedder
 from core.queue import open_queue, queue_key
 from core.queue.protocol import WakeQueue
 from core.queue.redis_streams import STREAM
 from ingest.engine import Engine
 from tests.conftest import make_settings
-from tests.servers import free_port
 
 DOC = b"# Backup\n\nBack up the data directory every night.\n"
 

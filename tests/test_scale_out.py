@@ -17,11 +17,11 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.chroma_server import free_port
 from core.catalog.records import DocumentStatus, JobStage, JobState
 from ingest.engine import Engine
 from tests.conftest import make_settings
 from tests.processes import ScaleOut, ZhikuProcess, ZhikuProcesses, wait_until
-from tests.servers import free_port
 
 # Five real PDFs: the first (19 pages, about 50 chunks) is embedded in a slice of its own or
 # with others, which takes seconds: long enough to catch a worker in the middle of it.

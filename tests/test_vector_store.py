@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.chroma_server import free_port
 from core.embedder import Embedder
 from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.search import Searcher
@@ -17,7 +18,6 @@ from core.stores import open_vector_store, vector_store_key
 from core.stores.protocol import VectorMeta, VectorStore
 from ingest.engine import Engine
 from tests.conftest import drain, make_settings
-from tests.servers import free_port
 
 MODEL = "test-model"
 DIM = 8

@@ -17,13 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from bench.chroma_server import free_port
 from tests.browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     ServiceThread,
     add_document,
     ensure_chromium,
-    free_port,
     running,
 )
 from tests.conftest import make_settings
