@@ -16,7 +16,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from core.catalog.postgres_schema import SCHEMA, SCHEMA_LOCK
-from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
+from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
 from core.catalog.tsearch import query_terms, tsquery_literal, tsvector_literal
@@ -84,6 +84,17 @@ SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
        (SELECT coalesce(nullif(avg(lexical_len), 0), 1) FROM (
             SELECT lexical_len FROM chunks WHERE collection_id = %(cid)s AND lexical IS NOT NULL
             LIMIT 10000) s)::float8 AS avgdl
+"""
+# The chunks of some (document, seq range)s, each with its counts of the query's terms.
+_PASSAGES = """
+SELECT c.*, coalesce((
+    SELECT jsonb_object_agg(v.lexeme, cardinality(v.positions))
+    FROM unnest(ts_filter(setweight(c.lexical, 'A', %(terms)s::text[]), '{a}')) v
+), '{}'::jsonb) AS counts
+FROM unnest(%(docs)s::text[], %(firsts)s::int[], %(lasts)s::int[]) AS r(doc, first, last)
+JOIN chunks c ON c.collection_id = %(cid)s AND c.document_id = r.doc
+    AND c.seq BETWEEN r.first AND r.last
+WHERE c.lexical IS NOT NULL
 """
 _STATS_SECONDS = 60.0
 _STATS_KEPT_FROM = 10_000
@@ -214,19 +225,7 @@ class PostgresCatalog(SqlCatalog):
         if not terms or (document_ids is not None and not document_ids):
             return []
         with self._connection() as conn:
-            matches = {
-                t: int(
-                    conn.execute(
-                        _MATCHES,
-                        {
-                            "query": tsquery_literal([t]),
-                            "cid": collection_id,
-                            "cap": self.lexical_budget + 1,
-                        },
-                    ).fetchone()["n"]  # type: ignore[index]
-                )
-                for t in terms
-            }
+            matches = self._term_matches(conn, collection_id, terms)
             picked = rarest_terms(matches, self.lexical_budget)
             if not picked:
                 return []
@@ -244,6 +243,42 @@ class PostgresCatalog(SqlCatalog):
             }
             rows = conn.execute(_SEARCH, params).fetchall()
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
+
+    def _term_matches(
+        self, conn: psycopg.Connection[DictRow], collection_id: str, terms: Sequence[str]
+    ) -> dict[str, int]:
+        cap = self.lexical_budget + 1
+        return {
+            t: int(
+                conn.execute(
+                    _MATCHES, {"query": tsquery_literal([t]), "cid": collection_id, "cap": cap}
+                ).fetchone()["n"]  # type: ignore[index]
+            )
+            for t in terms
+        }
+
+    def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
+        with self._connection() as conn:
+            matches = self._term_matches(conn, collection_id, query_terms(tokens))
+        return {t: matches[t] for t in rarest_terms(matches, self.lexical_budget)}
+
+    def passage_chunks(
+        self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
+    ) -> list[PassageChunk]:
+        if not ranges:
+            return []
+        with self._connection() as conn:
+            rows = conn.execute(
+                _PASSAGES,
+                {
+                    "cid": collection_id,
+                    "docs": [r[0] for r in ranges],
+                    "firsts": [r[1] for r in ranges],
+                    "lasts": [r[2] for r in ranges],
+                    "terms": query_terms(terms),
+                },
+            ).fetchall()
+        return [PassageChunk(chunk_of(r), int(r["lexical_len"]), r["counts"]) for r in rows]
 
     def _bm25_stats(
         self, conn: psycopg.Connection[DictRow], collection_id: str, most_matches: int
