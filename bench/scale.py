@@ -217,6 +217,10 @@ class RandomEmbedder(Embedder):
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / norms, dtype=np.float32)
 
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embed([text])[0]
+        return vector
+
     def load(self) -> Any:
         raise RuntimeError("the scale benchmark never loads the model")
 

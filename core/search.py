@@ -33,13 +33,15 @@ class Searcher:
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
         """BM25 hits, each scored again within its passage (core/passage_rank.py)."""
-        tokens = lexical_tokens(query)
+        matches = self._catalog.scored_terms(collection.id, lexical_tokens(query))
+        if not matches:
+            return []
+        # Searching with the scored terms alone recounts only them: within the budget.
         hits = self._catalog.lexical_search(
-            collection.id, tokens, max(limit, _PASSAGE_CANDIDATES), document_ids
+            collection.id, list(matches), max(limit, _PASSAGE_CANDIDATES), document_ids
         )
         if not hits:
             return []
-        matches = self._catalog.scored_terms(collection.id, tokens)
         members = self._catalog.passage_chunks(collection.id, passage_ranges(hits), list(matches))
         return rank_in_passages(members, matches, collection.chunks, limit) or hits[:limit]
 
@@ -56,7 +58,7 @@ class Searcher:
                 f"collection {collection.name!r} was embedded with {collection.embedding_model!r};"
                 f" this service embeds queries with {self._embedder.model_id!r}"
             )
-        vector = self._embedder.embed([query])[0]
+        vector = self._embedder.embed_query(query)
         wanted = set(document_ids) if document_ids is not None else None
         hits = self._store.query(collection.id, vector, limit * _OVERFETCH + 10)
         if wanted is not None:

@@ -4,6 +4,7 @@ truncated: paragraphs, then lines, then sentences (CJK 。！？； as well as L
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -43,26 +44,37 @@ class Splitter:
         self._count = count_tokens
         self._spans = token_spans
         self._max = max_tokens
+        self._size = min(chunk_tokens, max_tokens)
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             keep_separator="end",
-            chunk_size=min(chunk_tokens, max_tokens),
+            chunk_size=self._size,
             chunk_overlap=overlap_tokens,
-            length_function=lambda text: count_tokens([text])[0],
+            # The splitter measures each piece when splitting and again when merging.
+            length_function=lru_cache(maxsize=4096)(lambda text: count_tokens([text])[0]),
             strip_whitespace=True,
         )
 
     def split(self, document: LoadedDocument) -> list[ChunkDraft]:
-        pieces: list[tuple[Section, int, str]] = []
+        cuts: list[tuple[Section, int, str, int | None]] = []
         for section in document.sections:
             cursor = 0
-            for text in self._splitter.split_text(section.text):
+            for text, tokens in self._split_section(section.text):
                 start = section.text.find(text, cursor)
                 if start < 0:
                     start = section.text.find(text)
                 cursor = max(start, 0) + 1
-                pieces.extend((section, max(start, 0) + a, text[a:b]) for a, b in self._fit(text))
-        counts = self._count([text for _, _, text in pieces])
+                cuts.append((section, max(start, 0), text, tokens))
+        unknown = iter(self._count([text for _, _, text, tokens in cuts if tokens is None]))
+        pieces: list[tuple[Section, int, str, int | None]] = []
+        for section, start, text, tokens in cuts:
+            if tokens is None:
+                tokens = next(unknown)
+            if tokens <= self._max:
+                pieces.append((section, start, text, tokens))
+            else:
+                pieces.extend((section, start + a, text[a:b], None) for a, b in self._fit(text))
+        refit = iter(self._count([text for _, _, text, tokens in pieces if tokens is None]))
         return [
             ChunkDraft(
                 seq=seq,
@@ -71,10 +83,22 @@ class Splitter:
                 heading_path=section.heading_path,
                 start=section.offset + start,
                 end=section.offset + start + len(text),
-                tokens=tokens,
+                tokens=next(refit) if tokens is None else tokens,
             )
-            for seq, ((section, start, text), tokens) in enumerate(zip(pieces, counts, strict=True))
+            for seq, (section, start, text, tokens) in enumerate(pieces)
         ]
+
+    def _split_section(self, text: str) -> list[tuple[str, int | None]]:
+        """Pieces of a section, with their word pieces when already counted. A section that
+        fits one chunk is one chunk: the splitter would measure each of its paragraphs and
+        sentences only to merge them back (most of what parsing costs)."""
+        stripped = text.strip()
+        if not stripped:
+            return []
+        tokens = self._count([stripped])[0]
+        if tokens <= self._size:
+            return [(stripped, tokens)]
+        return [(piece, None) for piece in self._splitter.split_text(text)]
 
     def _fit(self, text: str) -> list[tuple[int, int]]:
         """Cut a text the splitter left over the model's limit (a merge of pieces can tokenise

@@ -47,3 +47,9 @@ def test_bfloat16_vectors_match_float32_ones(tmp_path: Path) -> None:
         assert np.allclose(np.linalg.norm(vectors[dtype], axis=1), 1.0, atol=1e-3)
     cosines = (vectors["float32"] * vectors["bfloat16"]).sum(axis=1)
     assert cosines.min() > 0.999
+
+
+def test_a_query_vector_is_the_one_encode_makes(embedder: Embedder) -> None:
+    for text in ("How often are backups copied?", "数据备份每天晚上自动进行吗？"):
+        assert np.abs(embedder.embed_query(text) - embedder.embed([text])[0]).max() < 2e-3
+        assert abs(float(np.linalg.norm(embedder.embed_query(text))) - 1.0) < 1e-5
