@@ -236,7 +236,7 @@ class Filler:
         self._catalog = engine.catalog
         self._corpus = corpus
         self._pipeline = Pipeline(
-            engine.settings, engine.catalog, engine.blobs, embedder, engine.store
+            engine.settings, engine.catalog, engine.blobs, embedder, lambda: engine.store
         )
         self.collection = engine.intake.collection("scale")
         # A kept run's documents are the first ones of the corpus.

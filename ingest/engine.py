@@ -51,8 +51,11 @@ class Engine:
 
     @cached_property
     def worker(self) -> Worker:
-        pipeline = Pipeline(self.settings, self.catalog, self.blobs, self.embedder, self.store)
-        return Worker(self.settings, self.catalog, pipeline, self.parse_pool, self.store)
+        def store() -> VectorStore:
+            return self.store
+
+        pipeline = Pipeline(self.settings, self.catalog, self.blobs, self.embedder, store)
+        return Worker(self.settings, self.catalog, pipeline, self.parse_pool, store)
 
     def start_worker(self, sole_owner: bool) -> None:
         """Run the worker in a thread. The sole owner of an embedded data directory knows no

@@ -3,7 +3,7 @@ catalog and publishing them to the vector store (ready)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -27,8 +27,10 @@ class Pipeline:
         catalog: Catalog,
         blobs: BlobStore,
         embedder: Embedder,
-        store: VectorStore,
+        store: Callable[[], VectorStore],
     ) -> None:
+        """`store` opens the vector store when first needed: importing chromadb takes about a
+        second, which parsing never needs and `zhiku add` would spend before its first file."""
         self._settings = settings
         self._catalog = catalog
         self._blobs = blobs
@@ -85,13 +87,13 @@ class Pipeline:
             by_collection.setdefault(job.collection_id, []).append(job)
         for collection_id, group in by_collection.items():
             publish(
-                self._catalog, self._store, collection_id, [j.document_id for j in group], model
+                self._catalog, self._store(), collection_id, [j.document_id for j in group], model
             )
             lost = set(self._catalog.mark_ready([j.id for j in group], worker))
             for job in group:
                 if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
                     # Deleted or cancelled while we embedded: take back what was published.
-                    self._store.delete_document(collection_id, job.document_id)
+                    self._store().delete_document(collection_id, job.document_id)
 
     def _gone_or_failed(self, collection_id: str, document_id: str) -> bool:
         if not self._catalog.document_exists(collection_id, document_id):

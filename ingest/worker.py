@@ -32,7 +32,7 @@ class Worker:
         catalog: Catalog,
         pipeline: Pipeline,
         parse_pool: ParsePool,
-        store: VectorStore,
+        store: Callable[[], VectorStore],
         name: str | None = None,
     ) -> None:
         self._settings = settings
@@ -117,7 +117,7 @@ class Worker:
                 self._catalog.fail_job(job.id, reason, worker=self.name)
             except LeaseLost:
                 continue
-            self._store.delete_document(job.collection_id, job.document_id)
+            self._store().delete_document(job.collection_id, job.document_id)
 
     @contextmanager
     def _leased(self, jobs: Sequence[Job]) -> Iterator[None]:
