@@ -1,6 +1,7 @@
-"""Hybrid retrieval: dense and lexical run concurrently, then fuse; a retriever whose weight
-is zero for the query's language is not run at all (the default model's vectors are noise for
-Chinese, and embedding the query would only cost time)."""
+"""Hybrid retrieval: the query is embedded, then the vector search and the lexical search run
+concurrently, then fuse; a retriever whose weight is zero for the query's language is not run
+at all (the default model's vectors are noise for Chinese, and embedding the query would only
+cost time)."""
 
 from __future__ import annotations
 
@@ -70,11 +71,16 @@ class HybridRetriever:
         wanted = max(limit * _CANDIDATES, 20)
         dense: list[ScoredChunk] = []
         lexical: list[ScoredChunk] = []
-        dense_job = (
-            self._pool.submit(self._searcher.dense, collection, query, wanted, document_ids)
-            if weights.dense > 0
-            else None
-        )
+        dense_job = None
+        if weights.dense > 0:
+            # The query is embedded first, alone: the model's forward pass needs the GIL
+            # between its many small operations, and beside the lexical side's Python it
+            # waited out switch intervals (SQuAD hybrid p50 19.8 ms against 10.2 + 1.7 ms).
+            # The vector search and the lexical search, mostly outside Python, then overlap.
+            vector = self._searcher.embed_query(collection, query)
+            dense_job = self._pool.submit(
+                self._searcher.nearest, collection, vector, wanted, document_ids
+            )
         if weights.lexical > 0:
             lexical = self._searcher.lexical(collection, query, wanted, document_ids)
         if dense_job is not None:
