@@ -1,12 +1,14 @@
 """The catalog in PostgreSQL, shared by every API replica and worker of a scale-out
 deployment: jobs are claimed with FOR UPDATE SKIP LOCKED, and the lexical index is a GIN-indexed
-tsvector on each chunk row, ranked with BM25 like SQLite's FTS5."""
+tsvector on each chunk row, ranked with BM25 like SQLite's FTS5, with each term's count of
+chunks kept in `lexical_terms` by the transactions that add and remove chunks."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,11 +17,11 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from core.catalog.postgres_schema import SCHEMA, SCHEMA_LOCK
+from core.catalog.postgres_schema import BACKFILL_TERMS, SCHEMA, SCHEMA_LOCK
 from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
-from core.catalog.tsearch import query_terms, tsquery_literal, tsvector_literal
+from core.catalog.tsearch import lexemes, query_terms, tsquery_literal, tsvector_literal
 from core.errors import BackendUnavailable, ConfigError
 from core.settings import Settings
 
@@ -66,13 +68,33 @@ SELECT c.*, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
 ORDER BY s.score DESC, c.rowid
 """
 
-# Counting stops past the budget: a common term costs no more than a rare one. Found as above,
-# with only the column the count needs.
-_MATCHES = """
-WITH matching AS MATERIALIZED (
-    SELECT collection_id FROM chunks WHERE lexical @@ %(query)s::tsquery
-)
-SELECT count(*) AS n FROM (SELECT 1 FROM matching WHERE collection_id = %(cid)s LIMIT %(cap)s) m
+# How many chunks of the collection hold each term: a few index entries per term, however
+# common it is.
+_TERM_COUNTS = """
+SELECT term, sum(chunks)::bigint AS n FROM lexical_terms
+WHERE collection_id = %(cid)s AND term = ANY(%(terms)s::text[])
+GROUP BY term
+"""
+
+# A transaction's changes to the term counts, in one statement at its end: rows are locked in
+# one order (collection, term) by every writer, and only until the commit that follows, so
+# concurrent writers neither deadlock nor wait long; a connection writes to its own shard's
+# rows, so most never wait at all.
+_TERM_SHARDS = 8
+_ADD_TERM_COUNTS = f"""
+INSERT INTO lexical_terms AS t (collection_id, term, shard, chunks)
+SELECT u.cid, u.term, mod(pg_backend_pid(), {_TERM_SHARDS}), u.n
+FROM unnest(%(cids)s::text[], %(terms)s::text[], %(ns)s::bigint[]) AS u(cid, term, n)
+ORDER BY u.cid, u.term
+ON CONFLICT (collection_id, term, shard) DO UPDATE SET chunks = t.chunks + excluded.chunks
+"""
+
+# The terms of chunk rows about to be removed or rewritten.
+_CHUNK_TERMS = """
+SELECT t.term, count(*) AS n
+FROM chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.lexical)) AS t(term)
+WHERE c.collection_id = ? AND c.lexical IS NOT NULL AND {where}
+GROUP BY t.term
 """
 
 # The collection's size and mean chunk length, for BM25; the mean comes from a sample, exact up
@@ -91,10 +113,33 @@ _STATS_KEPT_FROM = 10_000
 
 class _PgDb:
     """A connection that runs the shared statements, whose `?` placeholders psycopg spells
-    `%s`."""
+    `%s`, and gathers a transaction's changes to the term counts."""
 
     def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
         self._conn = conn
+        self._terms: Counter[tuple[str, str]] = Counter()
+
+    def count_terms(self, collection_id: str, terms: Iterable[str], sign: int = 1) -> None:
+        for term in terms:
+            self._terms[(collection_id, term)] += sign
+
+    def uncount_rows(self, collection_id: str, where: str, args: Sequence[Any]) -> None:
+        """Take back the terms of the chunk rows `where` selects."""
+        for row in self.execute(_CHUNK_TERMS.format(where=where), (collection_id, *args)):
+            self._terms[(collection_id, row["term"])] -= int(row["n"])
+
+    def write_term_counts(self) -> None:
+        changed = sorted((key, n) for key, n in self._terms.items() if n)
+        self._terms.clear()
+        if changed:
+            self._conn.execute(
+                _ADD_TERM_COUNTS,
+                {
+                    "cids": [cid for (cid, _), _ in changed],
+                    "terms": [term for (_, term), _ in changed],
+                    "ns": [n for _, n in changed],
+                },
+            )
 
     def execute(self, sql: str, args: Sequence[Any] = (), /) -> Rows:
         return self._conn.execute(sql.replace("?", "%s"), args)
@@ -119,7 +164,11 @@ class PostgresCatalog(SqlCatalog):
                 # Several processes may open a fresh database at once; CREATE ... IF NOT
                 # EXISTS alone races on the system catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                row = conn.execute("SELECT to_regclass('lexical_terms') IS NULL").fetchone()
                 conn.execute(SCHEMA)
+                if row is not None and row[0]:
+                    # A catalog made before the term counts were kept, or a new one.
+                    conn.execute(BACKFILL_TERMS)
         except psycopg.OperationalError as exc:
             raise BackendUnavailable(
                 f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc}"
@@ -159,7 +208,9 @@ class PostgresCatalog(SqlCatalog):
     @contextmanager
     def transaction(self) -> Iterator[Db]:
         with self._connection() as conn, conn.transaction():
-            yield _PgDb(conn)
+            db = _PgDb(conn)
+            yield db
+            db.write_term_counts()
 
     @contextmanager
     def reading(self) -> Iterator[Db]:
@@ -181,25 +232,45 @@ class PostgresCatalog(SqlCatalog):
         a live worker; jobs of dead workers are taken again when their lease expires."""
         return 0
 
-    # lexical index: a tsvector column --------------------------------------------------------
+    # lexical index: a tsvector column and the term counts ------------------------------------
+
+    @staticmethod
+    def _writing(db: Db) -> _PgDb:
+        assert isinstance(db, _PgDb), "the lexical index changes only in a transaction()"
+        return db
 
     def create_lexical(self, db: Db, collection_id: str) -> None:
         """Nothing to do: the index is a column of the chunk rows."""
 
     def drop_lexical(self, db: Db, collection_id: str) -> None:
-        """Nothing to do: the index goes with the chunk rows."""
+        """The index goes with the chunk rows; its term counts go here."""
+        db.execute("DELETE FROM lexical_terms WHERE collection_id=?", (collection_id,))
 
     def unindex_document(self, db: Db, collection_id: str, document_id: str) -> None:
-        """Nothing to do: the index goes with the chunk rows."""
+        """The index goes with the chunk rows; their terms are no longer counted."""
+        self._writing(db).uncount_rows(collection_id, "c.document_id = ?", (document_id,))
 
     def insert_chunks(self, db: Db, rows: list[tuple[Any, ...]], lexical: Sequence[str]) -> None:
         if not rows:
             return
-        db.executemany(
+        pg = self._writing(db)
+        pg.executemany(
             f"INSERT INTO chunks ({CHUNK_COLUMNS}, lexical, lexical_len)"
             f" VALUES ({marks(rows[0])}, ?::tsvector, ?)",
             [(*row, *tsvector_literal(text)) for row, text in zip(rows, lexical, strict=True)],
         )
+        for row, text in zip(rows, lexical, strict=True):
+            pg.count_terms(row[0], lexemes(text))
+
+    def term_counts(self, collection_id: str) -> dict[str, int]:
+        """Every term of the collection with the chunks holding it, as kept (for checks)."""
+        with self.reading() as db:
+            rows = db.execute(
+                "SELECT term, sum(chunks)::bigint AS n FROM lexical_terms WHERE collection_id=?"
+                " GROUP BY term HAVING sum(chunks) <> 0",
+                (collection_id,),
+            ).fetchall()
+        return {r["term"]: int(r["n"]) for r in rows}
 
     def lexical_search(
         self,
@@ -214,23 +285,17 @@ class PostgresCatalog(SqlCatalog):
         if not terms or (document_ids is not None and not document_ids):
             return []
         with self._connection() as conn:
-            matches = {
-                t: int(
-                    conn.execute(
-                        _MATCHES,
-                        {
-                            "query": tsquery_literal([t]),
-                            "cid": collection_id,
-                            "cap": self.lexical_budget + 1,
-                        },
-                    ).fetchone()["n"]  # type: ignore[index]
-                )
-                for t in terms
+            counted = {
+                r["term"]: int(r["n"])
+                for r in conn.execute(_TERM_COUNTS, {"cid": collection_id, "terms": terms})
             }
-            picked = rarest_terms(matches, self.lexical_budget)
+            matches = {t: counted.get(t, 0) for t in terms}
+            # Picked by counts capped as SQLite's catalog counts them, so both pick alike.
+            cap = self.lexical_budget + 1
+            picked = rarest_terms({t: min(n, cap) for t, n in matches.items()}, cap - 1)
             if not picked:
                 return []
-            n, avgdl = self._bm25_stats(conn, collection_id, max(matches.values()))
+            n, avgdl = self._bm25_stats(conn, collection_id, max(matches[t] for t in picked))
             params = {
                 "terms": picked,
                 # BM25's idf, as in SQLite's FTS5.
@@ -277,15 +342,31 @@ class PostgresCatalog(SqlCatalog):
         self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
     ) -> None:
         with self.transaction() as db:
-            db.executemany(
+            pg = self._writing(db)
+            rowids = [rowid for rowid, _ in entries] + list(orphans)
+            if rowids:
+                pg.uncount_rows(collection_id, "c.rowid = ANY(?)", (rowids,))
+            pg.executemany(
                 "UPDATE chunks SET lexical=?::tsvector, lexical_len=?"
                 " WHERE rowid=? AND collection_id=?",
                 [(*tsvector_literal(text), rowid, collection_id) for rowid, text in entries],
             )
-            db.executemany(
+            pg.executemany(
                 "UPDATE chunks SET lexical=NULL, lexical_len=0 WHERE rowid=? AND collection_id=?",
                 [(rowid, collection_id) for rowid in orphans],
             )
+            # Counted as rows of the collection: an entry for a missing row counts nothing.
+            found = {
+                r["rowid"]
+                for r in pg.execute(
+                    "SELECT rowid FROM chunks WHERE collection_id=? AND rowid = ANY(?)"
+                    " AND lexical IS NOT NULL",
+                    (collection_id, [rowid for rowid, _ in entries]),
+                )
+            }
+            for rowid, text in entries:
+                if rowid in found:
+                    pg.count_terms(collection_id, lexemes(text))
 
     def lexical_rows(self, collection_id: str) -> int:
         with self.reading() as db:

@@ -1,5 +1,7 @@
 """The PostgreSQL catalog's tables. The lexical index is a tsvector column on the chunk row
-(so it commits with the chunk by construction) with a GIN index."""
+(so it commits with the chunk by construction) with a GIN index, and `lexical_terms` counts the
+chunks holding each term of a collection (its document frequency, for picking a query's rarest
+terms and for BM25's idf), kept in the same transactions as the chunks."""
 
 # Any constant works; it only has to be the same in every process that opens the catalog.
 SCHEMA_LOCK = 7_302_114_563_001
@@ -49,6 +51,16 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (collection_id, document_id, seq);
 CREATE INDEX IF NOT EXISTS chunks_by_text ON chunks (text_hash) WHERE vector IS NOT NULL;
 CREATE INDEX IF NOT EXISTS chunks_lexical ON chunks USING GIN (lexical);
+-- A term's count is the sum of its rows: each connection adds to the row of its own shard, so
+-- concurrent writers rarely wait for one another on a common term's row. Updated in place,
+-- hence the room left in each page.
+CREATE TABLE IF NOT EXISTS lexical_terms (
+    collection_id TEXT NOT NULL,
+    term TEXT NOT NULL,
+    shard SMALLINT NOT NULL,
+    chunks BIGINT NOT NULL,
+    PRIMARY KEY (collection_id, term, shard)
+) WITH (fillfactor = 70);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     collection_id TEXT NOT NULL,
@@ -88,4 +100,14 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
+"""
+
+# The term counts of a catalog made before `lexical_terms` existed, counted from the chunks
+# once, when the table is created.
+BACKFILL_TERMS = """
+INSERT INTO lexical_terms (collection_id, term, shard, chunks)
+SELECT c.collection_id, t.term, 0, count(*)
+FROM chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.lexical)) AS t(term)
+WHERE c.lexical IS NOT NULL
+GROUP BY c.collection_id, t.term
 """
