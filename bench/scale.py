@@ -379,7 +379,7 @@ def vacuum(database_url: str) -> None:
     """What autovacuum does after a bulk load (this machine's server runs without it): drop
     the row versions that storing vectors left behind, and give the planner statistics."""
     with psycopg.connect(database_url, autocommit=True) as db:
-        for table in ("chunks", "lexical_terms", "documents", "jobs"):
+        for table in ("chunks", "lexical_entries", "lexical_terms", "documents", "jobs"):
             db.execute(f"VACUUM ANALYZE {table}")
 
 

@@ -333,11 +333,11 @@ def pg_open(tmp_path: Path, postgres_url: str) -> Iterator[Callable[[], Postgres
 
 
 def _recounted(url: str, collection_id: str) -> dict[str, int]:
-    """Each term's chunks, counted from the chunk rows' tsvectors."""
+    """Each term's chunks, counted from the lexical entries' tsvectors."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT t, count(*) FROM chunks, unnest(tsvector_to_array(lexical)) t"
-            " WHERE collection_id=%s AND lexical IS NOT NULL GROUP BY t",
+            "SELECT t, count(*) FROM lexical_entries, unnest(tsvector_to_array(terms)) t"
+            " WHERE collection_id=%s GROUP BY t",
             (collection_id,),
         ).fetchall()
     return {t: int(n) for t, n in rows}
@@ -378,6 +378,14 @@ def test_term_counts_follow_adds_retries_deletes_failures_and_repairs(
     counts = catalog.term_counts(cid)
     assert counts == _recounted(postgres_url, cid) and counts["新"] == 1
 
+    # An entry whose chunk row is gone is an orphan; repairing removes it and its counts.
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("DELETE FROM chunks WHERE rowid=%s", (chunks[1].rowid,))
+    assert catalog.lexical_gaps(cid) == ([], [chunks[1].rowid])
+    catalog.repair_lexical(cid, [], [chunks[1].rowid])
+    counts = catalog.term_counts(cid)
+    assert counts == _recounted(postgres_url, cid) and "新" not in counts
+
     other, _ = _index_in(catalog, "other", ["数据在别处"])
     catalog.delete_collection("kb")
     assert catalog.term_counts(cid) == {}
@@ -417,15 +425,28 @@ def test_concurrent_adds_count_common_terms_exactly_without_deadlock(
     assert hits[0].chunk.document_id == _doc(3)
 
 
-def test_a_catalog_made_before_term_counts_gets_them_counted_when_opened(
+def test_a_catalog_made_before_lexical_entries_and_term_counts_is_brought_up_to_date(
     pg_open: Callable[[], PostgresCatalog], postgres_url: str
 ) -> None:
     catalog = pg_open()
     cid, _ = _index(catalog, ["数据备份每晚进行。", "Nightly backups keep data safe."])
     expected = catalog.term_counts(cid)
+    before = catalog.lexical_search(cid, ["备份", "backups", "data"], 5)
     with psycopg.connect(postgres_url) as conn:
-        conn.execute("DROP TABLE lexical_terms")
+        # The earlier layout: each chunk's tsvector in chunk columns, and no counts.
+        conn.execute(
+            "ALTER TABLE chunks ADD COLUMN lexical TSVECTOR,"
+            " ADD COLUMN lexical_len INTEGER NOT NULL DEFAULT 0"
+        )
+        conn.execute(
+            "UPDATE chunks c SET lexical=e.terms, lexical_len=e.len FROM lexical_entries e"
+            " WHERE e.rowid=c.rowid"
+        )
+        conn.execute("CREATE INDEX chunks_lexical ON chunks USING GIN (lexical)")
+        conn.execute("DROP TABLE lexical_entries, lexical_terms")
 
     reopened = pg_open()
+    assert reopened.lexical_rows(cid) == 2 and reopened.lexical_gaps(cid) == ([], [])
     assert reopened.term_counts(cid) == expected == _recounted(postgres_url, cid)
-    assert reopened.lexical_search(cid, ["备份"], 5)
+    assert reopened.lexical_search(cid, ["备份", "backups", "data"], 5) == before
+    assert pg_open().lexical_rows(cid) == 2  # opened again: nothing moves twice

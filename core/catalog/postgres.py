@@ -1,7 +1,8 @@
 """The catalog in PostgreSQL, shared by every API replica and worker of a scale-out
 deployment: jobs are claimed with FOR UPDATE SKIP LOCKED, and the lexical index is a GIN-indexed
-tsvector on each chunk row, ranked with BM25 like SQLite's FTS5, with each term's count of
-chunks kept in `lexical_terms` by the transactions that add and remove chunks."""
+tsvector per chunk in a narrow table beside the chunks, ranked with BM25 like SQLite's FTS5, with
+each term's count of chunks kept in `lexical_terms` by the transactions that add and remove
+chunks."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from core.catalog.postgres_schema import BACKFILL_TERMS, SCHEMA, SCHEMA_LOCK
+from core.catalog.postgres_schema import (
+    BACKFILL_TERMS,
+    MOVE_LEXICAL,
+    OLD_LEXICAL_COLUMN,
+    SCHEMA,
+    SCHEMA_LOCK,
+)
 from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
@@ -33,14 +40,14 @@ _CONNECT_SECONDS = 10
 _K1 = 1.2
 _B = 0.75
 
-# The rows holding a query's terms come from the full-text index alone, in a CTE of their own:
-# read lazily, they stop at the budget, and the planner cannot choose to walk the whole
-# collection through chunks_by_document instead (as it does when the tables were never
-# analysed). Chunk rows exist only for searchable and ready documents.
+# The entries holding a query's terms come from the full-text index alone, in a CTE of their
+# own: read lazily, they stop at the budget, and the planner cannot choose to walk the whole
+# collection through lexical_entries_by_document instead (as it does when the tables were never
+# analysed). Entries exist only for chunks of searchable and ready documents.
 _MATCHING = """
 matching AS MATERIALIZED (
-    SELECT rowid, collection_id, document_id, lexical, lexical_len FROM chunks
-    WHERE lexical @@ %(query)s::tsquery
+    SELECT rowid, collection_id, document_id, terms AS lexical, len AS lexical_len
+    FROM lexical_entries WHERE terms @@ %(query)s::tsquery
 )"""
 
 # BM25 of the candidates, ranked before the best ones are joined with their chunk rows; each
@@ -89,11 +96,11 @@ ORDER BY u.cid, u.term
 ON CONFLICT (collection_id, term, shard) DO UPDATE SET chunks = t.chunks + excluded.chunks
 """
 
-# The terms of chunk rows about to be removed or rewritten.
-_CHUNK_TERMS = """
+# The terms of lexical entries about to be removed or rewritten.
+_ENTRY_TERMS = """
 SELECT t.term, count(*) AS n
-FROM chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.lexical)) AS t(term)
-WHERE c.collection_id = ? AND c.lexical IS NOT NULL AND {where}
+FROM lexical_entries e CROSS JOIN LATERAL unnest(tsvector_to_array(e.terms)) AS t(term)
+WHERE e.collection_id = ? AND {where}
 GROUP BY t.term
 """
 
@@ -104,7 +111,7 @@ _STATS = f"""
 SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
         WHERE collection_id = %(cid)s AND status IN {LIVE})::float8 AS n,
        (SELECT coalesce(nullif(avg(lexical_len), 0), 1) FROM (
-            SELECT lexical_len FROM chunks WHERE collection_id = %(cid)s AND lexical IS NOT NULL
+            SELECT len AS lexical_len FROM lexical_entries WHERE collection_id = %(cid)s
             LIMIT 10000) s)::float8 AS avgdl
 """
 _STATS_SECONDS = 60.0
@@ -123,9 +130,9 @@ class _PgDb:
         for term in terms:
             self._terms[(collection_id, term)] += sign
 
-    def uncount_rows(self, collection_id: str, where: str, args: Sequence[Any]) -> None:
-        """Take back the terms of the chunk rows `where` selects."""
-        for row in self.execute(_CHUNK_TERMS.format(where=where), (collection_id, *args)):
+    def uncount_entries(self, collection_id: str, where: str, args: Sequence[Any]) -> None:
+        """Take back the terms of the lexical entries `where` selects."""
+        for row in self.execute(_ENTRY_TERMS.format(where=where), (collection_id, *args)):
             self._terms[(collection_id, row["term"])] -= int(row["n"])
 
     def write_term_counts(self) -> None:
@@ -164,10 +171,13 @@ class PostgresCatalog(SqlCatalog):
                 # Several processes may open a fresh database at once; CREATE ... IF NOT
                 # EXISTS alone races on the system catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                row = conn.execute("SELECT to_regclass('lexical_terms') IS NULL").fetchone()
+                counted = conn.execute("SELECT to_regclass('lexical_terms')").fetchone()
+                old_column = conn.execute(OLD_LEXICAL_COLUMN).fetchone()
                 conn.execute(SCHEMA)
-                if row is not None and row[0]:
-                    # A catalog made before the term counts were kept, or a new one.
+                # A catalog made by an earlier version is brought up to date once, here.
+                if old_column is not None:
+                    conn.execute(MOVE_LEXICAL)
+                if counted is None or counted[0] is None:
                     conn.execute(BACKFILL_TERMS)
         except psycopg.OperationalError as exc:
             raise BackendUnavailable(
@@ -232,7 +242,7 @@ class PostgresCatalog(SqlCatalog):
         a live worker; jobs of dead workers are taken again when their lease expires."""
         return 0
 
-    # lexical index: a tsvector column and the term counts ------------------------------------
+    # lexical index: a narrow table of tsvectors and the term counts ---------------------------
 
     @staticmethod
     def _writing(db: Db) -> _PgDb:
@@ -240,27 +250,43 @@ class PostgresCatalog(SqlCatalog):
         return db
 
     def create_lexical(self, db: Db, collection_id: str) -> None:
-        """Nothing to do: the index is a column of the chunk rows."""
+        """Nothing to do: the collection's entries and counts are rows of shared tables."""
 
     def drop_lexical(self, db: Db, collection_id: str) -> None:
-        """The index goes with the chunk rows; its term counts go here."""
+        db.execute("DELETE FROM lexical_entries WHERE collection_id=?", (collection_id,))
         db.execute("DELETE FROM lexical_terms WHERE collection_id=?", (collection_id,))
 
     def unindex_document(self, db: Db, collection_id: str, document_id: str) -> None:
-        """The index goes with the chunk rows; their terms are no longer counted."""
-        self._writing(db).uncount_rows(collection_id, "c.document_id = ?", (document_id,))
+        pg = self._writing(db)
+        pg.uncount_entries(collection_id, "e.document_id = ?", (document_id,))
+        pg.execute(
+            "DELETE FROM lexical_entries WHERE collection_id=? AND document_id=?",
+            (collection_id, document_id),
+        )
 
     def insert_chunks(self, db: Db, rows: list[tuple[Any, ...]], lexical: Sequence[str]) -> None:
+        """`rows` are one document's."""
         if not rows:
             return
         pg = self._writing(db)
-        pg.executemany(
-            f"INSERT INTO chunks ({CHUNK_COLUMNS}, lexical, lexical_len)"
-            f" VALUES ({marks(rows[0])}, ?::tsvector, ?)",
-            [(*row, *tsvector_literal(text)) for row, text in zip(rows, lexical, strict=True)],
+        pg.executemany(f"INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES ({marks(rows[0])})", rows)
+        cid, did = rows[0][0], rows[0][1]
+        entries = [tsvector_literal(text) for text in lexical]
+        pg.execute(
+            "INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)"
+            " SELECT c.rowid, c.collection_id, c.document_id, u.terms::tsvector, u.len"
+            " FROM unnest(?::int[], ?::text[], ?::int[]) AS u(seq, terms, len)"
+            " JOIN chunks c ON c.collection_id=? AND c.document_id=? AND c.seq=u.seq",
+            (
+                [row[3] for row in rows],
+                [terms for terms, _ in entries],
+                [length for _, length in entries],
+                cid,
+                did,
+            ),
         )
-        for row, text in zip(rows, lexical, strict=True):
-            pg.count_terms(row[0], lexemes(text))
+        for text in lexical:
+            pg.count_terms(cid, lexemes(text))
 
     def term_counts(self, collection_id: str) -> dict[str, int]:
         """Every term of the collection with the chunks holding it, as kept (for checks)."""
@@ -285,11 +311,7 @@ class PostgresCatalog(SqlCatalog):
         if not terms or (document_ids is not None and not document_ids):
             return []
         with self._connection() as conn:
-            counted = {
-                r["term"]: int(r["n"])
-                for r in conn.execute(_TERM_COUNTS, {"cid": collection_id, "terms": terms})
-            }
-            matches = {t: counted.get(t, 0) for t in terms}
+            matches = self._term_matches(conn, collection_id, terms)
             # Picked by counts capped as SQLite's catalog counts them, so both pick alike.
             cap = self.lexical_budget + 1
             picked = rarest_terms({t: min(n, cap) for t, n in matches.items()}, cap - 1)
@@ -309,6 +331,17 @@ class PostgresCatalog(SqlCatalog):
             }
             rows = conn.execute(_SEARCH, params).fetchall()
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
+
+    @staticmethod
+    def _term_matches(
+        conn: psycopg.Connection[DictRow], collection_id: str, terms: Sequence[str]
+    ) -> dict[str, int]:
+        """How many chunks of the collection hold each term (0 for none), as kept."""
+        counted = {
+            r["term"]: int(r["n"])
+            for r in conn.execute(_TERM_COUNTS, {"cid": collection_id, "terms": list(terms)})
+        }
+        return {t: counted.get(t, 0) for t in terms}
 
     def _bm25_stats(
         self, conn: psycopg.Connection[DictRow], collection_id: str, most_matches: int
@@ -330,13 +363,18 @@ class PostgresCatalog(SqlCatalog):
         return max(n, most_matches), avgdl
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
-        """The index lives in the chunk row, so it never holds entries without a chunk."""
         with self.reading() as db:
-            rows = db.execute(
-                "SELECT * FROM chunks WHERE collection_id=? AND lexical IS NULL",
+            missing = db.execute(
+                "SELECT c.* FROM chunks c WHERE c.collection_id=? AND NOT EXISTS"
+                " (SELECT 1 FROM lexical_entries e WHERE e.rowid=c.rowid)",
                 (collection_id,),
             ).fetchall()
-        return [chunk_of(r) for r in rows], []
+            orphans = db.execute(
+                "SELECT e.rowid FROM lexical_entries e WHERE e.collection_id=? AND NOT EXISTS"
+                " (SELECT 1 FROM chunks c WHERE c.rowid=e.rowid AND c.collection_id=?)",
+                (collection_id, collection_id),
+            ).fetchall()
+        return [chunk_of(r) for r in missing], [r["rowid"] for r in orphans]
 
     def repair_lexical(
         self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
@@ -345,33 +383,27 @@ class PostgresCatalog(SqlCatalog):
             pg = self._writing(db)
             rowids = [rowid for rowid, _ in entries] + list(orphans)
             if rowids:
-                pg.uncount_rows(collection_id, "c.rowid = ANY(?)", (rowids,))
+                pg.uncount_entries(collection_id, "e.rowid = ANY(?)", (rowids,))
             pg.executemany(
-                "UPDATE chunks SET lexical=?::tsvector, lexical_len=?"
-                " WHERE rowid=? AND collection_id=?",
-                [(*tsvector_literal(text), rowid, collection_id) for rowid, text in entries],
+                "DELETE FROM lexical_entries WHERE rowid=? AND collection_id=?",
+                [(rowid, collection_id) for rowid in rowids],
             )
-            pg.executemany(
-                "UPDATE chunks SET lexical=NULL, lexical_len=0 WHERE rowid=? AND collection_id=?",
-                [(rowid, collection_id) for rowid in orphans],
-            )
-            # Counted as rows of the collection: an entry for a missing row counts nothing.
-            found = {
-                r["rowid"]
-                for r in pg.execute(
-                    "SELECT rowid FROM chunks WHERE collection_id=? AND rowid = ANY(?)"
-                    " AND lexical IS NOT NULL",
-                    (collection_id, [rowid for rowid, _ in entries]),
-                )
-            }
             for rowid, text in entries:
-                if rowid in found:
+                terms, length = tsvector_literal(text)
+                # Only for a chunk of the collection: an entry for a missing row is no entry.
+                added = pg.execute(
+                    "INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)"
+                    " SELECT rowid, collection_id, document_id, ?::tsvector, ? FROM chunks"
+                    " WHERE rowid=? AND collection_id=?",
+                    (terms, length, rowid, collection_id),
+                )
+                if added.rowcount:
                     pg.count_terms(collection_id, lexemes(text))
 
     def lexical_rows(self, collection_id: str) -> int:
         with self.reading() as db:
             row = db.execute(
-                "SELECT count(*) AS n FROM chunks WHERE collection_id=? AND lexical IS NOT NULL",
+                "SELECT count(*) AS n FROM lexical_entries WHERE collection_id=?",
                 (collection_id,),
             ).fetchone()
         return int(row["n"])
