@@ -64,8 +64,8 @@ CREATE INDEX IF NOT EXISTS lexical_entries_terms ON lexical_entries USING GIN (t
 -- concurrent writers rarely wait for one another on a common term's row. Updated in place,
 -- hence the room left in each page.
 CREATE TABLE IF NOT EXISTS lexical_terms (
-    collection_id TEXT NOT NULL,
-    term TEXT NOT NULL,
+    collection_id TEXT COLLATE "C" NOT NULL,
+    term TEXT COLLATE "C" NOT NULL,
     shard SMALLINT NOT NULL,
     chunks BIGINT NOT NULL,
     PRIMARY KEY (collection_id, term, shard)
