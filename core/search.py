@@ -10,8 +10,11 @@ from core.catalog.records import Collection, ScoredChunk
 from core.embedder import Embedder
 from core.errors import EmbeddingModelMismatch
 from core.lexical_tokens import lexical_tokens
+from core.passage_rank import passage_ranges, rank_in_passages
 from core.stores.protocol import VectorStore
 
+# Lexical hits whose passages are scored, at least.
+_PASSAGE_CANDIDATES = 20
 # Dense hits of documents that are not ready are dropped after the query, so ask for more.
 _OVERFETCH = 2
 
@@ -29,9 +32,16 @@ class Searcher:
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        return self._catalog.lexical_search(
-            collection.id, lexical_tokens(query), limit, document_ids
+        """BM25 hits, each scored again within its passage (core/passage_rank.py)."""
+        tokens = lexical_tokens(query)
+        hits = self._catalog.lexical_search(
+            collection.id, tokens, max(limit, _PASSAGE_CANDIDATES), document_ids
         )
+        if not hits:
+            return []
+        matches = self._catalog.scored_terms(collection.id, tokens)
+        members = self._catalog.passage_chunks(collection.id, passage_ranges(hits), list(matches))
+        return rank_in_passages(members, matches, collection.chunks, limit) or hits[:limit]
 
     def dense(
         self,

@@ -314,6 +314,35 @@ def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> No
     assert got.content == "ab" and got.citations == [{"quote": "\x00"}]
 
 
+def test_passage_chunks_come_with_their_counts_of_the_query_terms(catalog: Catalog) -> None:
+    collection = catalog.create_collection("kb", "model", 200, 20)
+    jobs = _add(catalog, collection.id, 2)
+    catalog.claim_jobs(JobStage.PARSE, "w", 60, 3, max_jobs=2)
+    texts = [
+        "武穴酥糖很有名。",
+        "武穴酥糖又香又脆。",
+        "1983年获奖，1983年扩产。",
+        "尾声。",
+        "另一段。",
+    ]
+    _parse(catalog, jobs[0], "w", texts)
+    _parse(catalog, jobs[1], "w", ["武穴酥糖"])
+
+    terms = catalog.scored_terms(collection.id, lexical_tokens("1983年武穴酥糖获得什么奖"))
+    assert terms["1983"] == 1 and terms["武穴"] == 3 and "什么" not in terms
+
+    found = catalog.passage_chunks(collection.id, [(_doc(0), 0, 3), (_doc(1), 0, 3)], ["1983"])
+    by_text = {p.chunk.text: p for p in found}
+    assert sorted(by_text) == sorted([*texts[:4], "武穴酥糖"])
+    assert by_text[texts[2]].counts == {"1983": 2}
+    assert by_text[texts[0]].counts == {}
+    assert all(p.length == len(lexical_tokens(f"标题\nTitle\n{p.chunk.text}")) for p in found)
+    assert catalog.passage_chunks(collection.id, [], ["1983"]) == []
+    assert [p.chunk.text for p in catalog.passage_chunks(collection.id, [(_doc(0), 4, 7)], [])] == [
+        texts[4]
+    ]
+
+
 # PostgreSQL's term counts (lexical_terms) ------------------------------------------------------
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from core.answer.fuse import FusionWeights, fuse, weights_for
 from core.answer.language import detect_language
 from core.answer.retrieve import HybridRetriever
-from core.catalog.records import ScoredChunk, StoredChunk
+from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk
+from core.lexical_tokens import lexical_tokens
+from core.passage_rank import passage_ranges, rank_in_passages
 from core.search import Searcher
 from ingest.engine import Engine
 from tests.conftest import drain
@@ -55,3 +60,54 @@ def test_chinese_question_is_answered_from_the_lexical_side_only(engine: Engine)
     assert any(f.dense_rank is not None for f in en.chunks)
     assert "local folder" in en.chunks[0].chunk.text
     retriever.close()
+
+
+@pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
+def test_a_chunk_is_ranked_with_its_passage(engine: Engine, shared_data: Path) -> None:
+    """The first 30 paragraphs of CMRC 2018 dev and a real question about one of them, whose
+    subject fills that paragraph's first chunks while the answer sits in one that names it
+    once: chunk-level BM25 picks the subject's chunk, the passage-aware ranking the answer's."""
+    data = json.loads((shared_data / "squad" / "cmrc2018_dev.json").read_text("utf-8"))
+    contexts = [p["context"] for a in data["data"] for p in a["paragraphs"]][:30]
+    collection = engine.intake.collection("kb")
+    engine.intake.add_many(
+        collection, [(f"{i:02d}.txt", c.encode()) for i, c in enumerate(contexts)]
+    )
+    drain(engine)
+    collection = engine.catalog.get_collection("kb")
+    question, answer = "环氧氯丙烷有什么用途？", "制造甘油、塑料和人造橡胶"
+    assert sum(answer in c for c in contexts) == 1
+
+    plain = engine.catalog.lexical_search(collection.id, lexical_tokens(question), 5)
+    assert answer not in plain[0].chunk.text
+    searcher = Searcher(engine.catalog, engine.store, engine.embedder)
+    ranked = searcher.lexical(collection, question, 5)
+    assert answer in ranked[0].chunk.text
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    other = plain[-1].chunk.document_id
+    assert {h.chunk.document_id for h in searcher.lexical(collection, question, 5, [other])} == {
+        other
+    }
+
+
+def test_a_passage_ends_at_a_heading_and_after_a_few_chunks() -> None:
+    def member(seq: int, heading: str, counts: dict[str, int]) -> PassageChunk:
+        chunk = StoredChunk(seq, "c", "d", f"c{seq}", seq, f"t{seq}", None, (heading,), 0, 2, 9)
+        return PassageChunk(chunk, 10, counts)
+
+    assert passage_ranges([ScoredChunk(member(s, "h", {}).chunk, 1.0) for s in (1, 2, 5, 9)]) == [
+        ("d", 0, 3),
+        ("d", 4, 7),
+        ("d", 8, 11),
+    ]
+    members = [
+        member(0, "Deploy", {"zhiku": 2}),
+        member(1, "Deploy", {"zhiku": 1, "docker": 1}),
+        member(2, "Backup", {}),
+        member(4, "Deploy", {"zhiku": 1}),
+    ]
+    ranked = rank_in_passages(members, {"zhiku": 3, "docker": 1}, 100, 10)
+    # The chunk with the term that sets it apart comes first, then its passage-mate; the
+    # Backup section shares no passage with them, and the chunk past the block stands alone.
+    assert [s.chunk.seq for s in ranked] == [1, 0, 4]
+    assert rank_in_passages([], {"zhiku": 1}, 100, 10) == []

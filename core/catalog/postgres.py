@@ -25,7 +25,7 @@ from core.catalog.postgres_schema import (
     SCHEMA,
     SCHEMA_LOCK,
 )
-from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
+from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
 from core.catalog.tsearch import lexemes, query_terms, tsquery_literal, tsvector_literal
@@ -113,6 +113,17 @@ SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
        (SELECT coalesce(nullif(avg(lexical_len), 0), 1) FROM (
             SELECT len AS lexical_len FROM lexical_entries WHERE collection_id = %(cid)s
             LIMIT 10000) s)::float8 AS avgdl
+"""
+# The chunks of some (document, seq range)s, each with its counts of the query's terms.
+_PASSAGES = """
+SELECT c.*, e.len AS lexical_len, coalesce((
+    SELECT jsonb_object_agg(v.lexeme, cardinality(v.positions))
+    FROM unnest(ts_filter(setweight(e.terms, 'A', %(terms)s::text[]), '{a}')) v
+), '{}'::jsonb) AS counts
+FROM unnest(%(docs)s::text[], %(firsts)s::int[], %(lasts)s::int[]) AS r(doc, first, last)
+JOIN chunks c ON c.collection_id = %(cid)s AND c.document_id = r.doc
+    AND c.seq BETWEEN r.first AND r.last
+JOIN lexical_entries e ON e.rowid = c.rowid
 """
 _STATS_SECONDS = 60.0
 _STATS_KEPT_FROM = 10_000
@@ -312,9 +323,7 @@ class PostgresCatalog(SqlCatalog):
             return []
         with self._connection() as conn:
             matches = self._term_matches(conn, collection_id, terms)
-            # Picked by counts capped as SQLite's catalog counts them, so both pick alike.
-            cap = self.lexical_budget + 1
-            picked = rarest_terms({t: min(n, cap) for t, n in matches.items()}, cap - 1)
+            picked = self._rarest(matches)
             if not picked:
                 return []
             n, avgdl = self._bm25_stats(conn, collection_id, max(matches[t] for t in picked))
@@ -342,6 +351,34 @@ class PostgresCatalog(SqlCatalog):
             for r in conn.execute(_TERM_COUNTS, {"cid": collection_id, "terms": list(terms)})
         }
         return {t: counted.get(t, 0) for t in terms}
+
+    def _rarest(self, matches: dict[str, int]) -> list[str]:
+        """Picked by counts capped as SQLite's catalog counts them, so both pick alike."""
+        cap = self.lexical_budget + 1
+        return rarest_terms({t: min(n, cap) for t, n in matches.items()}, cap - 1)
+
+    def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
+        with self._connection() as conn:
+            matches = self._term_matches(conn, collection_id, query_terms(tokens))
+        return {t: matches[t] for t in self._rarest(matches)}
+
+    def passage_chunks(
+        self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
+    ) -> list[PassageChunk]:
+        if not ranges:
+            return []
+        with self._connection() as conn:
+            rows = conn.execute(
+                _PASSAGES,
+                {
+                    "cid": collection_id,
+                    "docs": [r[0] for r in ranges],
+                    "firsts": [r[1] for r in ranges],
+                    "lasts": [r[2] for r in ranges],
+                    "terms": query_terms(terms),
+                },
+            ).fetchall()
+        return [PassageChunk(chunk_of(r), int(r["lexical_len"]), r["counts"]) for r in rows]
 
     def _bm25_stats(
         self, conn: psycopg.Connection[DictRow], collection_id: str, most_matches: int

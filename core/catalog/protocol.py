@@ -15,6 +15,7 @@ from core.catalog.records import (
     JobStage,
     Message,
     NewDocument,
+    PassageChunk,
     ScoredChunk,
     StoredChunk,
 )
@@ -237,6 +238,18 @@ class Catalog(Protocol):
     ) -> list[ScoredChunk]:
         """Chunks of searchable or ready documents holding any of the tokens, best first
         (BM25-like, positive scores). Any token text is safe."""
+        ...
+
+    def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
+        """The tokens a lexical search scores (the rarest within the candidate budget,
+        core/catalog/term_budget.py), each with how many indexed chunks hold it."""
+        ...
+
+    def passage_chunks(
+        self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
+    ) -> list[PassageChunk]:
+        """The indexed chunks of each (document id, first seq, last seq) range, in any order,
+        with how often each of `terms` occurs in them."""
         ...
 
     def live_chunk_ids(

@@ -103,6 +103,15 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class PassageChunk:
+    """A chunk with its length in lexical terms and how often it holds some of them."""
+
+    chunk: StoredChunk
+    length: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
 class ScoredChunk:
     chunk: StoredChunk
     score: float

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception_message, stop_after_delay, wait_random
 
-from core.catalog.records import ScoredChunk, StoredChunk, chunk_of
+from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.schema import SCHEMA, fts_create, fts_table
 from core.catalog.sql import CHUNK_COLUMNS, Db, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
@@ -140,19 +141,10 @@ class SqliteCatalog(SqlCatalog):
             return []
         table = fts_table(collection_id)
         db = self._db()
-        phrases = {t: '"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens)}
-        # Counting stops past the budget: a common term costs no more than a rare one.
-        matches = {
-            term: db.execute(
-                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?)",
-                (phrase, self.lexical_budget + 1),
-            ).fetchone()[0]
-            for term, phrase in phrases.items()
-        }
-        terms = rarest_terms(matches, self.lexical_budget)
+        terms = list(self.scored_terms(collection_id, tokens))
         if not terms:
             return []
-        query = " OR ".join(phrases[t] for t in terms)
+        query = " OR ".join(_phrase(t) for t in terms)
         if document_ids is None:
             # Ranked inside FTS5 first, so only the best rows are joined with their chunks.
             rows = db.execute(
@@ -169,6 +161,42 @@ class SqliteCatalog(SqlCatalog):
                 (query, *document_ids, limit),
             )
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
+
+    def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
+        table = fts_table(collection_id)
+        db = self._db()
+        # Counting stops past the budget: a common term costs no more than a rare one.
+        matches = {
+            term: db.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?)",
+                (_phrase(term), self.lexical_budget + 1),
+            ).fetchone()[0]
+            for term in dict.fromkeys(tokens)
+        }
+        return {t: matches[t] for t in rarest_terms(matches, self.lexical_budget)}
+
+    def passage_chunks(
+        self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
+    ) -> list[PassageChunk]:
+        if not ranges:
+            return []
+        table = fts_table(collection_id)
+        # The ranges lead the join, so each is one seek in chunks_by_document.
+        rows = self._db().execute(
+            "WITH r AS (SELECT value->>0 AS doc, value->>1 AS first, value->>2 AS last"
+            " FROM json_each(?))"
+            f" SELECT c.*, f.tokens AS lexical FROM r CROSS JOIN chunks c"
+            f" JOIN {table} f ON f.rowid=c.rowid"
+            " WHERE c.collection_id=? AND c.document_id=r.doc AND c.seq BETWEEN r.first AND r.last",
+            (json.dumps([list(r) for r in ranges]), collection_id),
+        )
+        wanted = set(terms)
+        found = []
+        for row in rows:
+            tokens = row["lexical"].split()
+            counts = Counter(t for t in tokens if t in wanted)
+            found.append(PassageChunk(chunk_of(row), len(tokens), dict(counts)))
+        return found
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
         table = fts_table(collection_id)
@@ -196,3 +224,8 @@ class SqliteCatalog(SqlCatalog):
     def lexical_rows(self, collection_id: str) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {fts_table(collection_id)}")
         return int(row.fetchone()[0])
+
+
+def _phrase(term: str) -> str:
+    """An FTS5 string literal: any term text is matched as itself."""
+    return '"' + term.replace('"', '""') + '"'
