@@ -137,9 +137,10 @@ class _PgDb:
         self._conn = conn
         self._terms: Counter[tuple[str, str]] = Counter()
 
-    def count_terms(self, collection_id: str, terms: Iterable[str], sign: int = 1) -> None:
+    def count_terms(self, collection_id: str, terms: Iterable[str]) -> None:
+        """Count one more chunk for each of `terms`."""
         for term in terms:
-            self._terms[(collection_id, term)] += sign
+            self._terms[(collection_id, term)] += 1
 
     def uncount_entries(self, collection_id: str, where: str, args: Sequence[Any]) -> None:
         """Take back the terms of the lexical entries `where` selects."""
