@@ -240,8 +240,10 @@ class Filler:
         self.documents = engine.catalog.get_collection("scale").documents
         # A kept run stopped in the middle of an addition left jobs running under this
         # benchmark's name, and no other worker shares its catalog: they are taken again at
-        # once (the base class's rule; PostgreSQL's catalog leaves them to their lease).
+        # once (the base class's rule; PostgreSQL's catalog leaves them to their lease)...
         SqlCatalog.release_running_jobs(cast(SqlCatalog, engine.catalog))
+        # and finished before anything is measured.
+        self.add(0)
 
     def add(self, count: int) -> None:
         """Add `count` documents: recorded with their jobs, stored (searchable), embedded and
