@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -43,6 +43,7 @@ import psycopg
 from bench.chroma_server import ChromaDidNotStart, running_chroma
 from core.answer.retrieve import HybridRetriever
 from core.catalog.records import Collection, JobStage, NewDocument
+from core.catalog.sql import SqlCatalog
 from core.embedder import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.search import Searcher
@@ -241,6 +242,12 @@ class Filler:
         self.collection = engine.intake.collection("scale")
         # A kept run's documents are the first ones of the corpus.
         self.documents = engine.catalog.get_collection("scale").documents
+        # A kept run stopped in the middle of an addition left jobs running under this
+        # benchmark's name, and no other worker shares its catalog: they are taken again at
+        # once (the base class's rule; PostgreSQL's catalog leaves them to their lease)...
+        SqlCatalog.release_running_jobs(cast(SqlCatalog, engine.catalog))
+        # and finished before anything is measured.
+        self.add(0)
 
     def add(self, count: int) -> None:
         """Add `count` documents: recorded with their jobs, stored (searchable), embedded and
@@ -253,7 +260,8 @@ class Filler:
             JobStage.PARSE, WORKER, s.job_lease_seconds, s.job_max_attempts, max_jobs=256
         ):
             for job in jobs:
-                self._pipeline.store(job, WORKER, parsed[job.document_id])
+                found = parsed.get(job.document_id) or self._remade(job.document_id)
+                self._pipeline.store(job, WORKER, found)
         while jobs := self._catalog.claim_jobs(
             JobStage.EMBED,
             WORKER,
@@ -263,6 +271,13 @@ class Filler:
         ):
             self._pipeline.embed(jobs, WORKER)
         self.documents += count
+
+    def _remade(self, document_id: str) -> Parsed:
+        """A document a stopped run recorded but did not store: the same index of the corpus
+        gives the same document."""
+        name = self._catalog.get_document(self.collection.id, document_id).filename
+        index = int(name.removeprefix("scale-").removesuffix(".txt"))
+        return self._corpus.document(self.collection.id, index)[1]
 
     def fill_to(self, chunks: int) -> float:
         """Grow the collection to `chunks` chunks; returns chunks added per second."""
@@ -383,7 +398,7 @@ def vacuum(database_url: str) -> None:
     """What autovacuum does after a bulk load (this machine's server runs without it): drop
     the row versions that storing vectors left behind, and give the planner statistics."""
     with psycopg.connect(database_url, autocommit=True) as db:
-        for table in ("chunks", "documents", "jobs"):
+        for table in ("chunks", "lexical_entries", "lexical_terms", "documents", "jobs"):
             db.execute(f"VACUUM ANALYZE {table}")
 
 

@@ -1,12 +1,15 @@
 """The catalog in PostgreSQL, shared by every API replica and worker of a scale-out
 deployment: jobs are claimed with FOR UPDATE SKIP LOCKED, and the lexical index is a GIN-indexed
-tsvector on each chunk row, ranked with BM25 like SQLite's FTS5."""
+tsvector per chunk in a narrow table beside the chunks, ranked with BM25 like SQLite's FTS5, with
+each term's count of chunks kept in `lexical_terms` by the transactions that add and remove
+chunks."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,11 +18,17 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from core.catalog.postgres_schema import SCHEMA, SCHEMA_LOCK
+from core.catalog.postgres_schema import (
+    BACKFILL_TERMS,
+    MOVE_LEXICAL,
+    OLD_LEXICAL_COLUMN,
+    SCHEMA,
+    SCHEMA_LOCK,
+)
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
-from core.catalog.tsearch import query_terms, tsquery_literal, tsvector_literal
+from core.catalog.tsearch import lexemes, query_terms, tsquery_literal, tsvector_literal
 from core.errors import BackendUnavailable, ConfigError
 from core.settings import Settings
 
@@ -31,14 +40,14 @@ _CONNECT_SECONDS = 10
 _K1 = 1.2
 _B = 0.75
 
-# The rows holding a query's terms come from the full-text index alone, in a CTE of their own:
-# read lazily, they stop at the budget, and the planner cannot choose to walk the whole
-# collection through chunks_by_document instead (as it does when the tables were never
-# analysed). Chunk rows exist only for searchable and ready documents.
+# The entries holding a query's terms come from the full-text index alone, in a CTE of their
+# own: read lazily, they stop at the budget, and the planner cannot choose to walk the whole
+# collection through lexical_entries_by_document instead (as it does when the tables were never
+# analysed). Entries exist only for chunks of searchable and ready documents.
 _MATCHING = """
 matching AS MATERIALIZED (
-    SELECT rowid, collection_id, document_id, lexical, lexical_len FROM chunks
-    WHERE lexical @@ %(query)s::tsquery
+    SELECT rowid, collection_id, document_id, terms AS lexical, len AS lexical_len
+    FROM lexical_entries WHERE terms @@ %(query)s::tsquery
 )"""
 
 # BM25 of the candidates, ranked before the best ones are joined with their chunk rows; each
@@ -66,13 +75,33 @@ SELECT c.*, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
 ORDER BY s.score DESC, c.rowid
 """
 
-# Counting stops past the budget: a common term costs no more than a rare one. Found as above,
-# with only the column the count needs.
-_MATCHES = """
-WITH matching AS MATERIALIZED (
-    SELECT collection_id FROM chunks WHERE lexical @@ %(query)s::tsquery
-)
-SELECT count(*) AS n FROM (SELECT 1 FROM matching WHERE collection_id = %(cid)s LIMIT %(cap)s) m
+# How many chunks of the collection hold each term: a few index entries per term, however
+# common it is.
+_TERM_COUNTS = """
+SELECT term, sum(chunks)::bigint AS n FROM lexical_terms
+WHERE collection_id = %(cid)s AND term = ANY(%(terms)s::text[])
+GROUP BY term
+"""
+
+# A transaction's changes to the term counts, in one statement at its end: rows are locked in
+# one order (collection, term) by every writer, and only until the commit that follows, so
+# concurrent writers neither deadlock nor wait long; a connection writes to its own shard's
+# rows, so most never wait at all.
+_TERM_SHARDS = 8
+_ADD_TERM_COUNTS = f"""
+INSERT INTO lexical_terms AS t (collection_id, term, shard, chunks)
+SELECT u.cid, u.term, mod(pg_backend_pid(), {_TERM_SHARDS}), u.n
+FROM unnest(%(cids)s::text[], %(terms)s::text[], %(ns)s::bigint[]) AS u(cid, term, n)
+ORDER BY u.cid, u.term
+ON CONFLICT (collection_id, term, shard) DO UPDATE SET chunks = t.chunks + excluded.chunks
+"""
+
+# The terms of lexical entries about to be removed or rewritten.
+_ENTRY_TERMS = """
+SELECT t.term, count(*) AS n
+FROM lexical_entries e CROSS JOIN LATERAL unnest(tsvector_to_array(e.terms)) AS t(term)
+WHERE e.collection_id = ? AND {where}
+GROUP BY t.term
 """
 
 # The collection's size and mean chunk length, for BM25; the mean comes from a sample, exact up
@@ -82,19 +111,19 @@ _STATS = f"""
 SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
         WHERE collection_id = %(cid)s AND status IN {LIVE})::float8 AS n,
        (SELECT coalesce(nullif(avg(lexical_len), 0), 1) FROM (
-            SELECT lexical_len FROM chunks WHERE collection_id = %(cid)s AND lexical IS NOT NULL
+            SELECT len AS lexical_len FROM lexical_entries WHERE collection_id = %(cid)s
             LIMIT 10000) s)::float8 AS avgdl
 """
 # The chunks of some (document, seq range)s, each with its counts of the query's terms.
 _PASSAGES = """
-SELECT c.*, coalesce((
+SELECT c.*, e.len AS lexical_len, coalesce((
     SELECT jsonb_object_agg(v.lexeme, cardinality(v.positions))
-    FROM unnest(ts_filter(setweight(c.lexical, 'A', %(terms)s::text[]), '{a}')) v
+    FROM unnest(ts_filter(setweight(e.terms, 'A', %(terms)s::text[]), '{a}')) v
 ), '{}'::jsonb) AS counts
 FROM unnest(%(docs)s::text[], %(firsts)s::int[], %(lasts)s::int[]) AS r(doc, first, last)
 JOIN chunks c ON c.collection_id = %(cid)s AND c.document_id = r.doc
     AND c.seq BETWEEN r.first AND r.last
-WHERE c.lexical IS NOT NULL
+JOIN lexical_entries e ON e.rowid = c.rowid
 """
 _STATS_SECONDS = 60.0
 _STATS_KEPT_FROM = 10_000
@@ -102,10 +131,34 @@ _STATS_KEPT_FROM = 10_000
 
 class _PgDb:
     """A connection that runs the shared statements, whose `?` placeholders psycopg spells
-    `%s`."""
+    `%s`, and gathers a transaction's changes to the term counts."""
 
     def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
         self._conn = conn
+        self._terms: Counter[tuple[str, str]] = Counter()
+
+    def count_terms(self, collection_id: str, terms: Iterable[str]) -> None:
+        """Count one more chunk for each of `terms`."""
+        for term in terms:
+            self._terms[(collection_id, term)] += 1
+
+    def uncount_entries(self, collection_id: str, where: str, args: Sequence[Any]) -> None:
+        """Take back the terms of the lexical entries `where` selects."""
+        for row in self.execute(_ENTRY_TERMS.format(where=where), (collection_id, *args)):
+            self._terms[(collection_id, row["term"])] -= int(row["n"])
+
+    def write_term_counts(self) -> None:
+        changed = sorted((key, n) for key, n in self._terms.items() if n)
+        self._terms.clear()
+        if changed:
+            self._conn.execute(
+                _ADD_TERM_COUNTS,
+                {
+                    "cids": [cid for (cid, _), _ in changed],
+                    "terms": [term for (_, term), _ in changed],
+                    "ns": [n for _, n in changed],
+                },
+            )
 
     def execute(self, sql: str, args: Sequence[Any] = (), /) -> Rows:
         return self._conn.execute(sql.replace("?", "%s"), args)
@@ -130,7 +183,14 @@ class PostgresCatalog(SqlCatalog):
                 # Several processes may open a fresh database at once; CREATE ... IF NOT
                 # EXISTS alone races on the system catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                counted = conn.execute("SELECT to_regclass('lexical_terms')").fetchone()
+                old_column = conn.execute(OLD_LEXICAL_COLUMN).fetchone()
                 conn.execute(SCHEMA)
+                # A catalog made by an earlier version is brought up to date once, here.
+                if old_column is not None:
+                    conn.execute(MOVE_LEXICAL)
+                if counted is None or counted[0] is None:
+                    conn.execute(BACKFILL_TERMS)
         except psycopg.OperationalError as exc:
             raise BackendUnavailable(
                 f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc}"
@@ -170,7 +230,9 @@ class PostgresCatalog(SqlCatalog):
     @contextmanager
     def transaction(self) -> Iterator[Db]:
         with self._connection() as conn, conn.transaction():
-            yield _PgDb(conn)
+            db = _PgDb(conn)
+            yield db
+            db.write_term_counts()
 
     @contextmanager
     def reading(self) -> Iterator[Db]:
@@ -192,25 +254,61 @@ class PostgresCatalog(SqlCatalog):
         a live worker; jobs of dead workers are taken again when their lease expires."""
         return 0
 
-    # lexical index: a tsvector column --------------------------------------------------------
+    # lexical index: a narrow table of tsvectors and the term counts ---------------------------
+
+    @staticmethod
+    def _writing(db: Db) -> _PgDb:
+        assert isinstance(db, _PgDb), "the lexical index changes only in a transaction()"
+        return db
 
     def create_lexical(self, db: Db, collection_id: str) -> None:
-        """Nothing to do: the index is a column of the chunk rows."""
+        """Nothing to do: the collection's entries and counts are rows of shared tables."""
 
     def drop_lexical(self, db: Db, collection_id: str) -> None:
-        """Nothing to do: the index goes with the chunk rows."""
+        db.execute("DELETE FROM lexical_entries WHERE collection_id=?", (collection_id,))
+        db.execute("DELETE FROM lexical_terms WHERE collection_id=?", (collection_id,))
 
     def unindex_document(self, db: Db, collection_id: str, document_id: str) -> None:
-        """Nothing to do: the index goes with the chunk rows."""
+        pg = self._writing(db)
+        pg.uncount_entries(collection_id, "e.document_id = ?", (document_id,))
+        pg.execute(
+            "DELETE FROM lexical_entries WHERE collection_id=? AND document_id=?",
+            (collection_id, document_id),
+        )
 
     def insert_chunks(self, db: Db, rows: list[tuple[Any, ...]], lexical: Sequence[str]) -> None:
+        """`rows` are one document's."""
         if not rows:
             return
-        db.executemany(
-            f"INSERT INTO chunks ({CHUNK_COLUMNS}, lexical, lexical_len)"
-            f" VALUES ({marks(rows[0])}, ?::tsvector, ?)",
-            [(*row, *tsvector_literal(text)) for row, text in zip(rows, lexical, strict=True)],
+        pg = self._writing(db)
+        pg.executemany(f"INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES ({marks(rows[0])})", rows)
+        cid, did = rows[0][0], rows[0][1]
+        entries = [tsvector_literal(text) for text in lexical]
+        pg.execute(
+            "INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)"
+            " SELECT c.rowid, c.collection_id, c.document_id, u.terms::tsvector, u.len"
+            " FROM unnest(?::int[], ?::text[], ?::int[]) AS u(seq, terms, len)"
+            " JOIN chunks c ON c.collection_id=? AND c.document_id=? AND c.seq=u.seq",
+            (
+                [row[3] for row in rows],
+                [terms for terms, _ in entries],
+                [length for _, length in entries],
+                cid,
+                did,
+            ),
         )
+        for text in lexical:
+            pg.count_terms(cid, lexemes(text))
+
+    def term_counts(self, collection_id: str) -> dict[str, int]:
+        """Every term of the collection with the chunks holding it, as kept (for checks)."""
+        with self.reading() as db:
+            rows = db.execute(
+                "SELECT term, sum(chunks)::bigint AS n FROM lexical_terms WHERE collection_id=?"
+                " GROUP BY term HAVING sum(chunks) <> 0",
+                (collection_id,),
+            ).fetchall()
+        return {r["term"]: int(r["n"]) for r in rows}
 
     def lexical_search(
         self,
@@ -226,10 +324,10 @@ class PostgresCatalog(SqlCatalog):
             return []
         with self._connection() as conn:
             matches = self._term_matches(conn, collection_id, terms)
-            picked = rarest_terms(matches, self.lexical_budget)
+            picked = self._rarest(matches)
             if not picked:
                 return []
-            n, avgdl = self._bm25_stats(conn, collection_id, max(matches.values()))
+            n, avgdl = self._bm25_stats(conn, collection_id, max(matches[t] for t in picked))
             params = {
                 "terms": picked,
                 # BM25's idf, as in SQLite's FTS5.
@@ -244,23 +342,26 @@ class PostgresCatalog(SqlCatalog):
             rows = conn.execute(_SEARCH, params).fetchall()
         return [ScoredChunk(chunk_of(r), float(r["score"])) for r in rows]
 
+    @staticmethod
     def _term_matches(
-        self, conn: psycopg.Connection[DictRow], collection_id: str, terms: Sequence[str]
+        conn: psycopg.Connection[DictRow], collection_id: str, terms: Sequence[str]
     ) -> dict[str, int]:
-        cap = self.lexical_budget + 1
-        return {
-            t: int(
-                conn.execute(
-                    _MATCHES, {"query": tsquery_literal([t]), "cid": collection_id, "cap": cap}
-                ).fetchone()["n"]  # type: ignore[index]
-            )
-            for t in terms
+        """How many chunks of the collection hold each term (0 for none), as kept."""
+        counted = {
+            r["term"]: int(r["n"])
+            for r in conn.execute(_TERM_COUNTS, {"cid": collection_id, "terms": list(terms)})
         }
+        return {t: counted.get(t, 0) for t in terms}
+
+    def _rarest(self, matches: dict[str, int]) -> list[str]:
+        """Picked by counts capped as SQLite's catalog counts them, so both pick alike."""
+        cap = self.lexical_budget + 1
+        return rarest_terms({t: min(n, cap) for t, n in matches.items()}, cap - 1)
 
     def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
         with self._connection() as conn:
             matches = self._term_matches(conn, collection_id, query_terms(tokens))
-        return {t: matches[t] for t in rarest_terms(matches, self.lexical_budget)}
+        return {t: matches[t] for t in self._rarest(matches)}
 
     def passage_chunks(
         self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
@@ -300,32 +401,47 @@ class PostgresCatalog(SqlCatalog):
         return max(n, most_matches), avgdl
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
-        """The index lives in the chunk row, so it never holds entries without a chunk."""
         with self.reading() as db:
-            rows = db.execute(
-                "SELECT * FROM chunks WHERE collection_id=? AND lexical IS NULL",
+            missing = db.execute(
+                "SELECT c.* FROM chunks c WHERE c.collection_id=? AND NOT EXISTS"
+                " (SELECT 1 FROM lexical_entries e WHERE e.rowid=c.rowid)",
                 (collection_id,),
             ).fetchall()
-        return [chunk_of(r) for r in rows], []
+            orphans = db.execute(
+                "SELECT e.rowid FROM lexical_entries e WHERE e.collection_id=? AND NOT EXISTS"
+                " (SELECT 1 FROM chunks c WHERE c.rowid=e.rowid AND c.collection_id=?)",
+                (collection_id, collection_id),
+            ).fetchall()
+        return [chunk_of(r) for r in missing], [r["rowid"] for r in orphans]
 
     def repair_lexical(
         self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
     ) -> None:
         with self.transaction() as db:
-            db.executemany(
-                "UPDATE chunks SET lexical=?::tsvector, lexical_len=?"
-                " WHERE rowid=? AND collection_id=?",
-                [(*tsvector_literal(text), rowid, collection_id) for rowid, text in entries],
+            pg = self._writing(db)
+            rowids = [rowid for rowid, _ in entries] + list(orphans)
+            if rowids:
+                pg.uncount_entries(collection_id, "e.rowid = ANY(?)", (rowids,))
+            pg.executemany(
+                "DELETE FROM lexical_entries WHERE rowid=? AND collection_id=?",
+                [(rowid, collection_id) for rowid in rowids],
             )
-            db.executemany(
-                "UPDATE chunks SET lexical=NULL, lexical_len=0 WHERE rowid=? AND collection_id=?",
-                [(rowid, collection_id) for rowid in orphans],
-            )
+            for rowid, text in entries:
+                terms, length = tsvector_literal(text)
+                # Only for a chunk of the collection: an entry for a missing row is no entry.
+                added = pg.execute(
+                    "INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)"
+                    " SELECT rowid, collection_id, document_id, ?::tsvector, ? FROM chunks"
+                    " WHERE rowid=? AND collection_id=?",
+                    (terms, length, rowid, collection_id),
+                )
+                if added.rowcount:
+                    pg.count_terms(collection_id, lexemes(text))
 
     def lexical_rows(self, collection_id: str) -> int:
         with self.reading() as db:
             row = db.execute(
-                "SELECT count(*) AS n FROM chunks WHERE collection_id=? AND lexical IS NOT NULL",
+                "SELECT count(*) AS n FROM lexical_entries WHERE collection_id=?",
                 (collection_id,),
             ).fetchone()
         return int(row["n"])

@@ -1,5 +1,8 @@
-"""The PostgreSQL catalog's tables. The lexical index is a tsvector column on the chunk row
-(so it commits with the chunk by construction) with a GIN index."""
+"""The PostgreSQL catalog's tables. The lexical index is a narrow table beside the chunks
+(`lexical_entries`: a chunk's tsvector and length, GIN-indexed), written and removed in the
+same transactions as the chunk rows, so that a search reads short rows instead of the wide chunk
+rows (text, vector); `lexical_terms` counts the chunks holding each term of a collection (its
+document frequency, for picking a query's rarest terms and for BM25's idf)."""
 
 # Any constant works; it only has to be the same in every process that opens the catalog.
 SCHEMA_LOCK = 7_302_114_563_001
@@ -42,13 +45,31 @@ CREATE TABLE IF NOT EXISTS chunks (
     tokens INTEGER NOT NULL,
     text_hash BYTEA NOT NULL,
     vector BYTEA,
-    lexical TSVECTOR,
-    lexical_len INTEGER NOT NULL DEFAULT 0,
     UNIQUE (collection_id, id)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (collection_id, document_id, seq);
 CREATE INDEX IF NOT EXISTS chunks_by_text ON chunks (text_hash) WHERE vector IS NOT NULL;
-CREATE INDEX IF NOT EXISTS chunks_lexical ON chunks USING GIN (lexical);
+-- One row per indexed chunk (same rowid); short enough to stay in the table's own pages.
+CREATE TABLE IF NOT EXISTS lexical_entries (
+    rowid BIGINT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    terms TSVECTOR NOT NULL,
+    len INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lexical_entries_by_document
+    ON lexical_entries (collection_id, document_id);
+CREATE INDEX IF NOT EXISTS lexical_entries_terms ON lexical_entries USING GIN (terms);
+-- A term's count is the sum of its rows: each connection adds to the row of its own shard, so
+-- concurrent writers rarely wait for one another on a common term's row. Updated in place,
+-- hence the room left in each page.
+CREATE TABLE IF NOT EXISTS lexical_terms (
+    collection_id TEXT COLLATE "C" NOT NULL,
+    term TEXT COLLATE "C" NOT NULL,
+    shard SMALLINT NOT NULL,
+    chunks BIGINT NOT NULL,
+    PRIMARY KEY (collection_id, term, shard)
+) WITH (fillfactor = 70);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     collection_id TEXT NOT NULL,
@@ -88,4 +109,30 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
+"""
+
+# A catalog made before lexical_entries kept its tsvectors in chunk columns: they move over
+# once (the column's GIN index goes with it).
+OLD_LEXICAL_COLUMN = """
+SELECT 1 FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = 'chunks' AND column_name = 'lexical'
+"""
+# The full-text index is built after the copy, at once, which is much faster than row by row.
+MOVE_LEXICAL = """
+SET LOCAL maintenance_work_mem = '256MB';
+DROP INDEX lexical_entries_terms;
+INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)
+SELECT rowid, collection_id, document_id, lexical, lexical_len FROM chunks
+WHERE lexical IS NOT NULL;
+CREATE INDEX lexical_entries_terms ON lexical_entries USING GIN (terms);
+ALTER TABLE chunks DROP COLUMN lexical, DROP COLUMN lexical_len;
+"""
+
+# The term counts of a catalog made before `lexical_terms` existed, counted from its entries
+# once, when the table is created.
+BACKFILL_TERMS = """
+INSERT INTO lexical_terms (collection_id, term, shard, chunks)
+SELECT e.collection_id, t.term, 0, count(*)
+FROM lexical_entries e CROSS JOIN LATERAL unnest(tsvector_to_array(e.terms)) AS t(term)
+GROUP BY e.collection_id, t.term
 """

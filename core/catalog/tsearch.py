@@ -36,6 +36,11 @@ def tsvector_literal(text: str) -> tuple[str, int]:
     return lexemes, len(tokens)
 
 
+def lexemes(text: str) -> list[str]:
+    """The distinct lexemes of `tsvector_literal(text)`: the terms a chunk counts for."""
+    return _indexable(dict.fromkeys(text.split()))
+
+
 def query_terms(tokens: Iterable[str]) -> list[str]:
     """The distinct tokens a query can match, in order."""
     return _indexable(dict.fromkeys(tokens))
