@@ -74,9 +74,6 @@ class Searcher:
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
         """The ready chunks nearest to a query vector."""
-        wanted = set(document_ids) if document_ids is not None else None
-        hits = self._store.query(collection.id, vector, limit * _OVERFETCH + 10)
-        if wanted is not None:
-            hits = [h for h in hits if h.document_id in wanted]
+        hits = self._store.query(collection.id, vector, limit * _OVERFETCH + 10, document_ids)
         chunks = self._catalog.ready_chunks(collection.id, [h.id for h in hits])
         return [ScoredChunk(chunks[h.id], h.similarity) for h in hits if h.id in chunks][:limit]

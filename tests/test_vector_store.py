@@ -95,11 +95,28 @@ def test_query_returns_nearest_first_with_cosine_similarity(
 
     hits = store.query(collection_id, _unit(1), 10)
     assert [h.id for h in hits] == ["near", "mid", "far"]
-    assert [h.document_id for h in hits] == ["d1", "d2", "d1"]
     assert hits[0].similarity > hits[1].similarity > hits[2].similarity
     assert hits[2].similarity == pytest.approx(-1.0, abs=1e-5)
     assert [h.id for h in store.query(collection_id, _unit(1), 1)] == ["near"]
     assert store.query(collection_id, _unit(1), 0) == []
+
+
+def test_query_within_documents_returns_only_theirs(
+    store: VectorStore, collection_id: str
+) -> None:
+    _put(store, collection_id, "d1", {"near": _unit(1, 0.1), "far": _unit(-1)})
+    _put(store, collection_id, "d2", {"mid": _unit(1, 1)})
+    _put(store, collection_id, "d3", {"other": _unit(1, 0.2)})
+
+    assert [h.id for h in store.query(collection_id, _unit(1), 10, ["d1"])] == ["near", "far"]
+    # The filter applies before the limit: the nearest of d2 is found past nearer vectors.
+    assert [h.id for h in store.query(collection_id, _unit(1), 1, ["d2"])] == ["mid"]
+    assert [h.id for h in store.query(collection_id, _unit(1), 5, ["d2", "d3"])] == [
+        "other",
+        "mid",
+    ]
+    assert store.query(collection_id, _unit(1), 5, []) == []
+    assert store.query(collection_id, _unit(1), 5, ["nope"]) == []
 
 
 def test_query_of_a_missing_or_empty_collection_is_empty(

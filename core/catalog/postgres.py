@@ -26,7 +26,15 @@ from core.catalog.postgres_schema import (
     SCHEMA_LOCK,
 )
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
-from core.catalog.sql import CHUNK_COLUMNS, LIVE, Db, Rows, SqlCatalog, marks
+from core.catalog.sql import (
+    CHUNK_COLUMNS,
+    LIVE,
+    Db,
+    Rows,
+    SqlCatalog,
+    marks,
+    stored_chunk_columns,
+)
 from core.catalog.term_budget import rarest_terms
 from core.catalog.tsearch import lexemes, query_terms, tsquery_literal, tsvector_literal
 from core.errors import BackendUnavailable, ConfigError
@@ -71,7 +79,7 @@ WITH {_MATCHING}, q AS (
     ORDER BY score DESC, h.rowid
     LIMIT %(limit)s
 )
-SELECT c.*, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
+SELECT {stored_chunk_columns()}, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
 ORDER BY s.score DESC, c.rowid
 """
 
@@ -115,11 +123,11 @@ SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
             LIMIT 10000) s)::float8 AS avgdl
 """
 # The chunks of some (document, seq range)s, each with its counts of the query's terms.
-_PASSAGES = """
-SELECT c.*, e.len AS lexical_len, coalesce((
+_PASSAGES = f"""
+SELECT {stored_chunk_columns()}, e.len AS lexical_len, coalesce((
     SELECT jsonb_object_agg(v.lexeme, cardinality(v.positions))
-    FROM unnest(ts_filter(setweight(e.terms, 'A', %(terms)s::text[]), '{a}')) v
-), '{}'::jsonb) AS counts
+    FROM unnest(ts_filter(setweight(e.terms, 'A', %(terms)s::text[]), '{{a}}')) v
+), '{{}}'::jsonb) AS counts
 FROM unnest(%(docs)s::text[], %(firsts)s::int[], %(lasts)s::int[]) AS r(doc, first, last)
 JOIN chunks c ON c.collection_id = %(cid)s AND c.document_id = r.doc
     AND c.seq BETWEEN r.first AND r.last
@@ -403,7 +411,8 @@ class PostgresCatalog(SqlCatalog):
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
         with self.reading() as db:
             missing = db.execute(
-                "SELECT c.* FROM chunks c WHERE c.collection_id=? AND NOT EXISTS"
+                f"SELECT {stored_chunk_columns()} FROM chunks c"
+                " WHERE c.collection_id=? AND NOT EXISTS"
                 " (SELECT 1 FROM lexical_entries e WHERE e.rowid=c.rowid)",
                 (collection_id,),
             ).fetchall()

@@ -20,7 +20,6 @@ class VectorMeta:
 @dataclass(frozen=True)
 class VectorHit:
     id: str
-    document_id: str
     similarity: float
 
 
@@ -46,8 +45,15 @@ class VectorStore(Protocol):
 
     def delete_ids(self, collection_id: str, ids: Sequence[str]) -> None: ...
 
-    def query(self, collection_id: str, vector: np.ndarray, limit: int) -> list[VectorHit]:
-        """Nearest vectors by cosine similarity, best first; [] for a missing collection."""
+    def query(
+        self,
+        collection_id: str,
+        vector: np.ndarray,
+        limit: int,
+        document_ids: Sequence[str] | None = None,
+    ) -> list[VectorHit]:
+        """Nearest vectors by cosine similarity, best first, only of `document_ids` when
+        given; [] for a missing collection."""
         ...
 
     def ids(self, collection_id: str) -> set[str]:
