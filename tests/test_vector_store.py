@@ -101,9 +101,7 @@ def test_query_returns_nearest_first_with_cosine_similarity(
     assert store.query(collection_id, _unit(1), 0) == []
 
 
-def test_query_within_documents_returns_only_theirs(
-    store: VectorStore, collection_id: str
-) -> None:
+def test_query_within_documents_returns_only_theirs(store: VectorStore, collection_id: str) -> None:
     _put(store, collection_id, "d1", {"near": _unit(1, 0.1), "far": _unit(-1)})
     _put(store, collection_id, "d2", {"mid": _unit(1, 1)})
     _put(store, collection_id, "d3", {"other": _unit(1, 0.2)})
