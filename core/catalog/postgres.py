@@ -29,11 +29,11 @@ from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_o
 from core.catalog.sql import (
     CHUNK_COLUMNS,
     LIVE,
+    STORED_CHUNK_COLUMNS,
     Db,
     Rows,
     SqlCatalog,
     marks,
-    stored_chunk_columns,
 )
 from core.catalog.term_budget import rarest_terms
 from core.catalog.tsearch import lexemes, query_terms, tsquery_literal, tsvector_literal
@@ -79,7 +79,7 @@ WITH {_MATCHING}, q AS (
     ORDER BY score DESC, h.rowid
     LIMIT %(limit)s
 )
-SELECT {stored_chunk_columns()}, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
+SELECT {STORED_CHUNK_COLUMNS}, s.score FROM scored s JOIN chunks c ON c.rowid = s.rowid
 ORDER BY s.score DESC, c.rowid
 """
 
@@ -124,7 +124,7 @@ SELECT (SELECT coalesce(sum(chunks), 0) FROM documents
 """
 # The chunks of some (document, seq range)s, each with its counts of the query's terms.
 _PASSAGES = f"""
-SELECT {stored_chunk_columns()}, e.len AS lexical_len, coalesce((
+SELECT {STORED_CHUNK_COLUMNS}, e.len AS lexical_len, coalesce((
     SELECT jsonb_object_agg(v.lexeme, cardinality(v.positions))
     FROM unnest(ts_filter(setweight(e.terms, 'A', %(terms)s::text[]), '{{a}}')) v
 ), '{{}}'::jsonb) AS counts
@@ -411,7 +411,7 @@ class PostgresCatalog(SqlCatalog):
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
         with self.reading() as db:
             missing = db.execute(
-                f"SELECT {stored_chunk_columns()} FROM chunks c"
+                f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks c"
                 " WHERE c.collection_id=? AND NOT EXISTS"
                 " (SELECT 1 FROM lexical_entries e WHERE e.rowid=c.rowid)",
                 (collection_id,),

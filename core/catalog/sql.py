@@ -42,12 +42,13 @@ CHUNK_COLUMNS = (
 )
 
 
-def stored_chunk_columns(alias: str = "c") -> str:
-    """What `chunk_of` reads, without the vector: on PostgreSQL a chunk's vector lives out of
-    line (TOAST), and fetching it costs a second lookup per row that nothing here uses."""
-    names = "rowid collection_id document_id id seq text page heading_path span_start span_end"
-    return ", ".join(f"{alias}.{n}" for n in (*names.split(), "tokens"))
-
+# What `chunk_of` reads, from chunks aliased `c`, without the vector: on PostgreSQL a chunk's
+# vector lives out of line (TOAST), and fetching it costs a second lookup per row that nothing
+# reading chunks uses.
+STORED_CHUNK_COLUMNS = (
+    "c.rowid, c.collection_id, c.document_id, c.id, c.seq, c.text, c.page, c.heading_path,"
+    " c.span_start, c.span_end, c.tokens"
+)
 
 # Bound parameters per statement: SQLite allows 32766, and long IN lists plan slowly anyway.
 _BATCH = 500
@@ -656,7 +657,7 @@ class SqlCatalog(ABC):
     def document_chunks(self, collection_id: str, document_id: str) -> list[StoredChunk]:
         with self.reading() as db:
             rows = db.execute(
-                f"SELECT {stored_chunk_columns()} FROM chunks c"
+                f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks c"
                 " WHERE c.collection_id=? AND c.document_id=? ORDER BY c.seq",
                 (collection_id, document_id),
             ).fetchall()
@@ -670,7 +671,7 @@ class SqlCatalog(ABC):
             for start in range(0, len(ids), _BATCH):
                 part = ids[start : start + _BATCH]
                 for r in db.execute(
-                    f"SELECT {stored_chunk_columns()} FROM chunks c JOIN documents d"
+                    f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks c JOIN documents d"
                     " ON d.collection_id=c.collection_id"
                     f" AND d.id=c.document_id WHERE c.collection_id=? AND c.id IN ({marks(part)})"
                     " AND d.status=?",

@@ -16,7 +16,7 @@ from tenacity import retry, retry_if_exception_message, stop_after_delay, wait_r
 
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.schema import SCHEMA, fts_create, fts_table
-from core.catalog.sql import CHUNK_COLUMNS, Db, SqlCatalog, marks, stored_chunk_columns
+from core.catalog.sql import CHUNK_COLUMNS, STORED_CHUNK_COLUMNS, Db, SqlCatalog, marks
 from core.catalog.term_budget import rarest_terms
 from core.errors import ConfigError
 from core.settings import Settings
@@ -148,7 +148,7 @@ class SqliteCatalog(SqlCatalog):
         if document_ids is None:
             # Ranked inside FTS5 first, so only the best rows are joined with their chunks.
             rows = db.execute(
-                f"SELECT {stored_chunk_columns()}, -s.rank AS score"
+                f"SELECT {STORED_CHUNK_COLUMNS}, -s.rank AS score"
                 f" FROM (SELECT rowid, rank FROM {table}"
                 f" WHERE {table} MATCH ? ORDER BY rank LIMIT ?) s"
                 " JOIN chunks c ON c.rowid=s.rowid ORDER BY s.rank",
@@ -156,7 +156,7 @@ class SqliteCatalog(SqlCatalog):
             )
         else:
             rows = db.execute(
-                f"SELECT {stored_chunk_columns()}, -{table}.rank AS score"
+                f"SELECT {STORED_CHUNK_COLUMNS}, -{table}.rank AS score"
                 f" FROM {table} JOIN chunks c"
                 f" ON c.rowid={table}.rowid WHERE {table} MATCH ?"
                 f" AND c.document_id IN ({marks(document_ids)}) ORDER BY {table}.rank LIMIT ?",
@@ -187,7 +187,7 @@ class SqliteCatalog(SqlCatalog):
         rows = self._db().execute(
             "WITH r AS (SELECT value->>0 AS doc, value->>1 AS first, value->>2 AS last"
             " FROM json_each(?))"
-            f" SELECT {stored_chunk_columns()}, f.tokens AS lexical FROM r CROSS JOIN chunks c"
+            f" SELECT {STORED_CHUNK_COLUMNS}, f.tokens AS lexical FROM r CROSS JOIN chunks c"
             f" JOIN {table} f ON f.rowid=c.rowid"
             " WHERE c.collection_id=? AND c.document_id=r.doc AND c.seq BETWEEN r.first AND r.last",
             (json.dumps([list(r) for r in ranges]), collection_id),
@@ -204,7 +204,7 @@ class SqliteCatalog(SqlCatalog):
         table = fts_table(collection_id)
         db = self._db()
         missing = db.execute(
-            f"SELECT {stored_chunk_columns()} FROM chunks c"
+            f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks c"
             " WHERE c.collection_id=? AND c.rowid NOT IN"
             f" (SELECT rowid FROM {table})",
             (collection_id,),
