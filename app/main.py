@@ -38,9 +38,8 @@ def create_app(given: Settings | None = None) -> FastAPI:
             engine = Engine(settings)
             if settings.runs_worker_in_service:
                 engine.start_worker(sole_owner=owner)
-            else:
-                # Queries need the model: load it now rather than on the first question.
-                threading.Thread(target=engine.embedder.load, daemon=True).start()
+            # Load the model (and make its export for queries) now, not on the first question.
+            threading.Thread(target=engine.embedder.warm_up, daemon=True).start()
             if owner and not settings.runs_worker_in_service:
                 log.warning(
                     "no worker runs in the service and embedded Chroma allows no other process:"

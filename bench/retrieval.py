@@ -162,6 +162,7 @@ def rank_all(
 
 
 def zhiku_systems(run: ZhikuRun, questions: list[Question]) -> Iterator[dict[str, Any]]:
+    run.engine.embedder.warm_up()  # as the service does at start: no question waits for it
     searcher = Searcher(run.engine.catalog, run.engine.store, run.engine.embedder)
     retriever = HybridRetriever(searcher)
     systems: dict[str, Callable[[str], list[tuple[int, str]]]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from core.errors import ConfigError
+from core.onnx_query import OnnxQueryEncoder, open_query_encoder
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+log = logging.getLogger("zhiku.embedder")
 
 CPUINFO = Path("/proc/cpuinfo")
 # CPU flags (Linux names) of native bfloat16 matrix arithmetic; without them torch emulates it,
@@ -75,7 +79,8 @@ class Embedder:
     its own pool of compute threads, and once two threads have called it (the service's
     worker embedding documents, the request threads embedding queries) every call is slower,
     for good: a query's embedding went from 6.8 to 9.9 ms here. Documents go through in
-    batches, so a query waits for one batch at most."""
+    batches, so a query embedded by torch waits for one batch at most; by default queries are
+    embedded by ONNX Runtime instead (core/onnx_query.py), on the caller's thread."""
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedding_model
@@ -85,6 +90,12 @@ class Embedder:
         self._batch_size = settings.embedding_batch_size
         self._lock = threading.Lock()
         self._model: SentenceTransformer | None = None
+        # ONNX Runtime runs on the CPU only; a GPU user's queries stay with torch on the GPU.
+        self._onnx_queries = settings.embedding_query_runtime == "onnx" and self._device == "cpu"
+        self._model_cache = settings.model_cache_path
+        self._query_lock = threading.Lock()
+        self._query_encoder: OnnxQueryEncoder | None = None
+        self._query_side_ready = False
         self._model_thread_id: int | None = None
         self._model_thread = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="zhiku-model", initializer=self._mark_model_thread
@@ -106,12 +117,15 @@ class Embedder:
         return tokenizer
 
     @cached_property
+    def _sequence_limit(self) -> int:
+        config = self._path / "sentence_bert_config.json"
+        return int(json.loads(config.read_text())["max_seq_length"]) if config.exists() else 256
+
+    @cached_property
     def max_tokens(self) -> int:
         """Word pieces a chunk may hold: the model's sequence limit less its special tokens."""
-        config = self._path / "sentence_bert_config.json"
-        limit = int(json.loads(config.read_text())["max_seq_length"]) if config.exists() else 256
         specials = len(self._tokenizer.encode("", add_special_tokens=True).ids)
-        return limit - specials
+        return self._sequence_limit - specials
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if len(texts) == 1:  # the splitter's calls: encode_batch costs twice as much for one
@@ -139,9 +153,34 @@ class Embedder:
             model_kwargs={"dtype": getattr(torch, self.dtype)},
         )
 
+    def warm_up(self) -> None:
+        """Everything a query needs: the model, and its ONNX export when queries use one."""
+        self.load()
+        self._queries_encoder()
+
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        """Whether a query would be answered without loading or exporting anything first."""
+        return self._model is not None and (self._query_side_ready or not self._onnx_queries)
+
+    def _queries_encoder(self) -> OnnxQueryEncoder | None:
+        if not self._onnx_queries:
+            return None
+        with self._query_lock:
+            if not self._query_side_ready:
+                try:
+                    # On the model thread: exporting calls torch (see the class docstring).
+                    self._query_encoder = self._on_model_thread(
+                        open_query_encoder, self._path, self._sequence_limit, self._model_cache
+                    )
+                except Exception as exc:  # any failure of this shortcut leaves queries on torch
+                    log.warning(
+                        "questions are embedded by torch: the model's ONNX export failed (%s: %s)",
+                        type(exc).__name__,
+                        exc,
+                    )
+                self._query_side_ready = True
+            return self._query_encoder
 
     @property
     def dimension(self) -> int:
@@ -153,6 +192,9 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         """One unit-length float32 vector: the same as embed([text])[0] (to 3e-4), a forward
         pass without encode's batching and sorting, which cost a sixth of a query's time."""
+        encoder = self._queries_encoder()
+        if encoder is not None:
+            return encoder.encode(text)
         model = self.load()
         return self._on_model_thread(self._forward, model, text)
 

@@ -4,6 +4,7 @@ share one loaded embedding model."""
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,11 @@ from tests.servers import chroma_url, redis_url
 __all__ = ["catalog_url", "chroma_url", "postgres_server", "postgres_url", "redis_url"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The model's ONNX export for queries (core/onnx_query.py) is made once for every test and every
+# service the tests start, not once per data directory.
+os.environ.setdefault(
+    "ZHIKU_MODEL_CACHE_DIR", str(Path(tempfile.gettempdir()) / "zhiku-test-model-cache")
+)
 
 # ../shared/data beside the checkout; SHARED_DATA_DIR points elsewhere for a clone that lives
 # apart from it.

@@ -1,7 +1,7 @@
-"""Hybrid retrieval: the query is embedded, then the vector search and the lexical search run
-concurrently, then fuse; a retriever whose weight is zero for the query's language is not run
-at all (the default model's vectors are noise for Chinese, and embedding the query would only
-cost time)."""
+"""Hybrid retrieval: the dense side (embedding the query, then the vector search) and the
+lexical search run concurrently, then fuse; a retriever whose weight is zero for the query's
+language is not run at all (the default model's vectors are noise for Chinese, and embedding the
+query would only cost time)."""
 
 from __future__ import annotations
 
@@ -75,12 +75,9 @@ class HybridRetriever:
         lexical: list[ScoredChunk] = []
         dense_job = None
         if weights.dense > 0:
-            # The query is embedded before the lexical search starts: the forward pass needs
-            # the GIL between its many small operations, so the lexical side's Python beside
-            # it would only interleave with it. The vector search then overlaps the lexical.
-            vector = self._searcher.embed_query(collection, query)
+            # Beside the lexical search: ONNX Runtime holds no GIL while it embeds the query.
             dense_job = self._pool.submit(
-                self._searcher.nearest, collection, vector, wanted, document_ids
+                self._searcher.dense, collection, query, wanted, document_ids
             )
         if weights.lexical > 0:
             lexical = self._searcher.lexical(collection, query, wanted, document_ids)
