@@ -100,12 +100,14 @@ def open_query_encoder(model_path: Path, max_length: int, cache_dir: Path) -> On
     OnnxExportError when the model cannot be exported or its export disagrees with torch."""
     tokenizer = query_tokenizer(model_path, max_length)
     model_file = cache_dir / f"{model_path.name}-{model_fingerprint(model_path)}.onnx"
-    if not model_file.exists():
-        _export(model_path, tokenizer, model_file)
-    return OnnxQueryEncoder(model_file, tokenizer)
+    if model_file.exists():
+        return OnnxQueryEncoder(model_file, tokenizer)
+    return _export(model_path, tokenizer, model_file)
 
 
-def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> None:
+def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> OnnxQueryEncoder:
+    """The export, checked, then kept at `model_file`; its session has read the file already,
+    so it is the one returned."""
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -150,12 +152,14 @@ def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> None:
             dynamo=False,
         )
     try:
-        _verify(model, OnnxQueryEncoder(partial, tokenizer))
+        encoder = OnnxQueryEncoder(partial, tokenizer)
+        _verify(model, encoder)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     partial.replace(model_file)
     log.info("embedding model exported for queries: %s", model_file)
+    return encoder
 
 
 def _verify(model: SentenceTransformer, exported: OnnxQueryEncoder) -> None:

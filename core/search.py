@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from core.catalog import Catalog
 from core.catalog.records import Collection, ScoredChunk
 from core.embedder import Embedder
@@ -55,25 +53,12 @@ class Searcher:
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
         """Raises EmbeddingModelMismatch when the collection was embedded with another model."""
-        return self.nearest(collection, self.embed_query(collection, query), limit, document_ids)
-
-    def embed_query(self, collection: Collection, query: str) -> np.ndarray:
-        """The query's vector, made with the collection's model (else EmbeddingModelMismatch)."""
         if collection.embedding_model != self._embedder.model_id:
             raise EmbeddingModelMismatch(
                 f"collection {collection.name!r} was embedded with {collection.embedding_model!r};"
                 f" this service embeds queries with {self._embedder.model_id!r}"
             )
-        return self._embedder.embed_query(query)
-
-    def nearest(
-        self,
-        collection: Collection,
-        vector: np.ndarray,
-        limit: int,
-        document_ids: Sequence[str] | None = None,
-    ) -> list[ScoredChunk]:
-        """The ready chunks nearest to a query vector."""
+        vector = self._embedder.embed_query(query)
         hits = self._store.query(collection.id, vector, limit * _OVERFETCH + 10, document_ids)
         chunks = self._catalog.ready_chunks(collection.id, [h.id for h in hits])
         return [ScoredChunk(chunks[h.id], h.similarity) for h in hits if h.id in chunks][:limit]
