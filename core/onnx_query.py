@@ -163,7 +163,9 @@ def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> OnnxQue
 
 
 def _verify(model: SentenceTransformer, exported: OnnxQueryEncoder) -> None:
-    expected = model.encode(list(_PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    expected = model.encode(
+        list(_PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
     for probe, want in zip(_PROBES, expected, strict=True):
         cosine = float(exported.encode(probe) @ want)
         if cosine < _MIN_COSINE:
