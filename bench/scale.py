@@ -54,7 +54,11 @@ from ingest.parse import Parsed, text_hash
 from ingest.pipeline import Pipeline
 from ingest.split import Splitter
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+# ../shared/data beside the checkout, or SHARED_DATA_DIR (as for the tests).
+DATA = (
+    Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    / "squad"
+)
 SOURCES = {"zh": ("cmrc2018_dev.json", "cmrc2018_trial.json"), "en": ("squad_v2_dev.json",)}
 QUESTION_SOURCES = {"zh": "cmrc2018_dev.json", "en": "squad_v2_dev.json"}
 PG_HOSTPORT, PG_DATABASE, PG_USERS = "127.0.0.1:5432", "test", ("postgres", "root")
