@@ -11,16 +11,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from app.answering import Answering
 from app.auth import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
 from app.request_id import RequestIdMiddleware
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from app.routes.page import install_web_page
+from core.answer.assembly import Answering
+from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
+from core.resources import Resources
 from core.settings import Settings, get_settings
-from ingest.engine import Engine
+from ingest.lifecycle import WorkerThread
+from ingest.operations import Operations
 
 log = logging.getLogger("zhiku.service")
 
@@ -35,25 +38,32 @@ def create_app(given: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         url = f"http://{settings.host}:{settings.port}"
         with own_data_dir(settings, role="service", url=url) as owner:
-            engine = Engine(settings)
+            resources = Resources(settings)
+            operations = Operations(resources)
+            worker = None
             if settings.runs_worker_in_service:
-                engine.start_worker(sole_owner=owner)
-            # Load the model (and make its export for queries) now, not on the first question.
-            threading.Thread(target=engine.embedder.warm_up, daemon=True).start()
-            if owner and not settings.runs_worker_in_service:
+                worker = WorkerThread(resources, operations)
+                worker.start(sole_owner=owner)
+            elif owner:
                 log.warning(
                     "no worker runs in the service and embedded Chroma allows no other process:"
                     " documents will wait; set ZHIKU_SERVE_WORKER=true or ZHIKU_CHROMA_URL"
                 )
-            app.state.engine = engine
-            answering = Answering(settings, engine)
-            app.state.conversations = engine.catalog.conversations()
+            # Load the model (and make its export for queries) now, not on the first question.
+            threading.Thread(target=resources.embedder.warm_up, daemon=True).start()
+            answering = Answering(settings, resources)
+            app.state.resources = resources
+            app.state.operations = operations
+            app.state.worker = worker
             app.state.answers = answering.service
+            app.state.conversations = resources.catalog.conversations()
             try:
                 yield
             finally:
                 await answering.aclose()
-                engine.stop()
+                if worker is not None:
+                    worker.stop()
+                resources.close()
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
@@ -68,3 +78,12 @@ def create_app(given: Settings | None = None) -> FastAPI:
 
 
 app = create_app()
+
+
+def serve(settings: Settings) -> None:
+    """`zhiku serve` and `python -m app`: the service on ZHIKU_HOST:ZHIKU_PORT."""
+    import uvicorn
+
+    configure_logging(settings)
+    # log_config=None: uvicorn's own loggers go through the format set above.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

@@ -83,11 +83,11 @@ class JobsCollector(Collector):
         self._app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        engine = getattr(self._app.state, "engine", None)
-        if engine is None:
+        resources = getattr(self._app.state, "resources", None)
+        if resources is None:
             return
         counts = {state.value: 0 for state in JobState}
-        counts.update(count_jobs(engine.catalog))
+        counts.update(count_jobs(resources.catalog))
         by_state = GaugeMetricFamily("zhiku_jobs", "Ingestion jobs by state", labels=["state"])
         for state, count in sorted(counts.items()):
             by_state.add_metric([state], count)

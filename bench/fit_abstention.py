@@ -54,14 +54,14 @@ def fit(path: Path, max_docs: int, per_class: int) -> dict[str, float | int | st
     with tempfile.TemporaryDirectory(prefix="zhiku-abstain-") as tmp:
         run = ingest_contexts(contexts, Path(tmp) / "data")
         retriever = HybridRetriever(
-            Searcher(run.engine.catalog, run.engine.store, run.engine.embedder)
+            Searcher(run.resources.catalog, run.resources.store, run.resources.embedder)
         )
         service = AnswerService(
-            run.engine.catalog, retriever, ExtractiveLLM(run.engine.settings), DEFAULT_SYSTEM
+            run.resources.catalog, retriever, ExtractiveLLM(run.resources.settings), DEFAULT_SYSTEM
         )
         scored = [(service.prepare(run.collection, q, 5).evidence, ok) for q, ok in pairs]
         retriever.close()
-        run.engine.stop()
+        run.resources.close()
     best: tuple[float, float, float, float] | None = None
     for threshold in GRID:
         answered = sum(1 for e, ok in scored if ok and e >= threshold) / max(

@@ -34,7 +34,7 @@ def fit(path: Path, max_docs: int | None, max_q: int | None) -> tuple[str, dict[
             if best is None or (mrr, hit5) > (best[1], best[2]):
                 best = (dense, mrr, hit5)
         model = run.collection.embedding_model
-        run.engine.stop()
+        run.resources.close()
     assert best is not None
     return model, {
         "dense": best[0],

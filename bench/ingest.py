@@ -317,7 +317,7 @@ def zhiku_command() -> list[str]:
     script = Path(sys.executable).parent / "zhiku"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def bench_zhiku(corpus: Corpus, work: Path, tokens: Tokens) -> tuple[Result, list[str]]:

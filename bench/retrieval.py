@@ -27,9 +27,11 @@ from core.answer.fuse import FusionWeights, fuse, weights_for
 from core.answer.language import detect_language
 from core.answer.retrieve import HybridRetriever
 from core.catalog.records import Collection, ScoredChunk
+from core.resources import Resources
 from core.search import Searcher
 from core.settings import Settings
-from ingest.engine import Engine
+from ingest.lifecycle import WorkerThread
+from ingest.operations import Operations
 
 KEYS = (
     "system",
@@ -120,7 +122,7 @@ def summarise(
 class ZhikuRun:
     """A data directory holding the contexts, ingested and ready."""
 
-    engine: Engine
+    resources: Resources
     collection: Collection
     doc_index: dict[str, int]
     chunks: int
@@ -131,21 +133,24 @@ class ZhikuRun:
 
 def ingest_contexts(contexts: list[str], data_dir: Path) -> ZhikuRun:
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
-    engine = Engine(settings)
-    collection = engine.intake.collection("bench")
+    resources = Resources(settings)
+    operations = Operations(resources)
+    collection = operations.open_collection("bench")
     started = time.monotonic()
-    results = engine.intake.add_many(
+    results = operations.add_files(
         collection, [(f"{i:05d}.txt", c.encode("utf-8")) for i, c in enumerate(contexts)]
     )
     doc_index: dict[str, int] = {}
     for i, result in enumerate(results):
         doc_index.setdefault(result.document.id, i)
-    engine.parse_pool.start()
-    while engine.worker.run_once():
+    worker = WorkerThread(resources, operations)
+    worker.parse_pool.start()
+    while worker.worker.run_once():
         pass
+    worker.stop()
     log(f"zhiku: {len(contexts)} contexts ready in {time.monotonic() - started:.0f} s")
-    collection = engine.catalog.get_collection("bench")
-    return ZhikuRun(engine, collection, doc_index, collection.chunks)
+    collection = resources.catalog.get_collection("bench")
+    return ZhikuRun(resources, collection, doc_index, collection.chunks)
 
 
 def rank_all(
@@ -162,8 +167,8 @@ def rank_all(
 
 
 def zhiku_systems(run: ZhikuRun, questions: list[Question]) -> Iterator[dict[str, Any]]:
-    run.engine.embedder.warm_up()  # as the service does at start: no question waits for it
-    searcher = Searcher(run.engine.catalog, run.engine.store, run.engine.embedder)
+    run.resources.embedder.warm_up()  # as the service does at start: no question waits for it
+    searcher = Searcher(run.resources.catalog, run.resources.store, run.resources.embedder)
     retriever = HybridRetriever(searcher)
     systems: dict[str, Callable[[str], list[tuple[int, str]]]] = {
         "zhiku": lambda q: [
@@ -185,7 +190,7 @@ def candidate_rankings(
     run: ZhikuRun, questions: list[Question]
 ) -> list[tuple[list[ScoredChunk], list[ScoredChunk]]]:
     """Dense and lexical candidates of every question, to fuse offline with many weights."""
-    searcher = Searcher(run.engine.catalog, run.engine.store, run.engine.embedder)
+    searcher = Searcher(run.resources.catalog, run.resources.store, run.resources.embedder)
     return [
         (
             searcher.dense(run.collection, q.text, DEPTH),
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"fusion weights for {language}: dense {weights.dense}, lexical {weights.lexical}")
         for result in zhiku_systems(run, questions):
             print(json.dumps(result), flush=True)
-        run.engine.stop()
+        run.resources.close()
         if not args.skip_reference:
             # In a process of its own: torch slows every call for good once a second thread
             # of the process has called it, and Zhiku's model runs on a thread of its own.

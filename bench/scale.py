@@ -46,10 +46,11 @@ from core.catalog.records import Collection, JobStage, NewDocument
 from core.catalog.sql import SqlCatalog
 from core.embedder import Embedder
 from core.lexical_tokens import lexical_tokens
+from core.resources import Resources
 from core.search import Searcher
 from core.settings import Settings
 from core.types import ChunkDraft, LoadedDocument, Section
-from ingest.engine import Engine
+from ingest.operations import Operations
 from ingest.parse import Parsed, text_hash
 from ingest.pipeline import Pipeline
 from ingest.split import Splitter
@@ -236,27 +237,25 @@ class RandomEmbedder(Embedder):
 class Filler:
     """Adds documents the way the worker does, with parsing replaced by the corpus."""
 
-    def __init__(self, engine: Engine, embedder: RandomEmbedder, corpus: Corpus) -> None:
-        self._engine = engine
-        self._catalog = engine.catalog
+    def __init__(self, resources: Resources, corpus: Corpus) -> None:
+        self._resources = resources
+        self._catalog = resources.catalog
         self._corpus = corpus
-        self._pipeline = Pipeline(
-            engine.settings, engine.catalog, engine.blobs, embedder, lambda: engine.store
-        )
-        self.collection = engine.intake.collection("scale")
+        self._pipeline = Pipeline(resources)
+        self.collection = Operations(resources).open_collection("scale")
         # A kept run's documents are the first ones of the corpus.
-        self.documents = engine.catalog.get_collection("scale").documents
+        self.documents = resources.catalog.get_collection("scale").documents
         # A kept run stopped in the middle of an addition left jobs running under this
         # benchmark's name, and no other worker shares its catalog: they are taken again at
         # once (the base class's rule; PostgreSQL's catalog leaves them to their lease)...
-        SqlCatalog.release_running_jobs(cast(SqlCatalog, engine.catalog))
+        SqlCatalog.release_running_jobs(cast(SqlCatalog, resources.catalog))
         # and finished before anything is measured.
         self.add(0)
 
     def add(self, count: int) -> None:
         """Add `count` documents: recorded with their jobs, stored (searchable), embedded and
         published (ready)."""
-        s = self._engine.settings
+        s = self._resources.settings
         made = [self._corpus.document(self.collection.id, self.documents + i) for i in range(count)]
         self._catalog.add_documents([new for new, _ in made])
         parsed = {new.document_id: p for new, p in made}
@@ -324,12 +323,15 @@ SYSTEMS = ("hybrid", "dense", "lexical")
 
 
 def measure_queries(
-    engine: Engine, embedder: RandomEmbedder, collection: Collection, questions: Sequence[str]
+    resources: Resources,
+    embedder: RandomEmbedder,
+    collection: Collection,
+    questions: Sequence[str],
 ) -> dict[str, float]:
     """Each system asks questions of its own (every third one, so each gets the same mix of
     languages): asked the same questions one after another, the later systems found the
     server's caches warmed by the first for exactly those questions."""
-    searcher = Searcher(engine.catalog, engine.store, embedder)
+    searcher = Searcher(resources.catalog, resources.store, embedder)
     retriever = HybridRetriever(searcher)
     try:
         for question in questions[:WARM_UP]:
@@ -447,22 +449,23 @@ def run_mode(
             corpus = Corpus(load_samples(embedder, settings))
             questions = load_questions(queries * len(SYSTEMS) + WARM_UP)
             log(f"{mode}: samples and questions ready in {time.monotonic() - started:.0f} s")
-            engine = Engine(settings, embedder)
+            # The random embedder stands in for the model everywhere the model is used.
+            resources = Resources(settings, cast(Embedder, embedder))
             try:
-                filler = Filler(engine, embedder, corpus)
+                filler = Filler(resources, corpus)
                 for size in sorted(sizes):
                     load_before = os.getloadavg()[0]
                     rate = filler.fill_to(size)
                     if settings.database_url:
                         vacuum(settings.database_url)
-                    collection = engine.catalog.get_collection("scale")
+                    collection = resources.catalog.get_collection("scale")
                     result: dict[str, Any] = {
                         "mode": mode,
                         "chunks": collection.chunks,
                         "documents": filler.documents,
                         "queries": queries,
                     }
-                    result.update(measure_queries(engine, embedder, collection, questions))
+                    result.update(measure_queries(resources, embedder, collection, questions))
                     began = time.monotonic()
                     filler.add(ADDED // DOC_CHUNKS)
                     result["add_1000_s"] = round(time.monotonic() - began, 2)
@@ -472,9 +475,7 @@ def run_mode(
                     result["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
                     yield result
             finally:
-                engine.stop()
-                engine.store.close()
-                engine.catalog.close()
+                resources.close()
     finally:
         if keep:
             log(f"kept {work}")

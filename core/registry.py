@@ -17,9 +17,6 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries = dict(entries)
 
-    def register(self, key: str, target: str) -> None:
-        self._entries[key] = target
-
     def keys(self) -> list[str]:
         return sorted(self._entries)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from core.blobs import BlobStore
 from core.catalog import Catalog
 from core.catalog.records import Collection, Document, Job, JobState, NewDocument
-from core.errors import EmbeddingModelMismatch, LoadError, NotFound, TooLarge, UnsupportedMedia
+from core.errors import LoadError, TooLarge, UnsupportedMedia
 from core.settings import Settings
 from ingest.sniff import sniff_media_type
 
@@ -39,32 +39,12 @@ class Intake:
         settings: Settings,
         catalog: Catalog,
         blobs: BlobStore,
-        notify: Callable[[], None] = lambda: None,
+        notify: Callable[[], None],
     ) -> None:
         self._settings = settings
         self._catalog = catalog
         self._blobs = blobs
         self._notify = notify
-
-    def collection(self, name: str, create: bool = True) -> Collection:
-        try:
-            found = self._catalog.get_collection(name)
-        except NotFound:
-            if not create:
-                raise
-            return self._catalog.create_collection(
-                name,
-                self._settings.embedding_model,
-                self._settings.chunk_tokens,
-                self._settings.chunk_overlap_tokens,
-            )
-        if found.embedding_model != self._settings.embedding_model:
-            raise EmbeddingModelMismatch(
-                f"collection {name!r} was created with embedding model "
-                f"{found.embedding_model!r} but this process uses "
-                f"{self._settings.embedding_model!r}; set ZHIKU_EMBEDDING_MODEL to match"
-            )
-        return found
 
     def inspect(self, filename: str, data: bytes) -> str:
         """The media type of acceptable bytes. Raises TooLarge, UnsupportedMedia or LoadError."""
@@ -72,9 +52,6 @@ class Intake:
         if len(data) > limit:
             raise TooLarge(_too_large(len(data), self._settings.max_upload_mb))
         return sniff_media_type(data, filename)
-
-    def add_bytes(self, collection: Collection, filename: str, data: bytes) -> AddResult:
-        return self.add_many(collection, [(filename, data)])[0]
 
     def add_many(
         self, collection: Collection, files: Sequence[tuple[str, bytes]]
@@ -120,9 +97,6 @@ class Intake:
                 batch, batch_bytes = [], 0
         results.extend(self.add_many(collection, batch))
         return results
-
-    def add_path(self, collection: Collection, path: Path) -> AddResult:
-        return self.add_paths(collection, [path])[0]
 
     def _record_too_large(self, collection: Collection, path: Path, size: int) -> AddResult:
         digest = hashlib.sha256()

@@ -3,15 +3,13 @@ catalog and publishing them to the vector store (ready)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from core.blobs import BlobStore
 from core.catalog import Catalog
 from core.catalog.records import Job
-from core.embedder import Embedder
-from core.settings import Settings
+from core.resources import Resources
 from core.stores.protocol import VectorMeta, VectorStore
 from core.telemetry import CHUNKS_INGESTED, PAGES_INGESTED
 from ingest.parse import Parsed
@@ -21,24 +19,14 @@ EMBED_BATCH = 256
 
 
 class Pipeline:
-    def __init__(
-        self,
-        settings: Settings,
-        catalog: Catalog,
-        blobs: BlobStore,
-        embedder: Embedder,
-        store: Callable[[], VectorStore],
-    ) -> None:
-        """`store` opens the vector store when first needed: importing chromadb takes about a
-        second, which parsing never needs and `zhiku add` would spend before its first file."""
-        self._settings = settings
-        self._catalog = catalog
-        self._blobs = blobs
-        self._embedder = embedder
-        self._store = store
+    def __init__(self, resources: Resources) -> None:
+        """The vector store opens when first needed: importing chromadb takes about a second,
+        which parsing never needs and `zhiku add` would spend before its first file."""
+        self._resources = resources
+        self._catalog = resources.catalog
 
     def warm_up(self) -> None:
-        self._embedder.load()
+        self._resources.embedder.load()
 
     def store(self, job: Job, worker: str, parsed: Parsed) -> None:
         """Chunks and lexical entries in one transaction: the document becomes searchable."""
@@ -53,7 +41,7 @@ class Pipeline:
         in shared batches, checkpointing vectors in the catalog; then copy each document's
         vectors to the vector store and mark it ready."""
         job_ids = [j.id for j in jobs]
-        model = self._embedder.model_id
+        model = self._resources.embedder.model_id
         pending = self._catalog.chunks_without_vectors(job_ids)
         rows_by_hash: dict[bytes, list[int]] = {}
         text_by_hash: dict[bytes, str] = {}
@@ -70,7 +58,9 @@ class Pipeline:
         )
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
-            vectors = self._embedder.embed([text_by_hash[h] for h in batch]).astype(np.float16)
+            vectors = self._resources.embedder.embed([text_by_hash[h] for h in batch]).astype(
+                np.float16
+            )
             self._catalog.store_vectors(
                 worker,
                 job_ids,
@@ -87,13 +77,17 @@ class Pipeline:
             by_collection.setdefault(job.collection_id, []).append(job)
         for collection_id, group in by_collection.items():
             publish(
-                self._catalog, self._store(), collection_id, [j.document_id for j in group], model
+                self._catalog,
+                self._resources.store,
+                collection_id,
+                [j.document_id for j in group],
+                model,
             )
             lost = set(self._catalog.mark_ready([j.id for j in group], worker))
             for job in group:
                 if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
                     # Deleted or cancelled while we embedded: take back what was published.
-                    self._store().delete_document(collection_id, job.document_id)
+                    self._resources.store.delete_document(collection_id, job.document_id)
 
     def _gone_or_failed(self, collection_id: str, document_id: str) -> bool:
         if not self._catalog.document_exists(collection_id, document_id):

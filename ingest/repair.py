@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.catalog import Catalog
 from core.catalog.records import Collection, DocumentStatus
-from ingest.engine import Engine
+from core.stores.protocol import VectorStore
 from ingest.parse import lexical_text
 from ingest.pipeline import publish
 
@@ -30,10 +31,9 @@ class CheckReport:
         )
 
 
-def check_collection(engine: Engine, collection: Collection) -> CheckReport:
+def check_collection(catalog: Catalog, store: VectorStore, collection: Collection) -> CheckReport:
     """Only for the owner of the data directory: a worker publishing at the same time would
     look like disagreement."""
-    catalog, store = engine.catalog, engine.store
     missing_lexical, orphan_lexical = catalog.lexical_gaps(collection.id)
     catalog.repair_lexical(
         collection.id,

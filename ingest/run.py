@@ -9,9 +9,11 @@ import threading
 from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
 from core.queue import queue_key
+from core.resources import Resources
 from core.settings import Settings
 from core.stores import vector_store_key
-from ingest.engine import Engine
+from ingest.lifecycle import WorkerThread
+from ingest.operations import Operations
 
 log = logging.getLogger("zhiku.worker")
 
@@ -25,37 +27,19 @@ def run_worker(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with own_data_dir(settings, role="worker") as owner:
-        engine = Engine(settings)
-        engine.start_worker(sole_owner=owner)
+        resources = Resources(settings)
+        worker = WorkerThread(resources, Operations(resources))
+        worker.start(sole_owner=owner)
+        name = worker.worker.name
         log.info(
             "worker %s started (queue: %s, vector store: %s)",
-            engine.worker.name,
+            name,
             queue_key(settings),
             vector_store_key(settings),
         )
         stop.wait()
         log.info("stopping: no new jobs are claimed; the work in hand finishes first")
-        engine.stop()
-        log.info("worker %s stopped", engine.worker.name)
-    return 0
-
-
-def run_check(settings: Settings, only: str | None) -> int:
-    """Print one line per collection; exit 0 when everything agreed or was repaired."""
-    from ingest.repair import check_collection
-
-    with own_data_dir(settings, role="check"):
-        engine = Engine(settings)
-        try:
-            names = [only] if only else [c.name for c in engine.catalog.list_collections()]
-            for name in names:
-                report = check_collection(engine, engine.catalog.get_collection(name))
-                state = "consistent" if report.consistent else "repaired"
-                print(
-                    f"{report.collection}: {state}; {report.chunks} chunks;"
-                    f" vectors +{report.vectors_restored} -{report.vectors_removed};"
-                    f" lexical +{report.lexical_restored} -{report.lexical_removed}"
-                )
-        finally:
-            engine.stop()
+        worker.stop()
+        resources.close()
+        log.info("worker %s stopped", name)
     return 0

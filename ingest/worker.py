@@ -14,11 +14,11 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
-from core.catalog import Catalog, LeaseLost
+from core.catalog import LeaseLost
 from core.catalog.records import Job, JobStage
 from core.errors import ZhikuError
-from core.settings import Settings
-from core.stores.protocol import VectorStore
+from core.resources import Resources
+from ingest.operations import Operations
 from ingest.parse import ParsePool
 from ingest.pipeline import Pipeline
 
@@ -28,18 +28,16 @@ log = logging.getLogger("zhiku.worker")
 class Worker:
     def __init__(
         self,
-        settings: Settings,
-        catalog: Catalog,
-        pipeline: Pipeline,
+        resources: Resources,
+        operations: Operations,
         parse_pool: ParsePool,
-        store: Callable[[], VectorStore],
         name: str | None = None,
     ) -> None:
-        self._settings = settings
-        self._catalog = catalog
-        self._pipeline = pipeline
+        self._settings = resources.settings
+        self._catalog = resources.catalog
+        self._operations = operations
+        self._pipeline = Pipeline(resources)
         self._parse_pool = parse_pool
-        self._store = store
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
 
@@ -114,10 +112,9 @@ class Worker:
     def _fail(self, jobs: Sequence[Job], reason: str) -> None:
         for job in jobs:
             try:
-                self._catalog.fail_job(job.id, reason, worker=self.name)
+                self._operations.fail_job(job, reason, self.name)
             except LeaseLost:
                 continue
-            self._store().delete_document(job.collection_id, job.document_id)
 
     @contextmanager
     def _leased(self, jobs: Sequence[Job]) -> Iterator[None]:

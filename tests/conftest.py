@@ -1,4 +1,4 @@
-"""Shared fixtures: the real shared data, settings in a temporary folder, and engines that
+"""Shared fixtures: the real shared data, settings in a temporary folder, and nodes that
 share one loaded embedding model."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 from core.embedder import Embedder
 from core.settings import Settings
-from ingest.engine import Engine
 from tests.databases import catalog_url, postgres_server, postgres_url
+from tests.nodes import Node
 from tests.servers import chroma_url, redis_url
 
 __all__ = ["catalog_url", "chroma_url", "postgres_server", "postgres_url", "redis_url"]
@@ -62,36 +62,36 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def engine_factory(
+def node_factory(
     tmp_path: Path, embedder: Embedder, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., Engine]]:
-    """Engines on SQLite, or on each catalog for a test that uses the `catalog_url` fixture
-    (then engines of one test share its database, like workers of a deployment)."""
-    made: list[Engine] = []
+) -> Iterator[Callable[..., Node]]:
+    """Nodes on SQLite, or on each catalog for a test that uses the `catalog_url` fixture
+    (then nodes of one test share its database, like workers of a deployment)."""
+    made: list[Node] = []
     database: dict[str, Any] = {}
     if "catalog_url" in request.fixturenames:
         database["database_url"] = request.getfixturevalue("catalog_url")
 
-    def build(**overrides: Any) -> Engine:
+    def build(**overrides: Any) -> Node:
         values = {**database, **overrides}
-        engine = Engine(make_settings(tmp_path / f"data{len(made)}", **values), embedder)
-        made.append(engine)
-        return engine
+        node = Node(make_settings(tmp_path / f"data{len(made)}", **values), embedder)
+        made.append(node)
+        return node
 
     yield build
-    for engine in made:
-        engine.stop()
+    for node in made:
+        node.stop()
 
 
 @pytest.fixture
-def engine(engine_factory: Callable[..., Engine]) -> Engine:
-    return engine_factory()
+def node(node_factory: Callable[..., Node]) -> Node:
+    return node_factory()
 
 
-def drain(engine: Engine) -> None:
+def drain(node: Node) -> None:
     """Run the worker in this thread until no job is left: deterministic, no timing."""
     for _ in range(10_000):
-        if not engine.worker.run_once():
+        if not node.worker.run_once():
             return
     raise AssertionError("the worker never ran out of work")
 

@@ -171,18 +171,18 @@ def test_a_failed_job_can_be_retried_and_a_finished_one_cannot_be_cancelled(
 def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(
     tmp_path: Path, catalog_url: str | None
 ) -> None:
-    from ingest.engine import Engine
+    from tests.nodes import Node
 
     settings = make_settings(tmp_path / "data", database_url=catalog_url)
-    engine = Engine(settings)
-    collection = engine.intake.collection("kb")
-    added = engine.intake.add_bytes(collection, "a.txt", b"Some words to index.")
-    cancelled = engine.catalog.cancel_job(added.job.id)
+    node = Node(settings)
+    collection = node.operations.open_collection("kb")
+    added = node.add_bytes(collection, "a.txt", b"Some words to index.")
+    cancelled = node.catalog.cancel_job(added.job.id)
     assert cancelled.state == "cancelled"
-    document = engine.catalog.get_document(collection.id, added.document.id)
+    document = node.catalog.get_document(collection.id, added.document.id)
     assert document.status == "failed" and document.error == "cancelled"
-    assert not engine.worker.run_once()  # nothing left to do
-    engine.stop()
+    assert not node.worker.run_once()  # nothing left to do
+    node.stop()
 
 
 def test_deleting_a_collection_removes_its_files_but_keeps_those_another_holds(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.asking import HttpAsker, format_answer, open_asker
-from app.evaluating import load_qa, report, run_eval, summarize
+from cli.asking import HttpAsker, format_answer, open_asker
+from cli.evaluating import load_qa, report, run_eval, summarize
 from core.errors import InvalidInput
-from ingest.engine import Engine
 from tests.conftest import drain
+from tests.nodes import Node
 
 QA_ROWS = (7, 21, 25)  # Google Docs example (en), Java naming rules (zh), one unanswerable
 
@@ -26,23 +26,23 @@ def _qa_file(shared_data: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def ingested(engine_factory: Callable[..., Engine], shared_data: Path) -> Engine:
-    engine = engine_factory()
-    collection = engine.intake.collection("kb", create=True)
-    engine.intake.add_paths(
+def ingested(node_factory: Callable[..., Node], shared_data: Path) -> Node:
+    node = node_factory()
+    collection = node.operations.open_collection("kb")
+    node.operations.add_paths(
         collection,
         [
             shared_data / "pdfs" / "en-google-doc-example.pdf",
             shared_data / "docs" / "zh-java-naming-rules.md",
         ],
     )
-    drain(engine)
-    engine.stop()
-    return engine
+    drain(node)
+    node.stop()
+    return node
 
 
 def test_eval_scores_answers_citations_and_abstention(
-    ingested: Engine, shared_data: Path, tmp_path: Path
+    ingested: Node, shared_data: Path, tmp_path: Path
 ) -> None:
     items = load_qa(_qa_file(shared_data, tmp_path))
     with open_asker(ingested.settings, "kb") as asker:
@@ -61,7 +61,7 @@ def test_eval_scores_answers_citations_and_abstention(
     assert "abstention_balanced_accuracy" in report(scored, 5, as_json=False)
 
 
-def test_ask_prints_the_answer_with_where_each_citation_points(ingested: Engine) -> None:
+def test_ask_prints_the_answer_with_where_each_citation_points(ingested: Node) -> None:
     with open_asker(ingested.settings, "kb") as asker:
         answer = asker.ask("What is better than ugly?", 5)
     printed = format_answer(answer)
@@ -76,7 +76,7 @@ def test_a_malformed_qa_line_is_refused_with_its_line_number(tmp_path: Path) -> 
         load_qa(qa)
 
 
-def test_asking_through_a_service_uses_its_api(ingested: Engine) -> None:
+def test_asking_through_a_service_uses_its_api(ingested: Node) -> None:
     from fastapi.testclient import TestClient
 
     from app.main import create_app

@@ -25,8 +25,8 @@ from bench.chroma_server import free_port
 from core.catalog.records import JobState
 from core.logging_setup import build_handler, request_id
 from core.settings import Settings
-from ingest.engine import Engine
 from tests.conftest import make_settings, upload_and_wait
+from tests.nodes import Node
 
 ZHIKU = str(Path(sys.executable).parent / "zhiku")
 DOC = "# 备份\n\n每天夜里备份数据目录。\n\n# Backup\n\nBack up the data directory every night.\n"
@@ -184,17 +184,15 @@ def test_worker_on_sigterm_finishes_its_work_in_hand_and_exits_zero(
     tmp_path: Path, shared_data: Path
 ) -> None:
     settings = make_settings(tmp_path / "data")
-    engine = Engine(settings)
+    node = Node(settings)
     try:
-        collection = engine.intake.collection("kb")
-        added = engine.intake.add_path(
-            collection, shared_data / "pdfs" / "en-ethereum-yellowpaper.pdf"
-        )
+        collection = node.operations.open_collection("kb")
+        added = node.add_path(collection, shared_data / "pdfs" / "en-ethereum-yellowpaper.pdf")
         worker = subprocess.Popen(
             [ZHIKU, "worker"], env=_env(settings), stderr=subprocess.PIPE, text=True
         )
         deadline = time.monotonic() + 120
-        while engine.catalog.get_job(added.job.id).state == JobState.QUEUED:
+        while node.catalog.get_job(added.job.id).state == JobState.QUEUED:
             assert worker.poll() is None and time.monotonic() < deadline, "no job was claimed"
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
@@ -202,7 +200,7 @@ def test_worker_on_sigterm_finishes_its_work_in_hand_and_exits_zero(
         assert worker.returncode == 0, stderr
         assert "stopping: no new jobs are claimed" in stderr
         # Nothing is left held by the stopped worker: the job is done or back in the queue.
-        job = engine.catalog.get_job(added.job.id)
+        job = node.catalog.get_job(added.job.id)
         assert job.state in (JobState.DONE, JobState.QUEUED), job
     finally:
-        engine.stop()
+        node.stop()

@@ -14,38 +14,38 @@ from pathlib import Path
 import pytest
 
 from core.catalog.records import DocumentStatus, JobState
-from ingest.engine import Engine
+from tests.nodes import Node
 
 
 def test_pool_parses_several_documents_at_once(
-    engine_factory: Callable[..., Engine], shared_data: Path
+    node_factory: Callable[..., Node], shared_data: Path
 ) -> None:
-    engine = engine_factory(parse_processes=2)
-    collection = engine.intake.collection("kb")
+    node = node_factory(parse_processes=2)
+    collection = node.operations.open_collection("kb")
     names = ["zh-java-naming-rules.md", "en-pypdf-extract-text.md", "zh-prompt-guide.gbk.txt"]
-    added = [engine.intake.add_path(collection, shared_data / "docs" / n) for n in names]
+    added = [node.add_path(collection, shared_data / "docs" / n) for n in names]
 
-    assert engine.worker.run_once()  # all three in one claim, spread over the processes
+    assert node.worker.run_once()  # all three in one claim, spread over the processes
 
     for result in added:
-        document = engine.catalog.get_document(collection.id, result.document.id)
+        document = node.catalog.get_document(collection.id, result.document.id)
         assert document.status == DocumentStatus.SEARCHABLE and document.chunks > 0
-    hits = engine.catalog.lexical_search(collection.id, ["驼峰"], 3)
+    hits = node.catalog.lexical_search(collection.id, ["驼峰"], 3)
     assert hits and hits[0].chunk.document_id == added[0].document.id
 
 
 @pytest.mark.slow
 def test_killed_parser_process_returns_the_job_to_the_queue(
-    engine_factory: Callable[..., Engine], shared_data: Path
+    node_factory: Callable[..., Node], shared_data: Path
 ) -> None:
-    engine = engine_factory(parse_processes=1)
-    collection = engine.intake.collection("kb")
-    added = engine.intake.add_path(collection, shared_data / "pdfs" / "en-free-culture-lessig.pdf")
-    engine.parse_pool.start()
-    worker = threading.Thread(target=engine.worker.run_once)
+    node = node_factory(parse_processes=1)
+    collection = node.operations.open_collection("kb")
+    added = node.add_path(collection, shared_data / "pdfs" / "en-free-culture-lessig.pdf")
+    node.parse_pool.start()
+    worker = threading.Thread(target=node.worker.run_once)
     worker.start()
     deadline = time.monotonic() + 60
-    while engine.catalog.get_job(added.job.id).pages_done == 0:
+    while node.catalog.get_job(added.job.id).pages_done == 0:
         assert time.monotonic() < deadline, "the parser never reported a page"
         time.sleep(0.05)
     for child in multiprocessing.active_children():
@@ -53,8 +53,8 @@ def test_killed_parser_process_returns_the_job_to_the_queue(
         os.kill(child.pid, signal.SIGKILL)
     worker.join(timeout=60)
 
-    job = engine.catalog.get_job(added.job.id)
+    job = node.catalog.get_job(added.job.id)
     assert job.state == JobState.QUEUED and job.attempts == 1
-    assert engine.worker.run_once()  # a fresh pool parses it
-    document = engine.catalog.get_document(collection.id, added.document.id)
+    assert node.worker.run_once()  # a fresh pool parses it
+    document = node.catalog.get_document(collection.id, added.document.id)
     assert document.status == DocumentStatus.SEARCHABLE and document.pages == 352

@@ -18,8 +18,8 @@ from bench.chroma_server import free_port
 from core.catalog.records import DocumentStatus, JobState
 from core.embedder import Embedder
 from core.settings import Settings
-from ingest.engine import Engine
 from tests.conftest import make_settings, upload_and_wait
+from tests.nodes import Node
 
 ZHIKU = str(Path(sys.executable).parent / "zhiku")
 
@@ -48,29 +48,29 @@ def test_sigkill_mid_large_document_then_restart_leaves_one_copy_of_each_chunk(
     tmp_path: Path, shared_data: Path, embedder: Embedder
 ) -> None:
     settings = make_settings(tmp_path / "data")
-    engine = Engine(settings, embedder)
-    collection = engine.intake.collection("kb")
-    added = engine.intake.add_path(collection, shared_data / "pdfs" / "en-free-culture-lessig.pdf")
+    node = Node(settings, embedder)
+    collection = node.operations.open_collection("kb")
+    added = node.add_path(collection, shared_data / "pdfs" / "en-free-culture-lessig.pdf")
 
     first = subprocess.Popen([ZHIKU, "worker"], env=_env(settings))
     try:
         _until(
-            lambda: engine.catalog.get_job(added.job.id).chunks_done > 0,
+            lambda: node.catalog.get_job(added.job.id).chunks_done > 0,
             600,
             "the worker to checkpoint its first vectors",
         )
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    killed = engine.catalog.get_job(added.job.id)
+    killed = node.catalog.get_job(added.job.id)
     assert killed.state == JobState.RUNNING and 0 < killed.chunks_done < killed.chunks_total
-    assert engine.catalog.get_document(collection.id, added.document.id).status == "searchable"
+    assert node.catalog.get_document(collection.id, added.document.id).status == "searchable"
 
     second = subprocess.Popen([ZHIKU, "worker"], env=_env(settings))
     try:
         _until(
             lambda: (
-                engine.catalog.get_document(collection.id, added.document.id).status
+                node.catalog.get_document(collection.id, added.document.id).status
                 in (DocumentStatus.READY, DocumentStatus.FAILED)
             ),
             900,
@@ -80,14 +80,14 @@ def test_sigkill_mid_large_document_then_restart_leaves_one_copy_of_each_chunk(
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=120) == 0
 
-    document = engine.catalog.get_document(collection.id, added.document.id)
+    document = node.catalog.get_document(collection.id, added.document.id)
     assert document.status == DocumentStatus.READY, document.error
-    chunks = engine.catalog.document_chunks(collection.id, document.id)
+    chunks = node.catalog.document_chunks(collection.id, document.id)
     assert len(chunks) == document.chunks == len({c.id for c in chunks})
     assert [c.seq for c in chunks] == list(range(len(chunks)))
-    assert engine.catalog.lexical_rows(collection.id) == len(chunks)
-    assert engine.store.ids(collection.id) == {c.id for c in chunks}
-    assert len(engine.catalog.document_vectors(collection.id, document.id)) == len(chunks)
+    assert node.catalog.lexical_rows(collection.id) == len(chunks)
+    assert node.store.ids(collection.id) == {c.id for c in chunks}
+    assert len(node.catalog.document_vectors(collection.id, document.id)) == len(chunks)
 
 
 @pytest.mark.slow
@@ -115,10 +115,10 @@ def test_add_wait_reports_each_failure_and_exits_nonzero(
     assert "1 ready, 2 failed" in run.stdout
     assert "empty.txt: the file is empty" in run.stderr
     assert "broken.pdf: the PDF is corrupt" in run.stderr
-    engine = Engine(settings, embedder)
+    node = Node(settings, embedder)
     statuses = {
         d.filename: d.status
-        for d in engine.catalog.list_documents(engine.catalog.get_collection("kb").id)
+        for d in node.catalog.list_documents(node.catalog.get_collection("kb").id)
     }
     assert statuses == {"notes.md": "ready", "empty.txt": "failed", "broken.pdf": "failed"}
 

@@ -18,8 +18,8 @@ from core.embedder import Embedder
 from core.queue import open_queue, queue_key
 from core.queue.protocol import WakeQueue
 from core.queue.redis_streams import STREAM
-from ingest.engine import Engine
 from tests.conftest import make_settings
+from tests.nodes import Node
 
 DOC = b"# Backup\n\nBack up the data directory every night.\n"
 
@@ -128,11 +128,11 @@ def test_a_job_added_by_another_process_starts_without_waiting_for_a_poll(
     """A worker polling once a minute takes a job within seconds: the API's wake-up reaches
     it through Redis."""
     settings = make_settings(tmp_path / "data", queue_url=redis_url, worker_poll_seconds=60)
-    worker, api = Engine(settings, embedder), Engine(settings, embedder)
+    worker, api = Node(settings, embedder), Node(settings, embedder)
     try:
         worker.start_worker(sole_owner=False)
         time.sleep(1)  # past the worker's first look at the catalog
-        added = api.intake.add_bytes(api.intake.collection("kb"), "backup.md", DOC)
+        added = api.add_bytes(api.operations.open_collection("kb"), "backup.md", DOC)
         _until(lambda: api.catalog.get_job(added.job.id).state == "done", 30, "the job to be done")
     finally:
         worker.stop()
@@ -144,12 +144,10 @@ def test_without_redis_the_worker_still_finds_jobs_by_polling(
 ) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     settings = make_settings(tmp_path / "data", queue_url=url, worker_poll_seconds=0.2)
-    engine = Engine(settings, embedder)
+    node = Node(settings, embedder)
     try:
-        engine.start_worker(sole_owner=False)
-        added = engine.intake.add_bytes(engine.intake.collection("kb"), "backup.md", DOC)
-        _until(
-            lambda: engine.catalog.get_job(added.job.id).state == "done", 30, "the job to be done"
-        )
+        node.start_worker(sole_owner=False)
+        added = node.add_bytes(node.operations.open_collection("kb"), "backup.md", DOC)
+        _until(lambda: node.catalog.get_job(added.job.id).state == "done", 30, "the job to be done")
     finally:
-        engine.stop()
+        node.stop()

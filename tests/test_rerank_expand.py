@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from app.answering import Answering
+from core.answer.assembly import Answering
 from core.answer.expand import HYDE, MULTI
 from core.catalog.records import Collection
 from core.embedder import resolve_model_path
-from ingest.engine import Engine
 from tests.conftest import drain
 from tests.llm_server import Answer, Fail, FakeOpenAI
+from tests.nodes import Node
 
 DOCS = {
     "lighthouse.md": "# Places\n\nThe flibbertigibbet sleeps in the old lighthouse by the pier.",
@@ -26,11 +26,11 @@ DOCS = {
 }
 
 
-def _ingest(engine: Engine) -> Collection:
-    collection = engine.intake.collection("kb", create=True)
+def _ingest(node: Node) -> Collection:
+    collection = node.operations.open_collection("kb")
     for name, text in DOCS.items():
-        engine.intake.add_bytes(collection, name, text.encode())
-    drain(engine)
+        node.add_bytes(collection, name, text.encode())
+    drain(node)
     return collection
 
 
@@ -44,14 +44,14 @@ def cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_reranker_orders_candidates_by_the_cross_encoders_scores(
-    engine_factory: Callable[..., Engine], cross_encoder: Path
+    node_factory: Callable[..., Node], cross_encoder: Path
 ) -> None:
     from sentence_transformers import CrossEncoder
 
     question = "Where does the flibbertigibbet sleep?"
-    plain_engine = engine_factory()
-    collection = _ingest(plain_engine)
-    plain = Answering(plain_engine.settings, plain_engine)
+    plain_node = node_factory()
+    collection = _ingest(plain_node)
+    plain = Answering(plain_node.settings, plain_node.resources)
     candidates = plain.service.prepare(collection, question, top_k=3).retrieval.chunks
     scores = CrossEncoder(str(cross_encoder)).predict(
         [(question, c.chunk.text) for c in candidates]
@@ -60,17 +60,19 @@ def test_the_reranker_orders_candidates_by_the_cross_encoders_scores(
         c.chunk.id for _, c in sorted(zip(scores, candidates, strict=True), key=lambda p: -p[0])
     ][:2]
 
-    settings = plain_engine.settings.model_copy(
+    settings = plain_node.settings.model_copy(
         update={"rerank_model": str(cross_encoder), "rerank_candidates": 3}
     )
-    reranked = Answering(settings, plain_engine).service.prepare(collection, question, top_k=2)
+    reranked = Answering(settings, plain_node.resources).service.prepare(
+        collection, question, top_k=2
+    )
     assert [c.chunk.id for c in reranked.retrieval.chunks] == expected
     assert {c.chunk.id for c in candidates} >= set(expected)
 
 
-def _top_document(engine: Engine, collection: Collection, **overrides: Any) -> tuple[str, Any]:
-    settings = engine.settings.model_copy(update=overrides)
-    answering = Answering(settings, engine)
+def _top_document(node: Node, collection: Collection, **overrides: Any) -> tuple[str, Any]:
+    settings = node.settings.model_copy(update=overrides)
+    answering = Answering(settings, node.resources)
 
     async def ask() -> Any:
         try:
@@ -82,15 +84,15 @@ def _top_document(engine: Engine, collection: Collection, **overrides: Any) -> t
 
     prepared = asyncio.run(ask())
     top = prepared.retrieval.chunks[0].chunk.document_id
-    return engine.catalog.get_document(collection.id, top).filename, prepared
+    return node.catalog.get_document(collection.id, top).filename, prepared
 
 
 @pytest.mark.parametrize("mode", ["multi", "hyde"])
 def test_an_expansion_reaches_passages_the_question_alone_misses(
-    engine_factory: Callable[..., Engine], mode: str
+    node_factory: Callable[..., Node], mode: str
 ) -> None:
-    engine = engine_factory()
-    collection = _ingest(engine)
+    node = node_factory()
+    collection = _ingest(node)
     expansion = (
         "flibbertigibbet sleeps lighthouse\nold lighthouse pier sleeping place\n"
         if mode == "multi"
@@ -103,8 +105,8 @@ def test_an_expansion_reaches_passages_the_question_alone_misses(
             "llm_model": "fake-model",
             "llm_max_retries": 0,
         }
-        alone, _ = _top_document(engine, collection, **common)
-        expanded, prepared = _top_document(engine, collection, query_expansion=mode, **common)
+        alone, _ = _top_document(node, collection, **common)
+        expanded, prepared = _top_document(node, collection, query_expansion=mode, **common)
         system = server.completions[0].body["messages"][0]["content"]
     assert alone == "quokka.md" and expanded == "lighthouse.md"
     assert system == (MULTI.format(count=3) if mode == "multi" else HYDE)
@@ -113,13 +115,13 @@ def test_an_expansion_reaches_passages_the_question_alone_misses(
 
 
 def test_a_failing_expansion_falls_back_to_the_question(
-    engine_factory: Callable[..., Engine],
+    node_factory: Callable[..., Node],
 ) -> None:
-    engine = engine_factory()
-    collection = _ingest(engine)
+    node = node_factory()
+    collection = _ingest(node)
     with FakeOpenAI(script=[Fail(500)]) as server:
         top, prepared = _top_document(
-            engine,
+            node,
             collection,
             llm_backend="openai",
             llm_base_url=server.base_url,
@@ -130,8 +132,8 @@ def test_a_failing_expansion_falls_back_to_the_question(
     assert top == "quokka.md" and "expand_ms" not in prepared.timings
 
 
-def test_the_extractive_backend_never_expands(engine_factory: Callable[..., Engine]) -> None:
-    engine = engine_factory()
-    collection = _ingest(engine)
-    top, prepared = _top_document(engine, collection, query_expansion="hyde")
+def test_the_extractive_backend_never_expands(node_factory: Callable[..., Node]) -> None:
+    node = node_factory()
+    collection = _ingest(node)
+    top, prepared = _top_document(node, collection, query_expansion="hyde")
     assert top == "quokka.md" and "expand_ms" not in prepared.timings

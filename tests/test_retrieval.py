@@ -14,8 +14,8 @@ from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk
 from core.lexical_tokens import lexical_tokens
 from core.passage_rank import passage_ranges, rank_in_passages
 from core.search import Searcher
-from ingest.engine import Engine
 from tests.conftest import drain
+from tests.nodes import Node
 
 
 def _chunk(name: str) -> StoredChunk:
@@ -47,12 +47,12 @@ def test_fusion_ranks_by_weighted_reciprocal_rank() -> None:
 
 
 @pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
-def test_chinese_question_is_answered_from_the_lexical_side_only(engine: Engine) -> None:
-    collection = engine.intake.collection("kb")
-    engine.intake.add_bytes(collection, "a.txt", "知库把数据保存在本地目录。".encode())
-    engine.intake.add_bytes(collection, "b.txt", b"Zhiku keeps its data in a local folder.")
-    drain(engine)
-    retriever = HybridRetriever(Searcher(engine.catalog, engine.store, engine.embedder))
+def test_chinese_question_is_answered_from_the_lexical_side_only(node: Node) -> None:
+    collection = node.operations.open_collection("kb")
+    node.add_bytes(collection, "a.txt", "知库把数据保存在本地目录。".encode())
+    node.add_bytes(collection, "b.txt", b"Zhiku keeps its data in a local folder.")
+    drain(node)
+    retriever = HybridRetriever(Searcher(node.catalog, node.store, node.embedder))
     zh = retriever.retrieve(collection, "数据保存在哪里", 5)
     assert zh.weights.dense == 0 and zh.chunks
     assert all(f.dense_rank is None for f in zh.chunks)
@@ -63,24 +63,24 @@ def test_chinese_question_is_answered_from_the_lexical_side_only(engine: Engine)
 
 
 @pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
-def test_a_chunk_is_ranked_with_its_passage(engine: Engine, shared_data: Path) -> None:
+def test_a_chunk_is_ranked_with_its_passage(node: Node, shared_data: Path) -> None:
     """The first 30 paragraphs of CMRC 2018 dev and a real question about one of them, whose
     subject fills that paragraph's first chunks while the answer sits in one that names it
     once: chunk-level BM25 picks the subject's chunk, the passage-aware ranking the answer's."""
     data = json.loads((shared_data / "squad" / "cmrc2018_dev.json").read_text("utf-8"))
     contexts = [p["context"] for a in data["data"] for p in a["paragraphs"]][:30]
-    collection = engine.intake.collection("kb")
-    engine.intake.add_many(
+    collection = node.operations.open_collection("kb")
+    node.operations.add_files(
         collection, [(f"{i:02d}.txt", c.encode()) for i, c in enumerate(contexts)]
     )
-    drain(engine)
-    collection = engine.catalog.get_collection("kb")
+    drain(node)
+    collection = node.catalog.get_collection("kb")
     question, answer = "环氧氯丙烷有什么用途？", "制造甘油、塑料和人造橡胶"
     assert sum(answer in c for c in contexts) == 1
 
-    plain = engine.catalog.lexical_search(collection.id, lexical_tokens(question), 5)
+    plain = node.catalog.lexical_search(collection.id, lexical_tokens(question), 5)
     assert answer not in plain[0].chunk.text
-    searcher = Searcher(engine.catalog, engine.store, engine.embedder)
+    searcher = Searcher(node.catalog, node.store, node.embedder)
     ranked = searcher.lexical(collection, question, 5)
     assert answer in ranked[0].chunk.text
     assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)

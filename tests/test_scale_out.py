@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.chroma_server import free_port
 from core.catalog.records import DocumentStatus, JobStage, JobState
-from ingest.engine import Engine
 from tests.conftest import make_settings
+from tests.nodes import Node
 from tests.processes import ScaleOut, ZhikuProcess, ZhikuProcesses, wait_until
 
 # Five real PDFs: the first (19 pages, about 50 chunks) is embedded in a slice of its own or
@@ -92,9 +92,9 @@ def servers(tmp_path: Path, postgres_url: str, chroma_url: str, redis_url: str) 
 
 
 @pytest.fixture
-def observer(tmp_path: Path, servers: ScaleOut) -> Iterator[Engine]:
+def observer(tmp_path: Path, servers: ScaleOut) -> Iterator[Node]:
     """The test's own view of the shared servers, through the same code the processes run."""
-    engine = Engine(
+    node = Node(
         make_settings(
             tmp_path / "observer",
             database_url=servers.database_url,
@@ -103,8 +103,8 @@ def observer(tmp_path: Path, servers: ScaleOut) -> Iterator[Engine]:
             blob_dir=servers.blob_dir,
         )
     )
-    yield engine
-    engine.stop()
+    yield node
+    node.stop()
 
 
 @dataclass(frozen=True)
@@ -128,28 +128,28 @@ def pid_of(worker_name: str) -> int:
     return int(worker_name.rsplit(":", 2)[1])
 
 
-def assert_ready_exactly_once(engine: Engine, collection_id: str, expected: int) -> None:
-    documents = engine.catalog.list_documents(collection_id)
+def assert_ready_exactly_once(node: Node, collection_id: str, expected: int) -> None:
+    documents = node.catalog.list_documents(collection_id)
     assert len(documents) == expected
     not_ready = [(d.filename, d.status, d.error) for d in documents if d.status != "ready"]
     assert not not_ready, not_ready
     every_chunk: list[str] = []
     for document in documents:
-        chunks = engine.catalog.document_chunks(collection_id, document.id)
+        chunks = node.catalog.document_chunks(collection_id, document.id)
         assert document.chunks == len(chunks) > 0, document.filename
         assert [c.seq for c in chunks] == list(range(len(chunks))), document.filename
-        assert len(engine.catalog.document_vectors(collection_id, document.id)) == len(chunks)
+        assert len(node.catalog.document_vectors(collection_id, document.id)) == len(chunks)
         every_chunk.extend(c.id for c in chunks)
     assert len(every_chunk) == len(set(every_chunk))
-    assert engine.catalog.lexical_rows(collection_id) == len(every_chunk)
+    assert node.catalog.lexical_rows(collection_id) == len(every_chunk)
     # Chroma keeps one vector per id, so a chunk stored twice would show as a count that
     # differs from the catalog's, or as ids the catalog does not know.
-    assert engine.store.ids(collection_id) == set(every_chunk)
+    assert node.store.ids(collection_id) == set(every_chunk)
 
 
 @pytest.mark.slow
 def test_two_workers_make_fifty_documents_ready_once_through_a_kill_and_a_redis_flush(
-    tmp_path: Path, shared_data: Path, servers: ScaleOut, observer: Engine
+    tmp_path: Path, shared_data: Path, servers: ScaleOut, observer: Node
 ) -> None:
     texts = write_passages(
         tmp_path / "docs", "squad", passages(shared_data / "squad" / "squad_v2_dev.json", 30)
@@ -167,8 +167,8 @@ def test_two_workers_make_fifty_documents_ready_once_through_a_kill_and_a_redis_
         ]
         for worker in workers:
             worker.wait_ready()
-        kb = observer.intake.collection("kb")
-        added = observer.intake.add_paths(kb, first_batch)
+        kb = observer.operations.open_collection("kb")
+        added = observer.operations.add_paths(kb, first_batch)
         long_job = next(r.job.id for r in added if r.document.filename == LONG_PDF)
 
         def long_job_embedding() -> bool:
@@ -193,7 +193,7 @@ def test_two_workers_make_fifty_documents_ready_once_through_a_kill_and_a_redis_
         # tests sharing this Redis server. To the workers it is the same loss of every entry.
         with redis.Redis.from_url(servers.queue_url) as client:
             client.flushdb()
-        added += observer.intake.add_paths(kb, second_batch)
+        added += observer.operations.add_paths(kb, second_batch)
         assert len({r.document.id for r in added}) == 50
 
         def taken_over() -> bool:
@@ -275,7 +275,7 @@ def ask(url: str, collection: str, question: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_upload_through_one_api_replica_and_ask_list_delete_through_another(
-    tmp_path: Path, shared_data: Path, servers: ScaleOut, observer: Engine
+    tmp_path: Path, shared_data: Path, servers: ScaleOut, observer: Node
 ) -> None:
     english = passages(shared_data / "squad" / "squad_v2_dev.json", 3)
     chinese = passages(shared_data / "squad" / "cmrc2018_dev.json", 2)

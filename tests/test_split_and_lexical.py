@@ -11,9 +11,9 @@ import pytest
 from core.embedder import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.types import LoadedDocument, Section
-from ingest.engine import Engine
 from ingest.split import Splitter
 from tests.conftest import drain
+from tests.nodes import Node
 
 
 def _splitter(embedder: Embedder, size: int = 200, overlap: int = 32) -> Splitter:
@@ -64,17 +64,17 @@ def test_lexical_tokens_split_chinese_words_and_mixed_text() -> None:
 
 @pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
 def test_chinese_lexical_search_finds_two_character_words_and_mixed_terms(
-    engine_factory: Callable[..., Engine],
+    node_factory: Callable[..., Node],
 ) -> None:
-    engine = engine_factory()
-    collection = engine.intake.collection("kb")
-    engine.intake.add_bytes(collection, "a.txt", "我们的部署方案分三步完成。".encode())
-    engine.intake.add_bytes(collection, "b.txt", "重跑gen-itgc后，检查日志。".encode())
-    engine.intake.add_bytes(collection, "c.txt", "天气预报说明天下雨。".encode())
-    drain(engine)
+    node = node_factory()
+    collection = node.operations.open_collection("kb")
+    node.add_bytes(collection, "a.txt", "我们的部署方案分三步完成。".encode())
+    node.add_bytes(collection, "b.txt", "重跑gen-itgc后，检查日志。".encode())
+    node.add_bytes(collection, "c.txt", "天气预报说明天下雨。".encode())
+    drain(node)
 
     def top(query: str) -> str:
-        hits = engine.catalog.lexical_search(collection.id, lexical_tokens(query), 3)
+        hits = node.catalog.lexical_search(collection.id, lexical_tokens(query), 3)
         return hits[0].chunk.text if hits else ""
 
     assert "部署方案" in top("部署")

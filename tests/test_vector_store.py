@@ -16,8 +16,8 @@ from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.search import Searcher
 from core.stores import open_vector_store, vector_store_key
 from core.stores.protocol import VectorMeta, VectorStore
-from ingest.engine import Engine
 from tests.conftest import drain, make_settings
+from tests.nodes import Node
 
 MODEL = "test-model"
 DIM = 8
@@ -204,10 +204,10 @@ def test_processes_sharing_a_chroma_server_see_each_others_vectors(
     neither owns the other, and a document one makes ready is searchable by vectors in the
     other."""
     settings = make_settings(tmp_path / "data", chroma_url=chroma_url)
-    worker, api = Engine(settings, embedder), Engine(settings, embedder)
+    worker, api = Node(settings, embedder), Node(settings, embedder)
     try:
-        collection = api.intake.collection("kb")
-        added = api.intake.add_bytes(
+        collection = api.operations.open_collection("kb")
+        added = api.add_bytes(
             collection, "backup.md", b"# Backup\n\nBack up the data directory every night.\n"
         )
         drain(worker)

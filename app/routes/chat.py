@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
-from app.deps import CollectionDep, EngineDep
-from app.routes.query import AnswersDep, check_length, sse
+from app.deps import AnswersDep, CollectionDep, ConversationsDep, SettingsDep
+from app.routes.query import check_length, sse
 from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
-from core.catalog import Conversations
 from core.catalog.records import Message
 from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
 
 
-def get_conversations(request: Request) -> Conversations:
-    store: Conversations = request.app.state.conversations
-    return store
-
-
-ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
-
-
 @router.post("/chat", response_model=ChatResponse)
 async def chat(
     body: ChatRequest,
     collection: CollectionDep,
-    engine: EngineDep,
+    settings: SettingsDep,
     answers: AnswersDep,
     conversations: ConversationsDep,
 ) -> ChatResponse | StreamingResponse:
     """With a `conversation_id`, the history comes from the stored conversation and only the
     last message is new; without one, a conversation is started from the messages sent."""
     question = body.messages[-1].content
-    check_length(question, engine.settings.max_question_chars)
+    check_length(question, settings.max_question_chars)
     if body.conversation_id:
         stored = conversations.get(collection.id, body.conversation_id)
         history = [ChatMessage(m.role, m.content) for m in stored.messages if m.role != "system"]  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Response, UploadFile
 
-from app.deps import CollectionDep, EngineDep
+from app.deps import CatalogDep, CollectionDep, OperationsDep, ResourcesDep, SettingsDep
 from app.schemas import DocumentPublic, JobPublic, UploadAccepted
 from core.errors import InvalidInput, TooLarge, ZhikuError
 
@@ -17,56 +17,57 @@ router = APIRouter(prefix="/api/collections/{name}/documents", tags=["documents"
 @router.post("", status_code=202)
 async def upload_documents(
     collection: CollectionDep,
-    engine: EngineDep,
+    operations: OperationsDep,
+    settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="one or more files")],
 ) -> list[UploadAccepted]:
     """Every file is checked before any is stored: a request with a file over the size limit
     (413) or of an unsupported type (415) stores nothing. Each accepted file is stored and its
     job committed before the response."""
-    limit = engine.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     received: list[tuple[str, bytes]] = []
     for upload in files:
         data = await upload.read(limit + 1)
         name = upload.filename or "upload"
         if len(data) > limit:
-            raise TooLarge(f"{name!r}: over the {engine.settings.max_upload_mb:g} MB limit")
+            raise TooLarge(f"{name!r}: over the {settings.max_upload_mb:g} MB limit")
         try:
-            engine.intake.inspect(name, data)
+            operations.inspect(name, data)
         except ZhikuError as exc:
             exc.message = f"{name!r}: {exc.message}"
             raise
         received.append((name, data))
     if not received:
         raise InvalidInput("send at least one file in the multipart field 'files'")
-    accepted = []
-    for name, data in received:
-        result = engine.intake.add_bytes(collection, name, data)
-        accepted.append(
-            UploadAccepted(
-                document=DocumentPublic.of(result.document),
-                job=JobPublic.of(result.job),
-                created=result.created,
-            )
+    return [
+        UploadAccepted(
+            document=DocumentPublic.of(result.document),
+            job=JobPublic.of(result.job),
+            created=result.created,
         )
-    engine.wake()
-    return accepted
+        for result in operations.add_files(collection, received)
+    ]
 
 
 @router.get("")
-def list_documents(collection: CollectionDep, engine: EngineDep) -> list[DocumentPublic]:
-    return [DocumentPublic.of(d) for d in engine.catalog.list_documents(collection.id)]
+def list_documents(collection: CollectionDep, catalog: CatalogDep) -> list[DocumentPublic]:
+    return [DocumentPublic.of(d) for d in catalog.list_documents(collection.id)]
 
 
 @router.get("/{document_id}")
-def get_document(collection: CollectionDep, document_id: str, engine: EngineDep) -> DocumentPublic:
-    return DocumentPublic.of(engine.catalog.get_document(collection.id, document_id))
+def get_document(
+    collection: CollectionDep, document_id: str, catalog: CatalogDep
+) -> DocumentPublic:
+    return DocumentPublic.of(catalog.get_document(collection.id, document_id))
 
 
 @router.get("/{document_id}/file", response_class=Response)
-def get_document_file(collection: CollectionDep, document_id: str, engine: EngineDep) -> Response:
+def get_document_file(
+    collection: CollectionDep, document_id: str, resources: ResourcesDep
+) -> Response:
     """The original bytes, shown in the browser (a PDF opens at `#page=N`)."""
-    document = engine.catalog.get_document(collection.id, document_id)
-    data = engine.blobs.get(document.id)
+    document = resources.catalog.get_document(collection.id, document_id)
+    data = resources.blobs.get(document.id)
     headers = {
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.filename)}",
         "Cache-Control": "private, max-age=3600",
@@ -85,6 +86,8 @@ FILE_POLICIES = {
 
 
 @router.delete("/{document_id}", status_code=204)
-def delete_document(collection: CollectionDep, document_id: str, engine: EngineDep) -> Response:
-    engine.delete_document(collection.id, document_id)
+def delete_document(
+    collection: CollectionDep, document_id: str, operations: OperationsDep
+) -> Response:
+    operations.delete_document(collection.id, document_id)
     return Response(status_code=204)

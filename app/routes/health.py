@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.deps import EngineDep
+from app.deps import ResourcesDep, WorkerDep
 from app.schemas import Health
 from core.errors import ZhikuError
 
@@ -18,21 +18,21 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health)
-def readyz(engine: EngineDep) -> JSONResponse:
+def readyz(resources: ResourcesDep, worker: WorkerDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        engine.catalog.ping()
+        resources.catalog.ping()
         checks["catalog"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["catalog"] = f"fail: {type(exc).__name__}"
     try:
-        engine.store.ping()
+        resources.store.ping()
         checks["vector_store"] = "ok"
     except ZhikuError as exc:
         checks["vector_store"] = f"fail: {exc.message}"
-    checks["embedding_model"] = "ok" if engine.embedder.loaded else "loading"
-    if engine.worker_state is not None:
-        checks["worker"] = engine.worker_state
+    checks["embedding_model"] = "ok" if resources.embedder.loaded else "loading"
+    if worker is not None:
+        checks["worker"] = worker.state
     ok = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ok else "fail", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

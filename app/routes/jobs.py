@@ -1,30 +1,25 @@
-"""Ingestion jobs: state and progress."""
+"""Ingestion jobs: state and progress, cancel and retry."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import EngineDep
+from app.deps import CatalogDep, OperationsDep
 from app.schemas import JobPublic
-from ingest.intake import UNKNOWN_MEDIA
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, engine: EngineDep) -> JobPublic:
-    return JobPublic.of(engine.catalog.get_job(job_id))
+def get_job(job_id: str, catalog: CatalogDep) -> JobPublic:
+    return JobPublic.of(catalog.get_job(job_id))
 
 
 @router.post("/{job_id}/cancel")
-def cancel_job(job_id: str, engine: EngineDep) -> JobPublic:
-    job = engine.catalog.cancel_job(job_id)
-    engine.store.delete_document(job.collection_id, job.document_id)
-    return JobPublic.of(job)
+def cancel_job(job_id: str, operations: OperationsDep) -> JobPublic:
+    return JobPublic.of(operations.cancel_job(job_id))
 
 
 @router.post("/{job_id}/retry", status_code=202)
-def retry_job(job_id: str, engine: EngineDep) -> JobPublic:
-    job = engine.catalog.retry_job(job_id, UNKNOWN_MEDIA)
-    engine.wake()
-    return JobPublic.of(job)
+def retry_job(job_id: str, operations: OperationsDep) -> JobPublic:
+    return JobPublic.of(operations.retry_job(job_id))

@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import EngineDep
+from app.deps import AnswersDep, CatalogDep, OperationsDep, SettingsDep
 from app.errors import error_body
-from app.routes.query import AnswersDep, check_length
+from app.routes.query import check_length
 from app.schemas import CitationPublic
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
@@ -52,12 +52,12 @@ class ChatCompletionRequest(BaseModel):
 
 
 @router.get("/models")
-def list_models(engine: EngineDep) -> dict[str, Any]:
+def list_models(catalog: CatalogDep) -> dict[str, Any]:
     return {
         "object": "list",
         "data": [
             {"id": c.name, "object": "model", "created": int(c.created_at), "owned_by": "zhiku"}
-            for c in engine.catalog.list_collections()
+            for c in catalog.list_collections()
         ],
     }
 
@@ -74,14 +74,17 @@ def sources(answer: Answer) -> str:
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, engine: EngineDep, answers: AnswersDep
+    body: ChatCompletionRequest,
+    operations: OperationsDep,
+    settings: SettingsDep,
+    answers: AnswersDep,
 ) -> dict[str, Any] | StreamingResponse:
-    collection = engine.intake.collection(body.model, create=False)
+    collection = operations.collection(body.model)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
         raise InvalidInput("the last message must be a non-empty user message")
     question = turns[-1].text()
-    check_length(question, engine.settings.max_question_chars)
+    check_length(question, settings.max_question_chars)
     history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
     standalone = await standalone_question(answers.llm, history, question)
     prepared = await answers.prepare_async(collection, standalone, 5, None, history)

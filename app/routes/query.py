@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.deps import CollectionDep, EngineDep
+from app.deps import AnswersDep, CollectionDep, SettingsDep
 from app.errors import error_body
 from app.schemas import CitationPublic, QueryRequest, QueryResponse, chunks_public
 from core.answer.service import Answer, AnswerService, Prepared
@@ -19,19 +18,11 @@ from core.errors import InvalidInput, ZhikuError
 router = APIRouter(prefix="/api/collections/{name}", tags=["query"])
 
 
-def get_answers(request: Request) -> AnswerService:
-    service: AnswerService = request.app.state.answers
-    return service
-
-
-AnswersDep = Annotated[AnswerService, Depends(get_answers)]
-
-
 @router.post("/query", response_model=QueryResponse)
 async def query(
-    body: QueryRequest, collection: CollectionDep, engine: EngineDep, answers: AnswersDep
+    body: QueryRequest, collection: CollectionDep, settings: SettingsDep, answers: AnswersDep
 ) -> QueryResponse | StreamingResponse:
-    check_length(body.question, engine.settings.max_question_chars)
+    check_length(body.question, settings.max_question_chars)
     prepared = await answers.prepare_async(collection, body.question, body.top_k, body.document_ids)
     if body.stream:
         return StreamingResponse(

@@ -1,5 +1,5 @@
-"""The answer service and what it needs (retriever, LLM backend), built once from settings for
-the HTTP service and for `zhiku ask` / `zhiku eval` run without one."""
+"""The answer service assembled from settings and the opened resources (retriever, reranker,
+LLM backend), for the HTTP service and for `zhiku ask` / `zhiku eval` run without one."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from core.answer.rerank import open_reranker
 from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
 from core.llm import LLMS
+from core.resources import Resources
 from core.search import Searcher
 from core.settings import Settings
-from ingest.engine import Engine
 
 
 class Answering:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, resources: Resources) -> None:
+        """`settings` may differ from the resources' in what only answering reads (reranking,
+        the LLM backend, expansion)."""
         self._retriever = HybridRetriever(
-            Searcher(engine.catalog, engine.store, engine.embedder),
+            Searcher(resources.catalog, resources.store, resources.embedder),
             open_reranker(settings),
             settings.rerank_candidates,
         )
         self._llm = LLMS.create(settings.llm_backend, settings)
         self.service = AnswerService(
-            engine.catalog,
+            resources.catalog,
             self._retriever,
             self._llm,
             settings.prompt_system or DEFAULT_SYSTEM,

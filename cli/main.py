@@ -1,4 +1,4 @@
-"""The `zhiku` command."""
+"""The `zhiku` command's arguments, dispatched to the module of each subcommand."""
 
 from __future__ import annotations
 
@@ -42,43 +42,41 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
-        if args.command == "serve":
-            import uvicorn
-
-            from app.main import create_app
-            from core.logging_setup import configure_logging
-
-            configure_logging(settings)
-            # log_config=None: uvicorn's own loggers go through the format set above.
-            uvicorn.run(
-                create_app(settings), host=settings.host, port=settings.port, log_config=None
-            )
-            code = 0
-        elif args.command == "worker":
-            from ingest.run import run_worker
-
-            code = run_worker(settings)
-        elif args.command in ("ask", "eval"):
-            code = _ask_or_eval(settings, args)
-        elif args.command == "check":
-            from ingest.run import run_check
-
-            code = run_check(settings, args.collection)
-        else:
-            from app.adding import add_files
-
-            code = add_files(settings, args.paths, args.collection, args.wait)
+        code = _run(settings, args)
     except ZhikuError as exc:
         print(f"zhiku: {exc.message}", file=sys.stderr)
         code = 2
     sys.exit(code)
 
 
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    # Each subcommand imports what it needs only when picked: `zhiku add` starts without
+    # FastAPI, `zhiku serve` without the CLI's progress bars.
+    if args.command == "serve":
+        from app.main import serve
+
+        serve(settings)
+        return 0
+    if args.command == "worker":
+        from ingest.run import run_worker
+
+        return run_worker(settings)
+    if args.command in ("ask", "eval"):
+        return _ask_or_eval(settings, args)
+    if args.command == "check":
+        from cli.checking import run_check
+
+        return run_check(settings, args.collection)
+    from cli.adding import add_files
+
+    return add_files(settings, args.paths, args.collection, args.wait)
+
+
 def _ask_or_eval(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from app.asking import format_answer, open_asker
-    from app.evaluating import load_qa, report, run_eval
+    from cli.asking import format_answer, open_asker
+    from cli.evaluating import load_qa, report, run_eval
 
     items = load_qa(args.qa) if args.command == "eval" else []
     with open_asker(settings, args.collection) as asker:

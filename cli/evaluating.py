@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from app.asking import Asker
+from cli.asking import Asker
 from core.errors import InvalidInput
 
 

@@ -6,7 +6,7 @@ ready or failed."""
 from __future__ import annotations
 
 import sys
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +17,11 @@ from tqdm import tqdm
 
 from core.catalog.records import JobState
 from core.ownership import DataDirOwnership, owner_required, read_owner
+from core.resources import Resources
 from core.settings import Settings
-from ingest.engine import Engine
 from ingest.intake import printable
+from ingest.lifecycle import WorkerThread
+from ingest.operations import Operations
 
 FINISHED = {JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value}
 
@@ -48,12 +50,13 @@ class Target(Protocol):
 
 
 class LocalTarget:
-    def __init__(self, engine: Engine, collection: str) -> None:
-        self._engine = engine
-        self._collection = engine.intake.collection(collection)
+    def __init__(self, resources: Resources, operations: Operations, collection: str) -> None:
+        self._resources = resources
+        self._operations = operations
+        self._collection = operations.open_collection(collection)
 
     def submit_all(self, paths: list[Path]) -> list[Submitted]:
-        results = self._engine.intake.add_paths(self._collection, paths)
+        results = self._operations.add_paths(self._collection, paths)
         return [Submitted(r.document.filename, r.job.id) for r in results]
 
     def jobs(self, job_ids: list[str]) -> dict[str, JobView]:
@@ -63,7 +66,7 @@ class LocalTarget:
             j.id: JobView(
                 j.state.value, j.pages_done, j.pages_total, j.chunks_done, j.chunks_total, j.error
             )
-            for j in self._engine.catalog.get_jobs(job_ids)
+            for j in self._resources.catalog.get_jobs(job_ids)
         }
 
 
@@ -144,33 +147,39 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
         api_key = min(settings.accepted_api_keys, default=None)
         target: Target = HttpTarget(owner.url, collection, api_key)
         return _submit_and_track(target, files, wait)
-    engine = Engine(settings)
-    local = LocalTarget(engine, collection)
-    if not wait or owner is not None:
-        # A worker process owns the data directory: it will pick the jobs up from the catalog.
-        code = _submit_and_track(local, files, wait)
-        if not wait:
-            who = "the running worker" if owner else "`zhiku serve` or `zhiku worker`"
-            print(f"queued {len(files)} file(s); {who} will process them")
-        return code
-    with DataDirOwnership(settings.data_dir, role="cli"):
-        # The worker (and its parser processes) starts first: it parses each batch of files
-        # as soon as it is recorded, while the next batch is read.
-        engine.start_worker(sole_owner=True)
-        try:
-            return _submit_and_track(local, files, wait)
-        finally:
-            engine.stop()
+    resources = Resources(settings)
+    try:
+        operations = Operations(resources)
+        local = LocalTarget(resources, operations, collection)
+        if not wait or owner is not None:
+            # A worker process owns the data directory: it picks the jobs up from the catalog.
+            code = _submit_and_track(local, files, wait)
+            if not wait:
+                who = "the running worker" if owner else "`zhiku serve` or `zhiku worker`"
+                print(f"queued {len(files)} file(s); {who} will process them")
+            return code
+        with DataDirOwnership(settings.data_dir, role="cli"):
+            # The worker (and its parser processes) starts first: it parses each batch of
+            # files as soon as it is recorded, while the next batch is read.
+            worker = WorkerThread(resources, operations)
+            worker.start(sole_owner=True)
+            try:
+                return _submit_and_track(local, files, wait)
+            finally:
+                worker.stop()
+    finally:
+        resources.close()
 
 
 def _add_shared(settings: Settings, files: list[Path], collection: str, wait: bool) -> int:
     """Scale-out: nobody owns the data, so the files go straight into the shared catalog and
     blob volume, and the intake wakes the workers through the queue."""
-    engine = Engine(settings)
+    resources = Resources(settings)
     try:
-        code = _submit_and_track(LocalTarget(engine, collection), files, wait)
+        local = LocalTarget(resources, Operations(resources), collection)
+        code = _submit_and_track(local, files, wait)
     finally:
-        engine.stop()
+        resources.close()
     if not wait:
         print(f"queued {len(files)} file(s); the workers will process them")
     return code
@@ -198,9 +207,8 @@ def _track(target: Target, submitted: list[Submitted]) -> dict[str, JobView]:
     views: dict[str, JobView] = {}
     pages = tqdm(desc="pages parsed   ", unit="page", total=0, dynamic_ncols=True)
     chunks = tqdm(desc="chunks embedded", unit="chunk", total=0, dynamic_ncols=True)
-    stop = threading.Event()
     try:
-        while not stop.is_set():
+        while True:
             # Jobs still running are polled; finished ones keep their last view.
             views.update(
                 target.jobs(
@@ -224,7 +232,7 @@ def _track(target: Target, submitted: list[Submitted]) -> dict[str, JobView]:
                 bar.refresh()
             if all(views[j].state in FINISHED for j in pending):
                 break
-            stop.wait(0.5)
+            time.sleep(0.5)
     finally:
         pages.close()
         chunks.close()

@@ -11,12 +11,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from app.adding import check_response
-from app.answering import Answering
 from app.schemas import QueryResponse
+from cli.adding import check_response
+from core.answer.assembly import Answering
 from core.ownership import own_data_dir, read_owner
+from core.resources import Resources
 from core.settings import Settings
-from ingest.engine import Engine
+from ingest.operations import Operations
 
 
 class Asker(Protocol):
@@ -43,9 +44,9 @@ class HttpAsker:
 
 class LocalAsker:
     def __init__(self, settings: Settings, collection: str) -> None:
-        self._engine = Engine(settings)
-        self._collection = self._engine.intake.collection(collection, create=False)
-        self._answering = Answering(settings, self._engine)
+        self._resources = Resources(settings)
+        self._collection = Operations(self._resources).collection(collection)
+        self._answering = Answering(settings, self._resources)
         # One loop for every question: an HTTP backend's connections belong to the loop.
         self._loop = asyncio.new_event_loop()
 
@@ -60,7 +61,7 @@ class LocalAsker:
     def close(self) -> None:
         self._loop.run_until_complete(self._answering.aclose())
         self._loop.close()
-        self._engine.stop()
+        self._resources.close()
 
 
 @contextmanager

@@ -1,0 +1,50 @@
+"""The parts one process opens from settings (catalog, blobs, wake-up queue, vector store,
+embedder), opened and closed in this one place for the service, the worker and the CLI."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from core.blobs import BlobStore
+from core.catalog import Catalog, open_catalog
+from core.embedder import Embedder
+from core.queue import open_queue
+from core.queue.protocol import WakeQueue
+from core.settings import Settings
+from core.stores import open_vector_store
+from core.stores.protocol import VectorStore
+
+
+class Resources:
+    """The catalog, blobs and queue open at once: cheap, and enough to enqueue (a Redis queue
+    connects on first use). The embedding model and the vector store open when first used:
+    importing chromadb takes about a second that parsing never needs, and only the data
+    directory's owner may open embedded Chroma."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        if embedder is not None:
+            # One loaded model can serve several processes' worth of parts (tests, benchmarks).
+            self.__dict__["embedder"] = embedder
+        self.catalog: Catalog = open_catalog(settings)
+        self.blobs = BlobStore(settings.blob_path)
+        self.queue: WakeQueue = open_queue(settings)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return open_vector_store(self.settings)
+
+    @property
+    def store_opened(self) -> bool:
+        return "store" in self.__dict__
+
+    def close(self) -> None:
+        """The queue first (no more wake-ups), the catalog last (others write to it until then)."""
+        self.queue.close()
+        if self.store_opened:
+            self.store.close()
+        self.catalog.close()

@@ -1,0 +1,62 @@
+"""One process's worth of Zhiku as the service assembles it (its resources, the operations over
+them, and a worker thread not yet started), for tests that drive the worker by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.catalog import Catalog
+from core.catalog.records import Collection
+from core.embedder import Embedder
+from core.resources import Resources
+from core.settings import Settings
+from core.stores.protocol import VectorStore
+from ingest.intake import AddResult
+from ingest.lifecycle import WorkerThread
+from ingest.operations import Operations
+from ingest.parse import ParsePool
+from ingest.worker import Worker
+
+
+class Node:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.resources = Resources(settings, embedder)
+        self.operations = Operations(self.resources)
+        self.worker_thread = WorkerThread(self.resources, self.operations)
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.resources.catalog
+
+    @property
+    def store(self) -> VectorStore:
+        return self.resources.store
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.resources.embedder
+
+    @property
+    def worker(self) -> Worker:
+        return self.worker_thread.worker
+
+    @property
+    def parse_pool(self) -> ParsePool:
+        return self.worker_thread.parse_pool
+
+    def start_worker(self, sole_owner: bool) -> None:
+        self.worker_thread.start(sole_owner)
+
+    def add_bytes(self, collection: Collection, filename: str, data: bytes) -> AddResult:
+        return self.operations.add_files(collection, [(filename, data)])[0]
+
+    def add_path(self, collection: Collection, path: Path) -> AddResult:
+        return self.operations.add_paths(collection, [path])[0]
+
+    def stop(self) -> None:
+        self.worker_thread.stop()
+        self.resources.close()
