@@ -274,9 +274,10 @@ def test_a_fresh_catalog_is_made_at_head_and_opening_it_again_changes_nothing(
     assert set(made) == {t.name for t in tables_for(_url(settings).get_backend_name())}
 
 
-def test_processes_opening_a_fresh_catalog_at_once_all_open_it(
+def test_catalogs_opened_at_once_on_a_fresh_database_all_open_it(
     settings: Settings, opened: list[Catalog]
 ) -> None:
+    # Threads, each with connections of its own, as separate processes would have.
     start = threading.Barrier(4)
     errors: list[BaseException] = []
 
