@@ -45,6 +45,8 @@ def upgrade(url: URL, **connect_args: Any) -> None:
             if conn.dialect.name == "postgresql":
                 # CREATE ... IF NOT EXISTS alone races on the system catalogs.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            # The steps from the database's revision to head, as Alembic's own upgrade
+            # command computes them; no env.py, since the connection is already made.
             context = MigrationContext.configure(
                 conn, opts={"fn": lambda rev, _: _SCRIPTS._upgrade_revs("head", rev)}
             )
