@@ -15,16 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from core.catalog.postgres_schema import (
-    BACKFILL_TERMS,
-    MOVE_LEXICAL,
-    OLD_LEXICAL_COLUMN,
-    SCHEMA,
-    SCHEMA_LOCK,
-)
+from core.catalog.migrations import postgres_url, upgrade
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
 from core.catalog.sql import (
     CHUNK_COLUMNS,
@@ -185,23 +180,12 @@ class PostgresCatalog(SqlCatalog):
             raise ConfigError("ZHIKU_DATABASE_URL must name the PostgreSQL database")
         url = settings.database_url
         try:
-            # One plain connection first: an unreachable server fails here, at once and with
-            # its own message, instead of as a pool timeout.
-            with psycopg.connect(url, connect_timeout=_CONNECT_SECONDS) as conn:
-                # Several processes may open a fresh database at once; CREATE ... IF NOT
-                # EXISTS alone races on the system catalogs.
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                counted = conn.execute("SELECT to_regclass('lexical_terms')").fetchone()
-                old_column = conn.execute(OLD_LEXICAL_COLUMN).fetchone()
-                conn.execute(SCHEMA)
-                # A catalog made by an earlier version is brought up to date once, here.
-                if old_column is not None:
-                    conn.execute(MOVE_LEXICAL)
-                if counted is None or counted[0] is None:
-                    conn.execute(BACKFILL_TERMS)
-        except psycopg.OperationalError as exc:
+            # The schema first: an unreachable server fails here, at once and with its own
+            # message, instead of as a pool timeout.
+            upgrade(postgres_url(url), connect_timeout=_CONNECT_SECONDS)
+        except sqlalchemy.exc.OperationalError as exc:
             raise BackendUnavailable(
-                f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc}"
+                f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc.orig}"
             ) from exc
         self._pool = ConnectionPool(
             url,

@@ -1,86 +1,181 @@
-"""The SQLite catalog's tables; the lexical index is one FTS5 table per collection."""
+"""The catalog's tables, declared once for SQLite and PostgreSQL; the migrations bring a
+database to them. SQLite's lexical index is one FTS5 table per collection, made with the
+collection; PostgreSQL's is two tables of its own (`lexical_entries`: a chunk's tsvector and
+length, GIN-indexed, narrow so a search reads short rows instead of the wide chunk rows;
+`lexical_terms`: the chunks holding each term of a collection, for picking a query's rarest
+terms and for BM25's idf)."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS collections (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    embedding_model TEXT NOT NULL,
-    chunk_tokens INTEGER NOT NULL,
-    chunk_overlap_tokens INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS documents (
-    collection_id TEXT NOT NULL,
-    id TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    media_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    pages INTEGER NOT NULL DEFAULT 0,
-    chunks INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (collection_id, id)
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY,
-    collection_id TEXT NOT NULL,
-    document_id TEXT NOT NULL,
-    id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    page INTEGER,
-    heading_path TEXT NOT NULL,
-    span_start INTEGER NOT NULL,
-    span_end INTEGER NOT NULL,
-    tokens INTEGER NOT NULL,
-    text_hash BLOB NOT NULL,
-    vector BLOB,
-    UNIQUE (collection_id, id)
-);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (collection_id, document_id, seq);
-CREATE INDEX IF NOT EXISTS chunks_by_text ON chunks (text_hash) WHERE vector IS NOT NULL;
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    collection_id TEXT NOT NULL,
-    document_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    lease_until REAL,
-    worker TEXT,
-    pages_done INTEGER NOT NULL DEFAULT 0,
-    pages_total INTEGER NOT NULL DEFAULT 0,
-    chunks_done INTEGER NOT NULL DEFAULT 0,
-    chunks_total INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS jobs_to_claim ON jobs (stage, state, created_at);
-CREATE INDEX IF NOT EXISTS jobs_by_document ON jobs (collection_id, document_id);
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    collection_id TEXT NOT NULL,
-    title TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversations_by_collection
-    ON conversations (collection_id, updated_at);
-CREATE TABLE IF NOT EXISTS messages (
-    rowid INTEGER PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    citations TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
-"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import BYTEA, DOUBLE_PRECISION, TSVECTOR
+from sqlalchemy.dialects.sqlite import BLOB, REAL
+from sqlalchemy.types import TypeEngine
+
+# Unix seconds: SQLite's REAL is already 8 bytes.
+SECONDS: TypeEngine[float] = REAL().with_variant(DOUBLE_PRECISION(), "postgresql")
+BYTES = BLOB().with_variant(BYTEA(), "postgresql")
+# SQLite's `INTEGER PRIMARY KEY` is the table's rowid, which the FTS5 rows are joined on;
+# PostgreSQL numbers the rows itself.
+ROWID = BigInteger().with_variant(Integer(), "sqlite")
+POSTGRESQL_ONLY = {"dialects": {"postgresql"}}
+
+metadata = MetaData()
+
+
+def _rowid() -> Column[int]:
+    return Column("rowid", ROWID, Identity(always=True), primary_key=True)
+
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("embedding_model", Text, nullable=False),
+    Column("chunk_tokens", Integer, nullable=False),
+    Column("chunk_overlap_tokens", Integer, nullable=False),
+    Column("created_at", SECONDS, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("collection_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("size", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error", Text),
+    Column("pages", Integer, nullable=False, server_default=text("0")),
+    Column("chunks", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", SECONDS, nullable=False),
+    Column("updated_at", SECONDS, nullable=False),
+    PrimaryKeyConstraint("collection_id", "id"),
+    # For document_references, which looks a document up in every collection.
+    Index("documents_by_id", "id"),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    _rowid(),
+    Column("collection_id", Text, nullable=False),
+    Column("document_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("page", Integer),
+    Column("heading_path", Text, nullable=False),
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Column("text_hash", BYTES, nullable=False),
+    Column("vector", BYTES),
+    UniqueConstraint("collection_id", "id"),
+    Index("chunks_by_document", "collection_id", "document_id", "seq"),
+    Index(
+        "chunks_by_text",
+        "text_hash",
+        sqlite_where=text("vector IS NOT NULL"),
+        postgresql_where=text("vector IS NOT NULL"),
+    ),
+)
+
+# One row per indexed chunk (same rowid); short enough to stay in the table's own pages.
+lexical_entries = Table(
+    "lexical_entries",
+    metadata,
+    Column("rowid", BigInteger, primary_key=True, autoincrement=False),
+    Column("collection_id", Text, nullable=False),
+    Column("document_id", Text, nullable=False),
+    Column("terms", TSVECTOR, nullable=False),
+    Column("len", Integer, nullable=False),
+    Index("lexical_entries_by_document", "collection_id", "document_id"),
+    Index("lexical_entries_terms", "terms", postgresql_using="gin"),
+    info=POSTGRESQL_ONLY,
+)
+
+# A term's count is the sum of its rows: each connection adds to the row of its own shard, so
+# concurrent writers rarely wait for one another on a common term's row. Updated in place,
+# hence the room left in each page.
+lexical_terms = Table(
+    "lexical_terms",
+    metadata,
+    Column("collection_id", Text(collation="C"), nullable=False),
+    Column("term", Text(collation="C"), nullable=False),
+    Column("shard", SmallInteger, nullable=False),
+    Column("chunks", BigInteger, nullable=False),
+    PrimaryKeyConstraint("collection_id", "term", "shard"),
+    postgresql_with={"fillfactor": 70},
+    info=POSTGRESQL_ONLY,
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("collection_id", Text, nullable=False),
+    Column("document_id", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", SECONDS),
+    Column("worker", Text),
+    Column("pages_done", Integer, nullable=False, server_default=text("0")),
+    Column("pages_total", Integer, nullable=False, server_default=text("0")),
+    Column("chunks_done", Integer, nullable=False, server_default=text("0")),
+    Column("chunks_total", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("created_at", SECONDS, nullable=False),
+    Column("updated_at", SECONDS, nullable=False),
+    Column("started_at", SECONDS),
+    Column("finished_at", SECONDS),
+    Index("jobs_to_claim", "stage", "state", "created_at"),
+    Index("jobs_by_document", "collection_id", "document_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("collection_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created_at", SECONDS, nullable=False),
+    Column("updated_at", SECONDS, nullable=False),
+    Index("conversations_by_collection", "collection_id", "updated_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _rowid(),
+    Column("conversation_id", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("citations", Text, nullable=False, server_default="[]"),
+    Column("created_at", SECONDS, nullable=False),
+    Index("messages_by_conversation", "conversation_id", "rowid"),
+)
+
+
+def tables_for(dialect: str) -> list[Table]:
+    """The tables a database of this dialect holds, in the order they are created."""
+    return [t for t in metadata.sorted_tables if dialect in t.info.get("dialects", {dialect})]
 
 
 def fts_table(collection_id: str) -> str:
@@ -91,6 +186,7 @@ def fts_table(collection_id: str) -> str:
 
 
 def fts_create(collection_id: str) -> str:
+    """SQLite's lexical index of one collection, made when the collection is."""
     return (
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(collection_id)} "
         "USING fts5(tokens, tokenize='unicode61 remove_diacritics 2')"

@@ -1,13 +1,97 @@
-"""The PostgreSQL catalog's tables. The lexical index is a narrow table beside the chunks
-(`lexical_entries`: a chunk's tsvector and length, GIN-indexed), written and removed in the
-same transactions as the chunk rows, so that a search reads short rows instead of the wide chunk
-rows (text, vector); `lexical_terms` counts the chunks holding each term of a collection (its
-document frequency, for picking a query's rarest terms and for BM25's idf)."""
+"""The catalog exactly as the main branch of December 2026 made it (commit 302badb), before
+schema revisions were recorded: its DDL, copied verbatim from core/catalog/schema.py and
+core/catalog/postgres_schema.py of that commit, for the migration tests. Never edit it to follow
+the current schema."""
 
-# Any constant works; it only has to be the same in every process that opens the catalog.
-SCHEMA_LOCK = 7_302_114_563_001
+SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS collections (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    embedding_model TEXT NOT NULL,
+    chunk_tokens INTEGER NOT NULL,
+    chunk_overlap_tokens INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    collection_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (collection_id, id)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page INTEGER,
+    heading_path TEXT NOT NULL,
+    span_start INTEGER NOT NULL,
+    span_end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    text_hash BLOB NOT NULL,
+    vector BLOB,
+    UNIQUE (collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (collection_id, document_id, seq);
+CREATE INDEX IF NOT EXISTS chunks_by_text ON chunks (text_hash) WHERE vector IS NOT NULL;
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until REAL,
+    worker TEXT,
+    pages_done INTEGER NOT NULL DEFAULT 0,
+    pages_total INTEGER NOT NULL DEFAULT 0,
+    chunks_done INTEGER NOT NULL DEFAULT 0,
+    chunks_total INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_to_claim ON jobs (stage, state, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_document ON jobs (collection_id, document_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_collection
+    ON conversations (collection_id, updated_at);
+CREATE TABLE IF NOT EXISTS messages (
+    rowid INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    citations TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
+"""
 
-SCHEMA = """
+# A collection's FTS5 table, made with the collection.
+SQLITE_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts_{collection_id} "
+    "USING fts5(tokens, tokenize='unicode61 remove_diacritics 2')"
+)
+
+POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -109,30 +193,4 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, rowid);
-"""
-
-# A catalog made before lexical_entries kept its tsvectors in chunk columns: they move over
-# once (the column's GIN index goes with it).
-OLD_LEXICAL_COLUMN = """
-SELECT 1 FROM information_schema.columns
-WHERE table_schema = current_schema() AND table_name = 'chunks' AND column_name = 'lexical'
-"""
-# The full-text index is built after the copy, at once, which is much faster than row by row.
-MOVE_LEXICAL = """
-SET LOCAL maintenance_work_mem = '256MB';
-DROP INDEX lexical_entries_terms;
-INSERT INTO lexical_entries (rowid, collection_id, document_id, terms, len)
-SELECT rowid, collection_id, document_id, lexical, lexical_len FROM chunks
-WHERE lexical IS NOT NULL;
-CREATE INDEX lexical_entries_terms ON lexical_entries USING GIN (terms);
-ALTER TABLE chunks DROP COLUMN lexical, DROP COLUMN lexical_len;
-"""
-
-# The term counts of a catalog made before `lexical_terms` existed, counted from its entries
-# once, when the table is created.
-BACKFILL_TERMS = """
-INSERT INTO lexical_terms (collection_id, term, shard, chunks)
-SELECT e.collection_id, t.term, 0, count(*)
-FROM lexical_entries e CROSS JOIN LATERAL unnest(tsvector_to_array(e.terms)) AS t(term)
-GROUP BY e.collection_id, t.term
 """
