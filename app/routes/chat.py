@@ -12,9 +12,9 @@ from app.routes.query import AnswersDep, check_length, sse
 from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
+from core.answer.vocabulary import ChatMessage
 from core.catalog import Conversations
 from core.catalog.records import Message
-from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
 

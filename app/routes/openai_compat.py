@@ -20,8 +20,8 @@ from app.routes.query import AnswersDep, check_length
 from app.schemas import CitationPublic
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
+from core.answer.vocabulary import ChatMessage
 from core.errors import InvalidInput, ZhikuError
-from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
