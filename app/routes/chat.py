@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from app.deps import CollectionDep, EngineDep
-from app.routes.query import AnswersDep, check_length, sse
+from app.questions import check_length
+from app.routes.query import AnswersDep
 from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
+from app.streaming import answer_events, event_response
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
 from core.answer.vocabulary import ChatMessage
@@ -34,7 +36,7 @@ async def chat(
     engine: EngineDep,
     answers: AnswersDep,
     conversations: ConversationsDep,
-) -> ChatResponse | StreamingResponse:
+) -> ChatResponse | EventSourceResponse:
     """With a `conversation_id`, the history comes from the stored conversation and only the
     last message is new; without one, a conversation is started from the messages sent."""
     question = body.messages[-1].content
@@ -61,11 +63,7 @@ async def chat(
         return {"conversation_id": conversation_id, "question": standalone}
 
     if body.stream:
-        return StreamingResponse(
-            sse(answers, prepared, on_finish=store),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_response(answer_events(answers, prepared, on_finish=store))
     answer = await answers.answer(prepared)
     store(answer)
     return ChatResponse(

@@ -4,20 +4,21 @@ message text (a Sources list) and in an extra `citations` field."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.deps import EngineDep
 from app.errors import error_body
-from app.routes.query import AnswersDep, check_length
+from app.questions import check_length
+from app.routes.query import AnswersDep
 from app.schemas import CitationPublic
+from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
 from core.answer.vocabulary import ChatMessage
@@ -75,7 +76,7 @@ def sources(answer: Answer) -> str:
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionRequest, engine: EngineDep, answers: AnswersDep
-) -> dict[str, Any] | StreamingResponse:
+) -> dict[str, Any] | EventSourceResponse:
     collection = engine.intake.collection(body.model, create=False)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
@@ -89,11 +90,7 @@ async def chat_completions(
     created = int(time.time())
 
     if body.stream:
-        return StreamingResponse(
-            _stream(answers, prepared, completion_id, created, body.model),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_response(_stream(answers, prepared, completion_id, created, body.model))
     answer = await answers.answer(prepared)
     content = answer.text + sources(answer)
     return {
@@ -126,8 +123,8 @@ def _usage(question: str, content: str) -> dict[str, int]:
 
 async def _stream(
     answers: AnswerService, prepared: Prepared, completion_id: str, created: int, model: str
-) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+) -> AsyncIterator[ServerSentEvent]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         body = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -136,7 +133,7 @@ async def _stream(
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+        return json_event(body)
 
     yield chunk({"role": "assistant", "content": ""})
     started = time.perf_counter()
@@ -146,7 +143,7 @@ async def _stream(
             parts.append(delta)
             yield chunk({"content": delta})
     except ZhikuError as exc:
-        yield f"data: {json.dumps(error_body(exc.code, exc.message))}\n\n"
+        yield json_event(error_body(exc.code, exc.message))
         return
     answer = answers.finish(prepared, "".join(parts), started)
     footer = sources(answer)
@@ -154,4 +151,4 @@ async def _stream(
         yield chunk({"content": footer})
     citations = [CitationPublic.of(c).model_dump() for c in answer.citations]
     yield chunk({}, "stop", citations=citations)
-    yield "data: [DONE]\n\n"
+    yield ServerSentEvent("[DONE]", sep=SEPARATOR)
