@@ -61,7 +61,7 @@ async def answer_events(
     yield json_event(
         {
             "answer": answer.text,
-            "citations": [CitationPublic.of(c).model_dump() for c in answer.citations],
+            "citations": [CitationPublic.model_validate(c).model_dump() for c in answer.citations],
             "chunks": [c.model_dump() for c in chunks_public(answer)],
         },
         "citations",

@@ -56,7 +56,7 @@ async def chat(
     )
 
     def store(answer: Answer) -> dict[str, object]:
-        cited = [CitationPublic.of(c).model_dump() for c in answer.citations]
+        cited = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
         conversations.append(
             collection.id, conversation_id, [*new, Message("assistant", answer.text, cited)]
         )
@@ -77,14 +77,14 @@ async def chat(
 def list_conversations(
     collection: CollectionDep, conversations: ConversationsDep
 ) -> list[ConversationPublic]:
-    return [ConversationPublic.of(c) for c in conversations.in_collection(collection.id)]
+    return [ConversationPublic.summary(c) for c in conversations.in_collection(collection.id)]
 
 
 @router.get("/conversations/{conversation_id}")
 def get_conversation(
     conversation_id: str, collection: CollectionDep, conversations: ConversationsDep
 ) -> ConversationPublic:
-    return ConversationPublic.of(conversations.get(collection.id, conversation_id), True)
+    return ConversationPublic.model_validate(conversations.get(collection.id, conversation_id))
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api/collections", tags=["collections"])
 
 @router.get("")
 def list_collections(engine: EngineDep) -> list[CollectionPublic]:
-    return [CollectionPublic.of(c) for c in engine.catalog.list_collections()]
+    return [CollectionPublic.model_validate(c) for c in engine.catalog.list_collections()]
 
 
 @router.post("", status_code=201)
@@ -26,12 +26,12 @@ def create_collection(body: CollectionCreate, engine: EngineDep) -> CollectionPu
         if body.chunk_overlap_tokens is not None
         else s.chunk_overlap_tokens,
     )
-    return CollectionPublic.of(created)
+    return CollectionPublic.model_validate(created)
 
 
 @router.get("/{name}")
 def get_collection(collection: CollectionDep) -> CollectionPublic:
-    return CollectionPublic.of(collection)
+    return CollectionPublic.model_validate(collection)
 
 
 @router.delete("/{name}", status_code=204)

@@ -43,7 +43,7 @@ async def upload_documents(
         result = engine.intake.add_bytes(collection, name, data)
         accepted.append(
             UploadAccepted(
-                document=DocumentPublic.of(result.document),
+                document=DocumentPublic.model_validate(result.document),
                 job=JobPublic.of(result.job),
                 created=result.created,
             )
@@ -54,12 +54,12 @@ async def upload_documents(
 
 @router.get("")
 def list_documents(collection: CollectionDep, engine: EngineDep) -> list[DocumentPublic]:
-    return [DocumentPublic.of(d) for d in engine.catalog.list_documents(collection.id)]
+    return [DocumentPublic.model_validate(d) for d in engine.catalog.list_documents(collection.id)]
 
 
 @router.get("/{document_id}")
 def get_document(collection: CollectionDep, document_id: str, engine: EngineDep) -> DocumentPublic:
-    return DocumentPublic.of(engine.catalog.get_document(collection.id, document_id))
+    return DocumentPublic.model_validate(engine.catalog.get_document(collection.id, document_id))
 
 
 @router.get("/{document_id}/file", response_class=Response)

@@ -106,7 +106,7 @@ async def chat_completions(
             }
         ],
         "usage": _usage(question, content),
-        "citations": [CitationPublic.of(c).model_dump() for c in answer.citations],
+        "citations": [CitationPublic.model_validate(c).model_dump() for c in answer.citations],
         "system_fingerprint": answer.backend,
     }
 
@@ -149,6 +149,6 @@ async def _stream(
     footer = sources(answer)
     if footer:
         yield chunk({"content": footer})
-    citations = [CitationPublic.of(c).model_dump() for c in answer.citations]
+    citations = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
     yield chunk({}, "stop", citations=citations)
     yield ServerSentEvent("[DONE]", sep=SEPARATOR)
