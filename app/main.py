@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from app.auth import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
-from app.request_id import RequestIdMiddleware
+from app.request_id import install_request_ids
 from app.routes import chat, collections, documents, health, jobs, openai_compat, query
 from app.routes.page import install_web_page
 from core.answer.assembly import Answering
@@ -69,7 +69,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)
     # Added last, so it runs first: every log line of a request, metrics' included, has its id.
-    app.add_middleware(RequestIdMiddleware)
+    install_request_ids(app)
     app.include_router(health.router)
     for module in (collections, documents, jobs, query, chat, openai_compat):
         app.include_router(module.router, dependencies=[Depends(require_api_key)])

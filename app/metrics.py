@@ -1,10 +1,9 @@
-"""`GET /metrics` for Prometheus: HTTP requests and their latency by route template, jobs by
-state and the queue depth read from the catalog at scrape time, and the worker's and answer
-service's own metrics (core/telemetry.py)."""
+"""`GET /metrics` for Prometheus: HTTP requests and their latency by route template
+(prometheus-fastapi-instrumentator), jobs by state and the queue depth read from the catalog at
+scrape time, and the worker's and answer service's own metrics (core/telemetry.py)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from fastapi import FastAPI, Request, Response
@@ -18,12 +17,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator.metrics import Info
 
 from core.catalog import Catalog
 from core.catalog.records import JobState
 from core.catalog.sql import SqlCatalog
 
+# Defined here, once per process, rather than by the instrumentator's own metric functions,
+# which register theirs with every app built (tests build many) and keep only the first; the
+# names and labels are the ones dashboards already use.
 REQUESTS = Counter(
     "zhiku_http_requests", "HTTP requests by route template", ["method", "route", "status"]
 )
@@ -34,35 +37,14 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 # Paths that match no route are counted together: raw paths would let any client create
-# unbounded label values.
+# unbounded label values. The instrumentator names them "none".
 UNMATCHED = "unmatched"
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_see(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_see)
-        finally:
-            # The router records the matched route in the scope it was given.
-            route = getattr(scope.get("route"), "path", UNMATCHED)
-            method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+def record_request(info: Info) -> None:
+    route = info.modified_handler if info.modified_handler != "none" else UNMATCHED
+    REQUESTS.labels(info.method, route, info.modified_status).inc()
+    REQUEST_SECONDS.labels(info.method, route).observe(info.modified_duration)
 
 
 def count_jobs(catalog: Catalog) -> dict[str, int]:
@@ -100,7 +82,8 @@ class JobsCollector(Collector):
 
 
 def install_metrics(app: FastAPI) -> None:
-    app.add_middleware(MetricsMiddleware)
+    # Streamed answers are timed until their last event; the middleware passes them through.
+    Instrumentator(should_group_status_codes=False).add(record_request).instrument(app)
     per_app = CollectorRegistry(auto_describe=True)
     per_app.register(JobsCollector(app))
 

@@ -1,14 +1,13 @@
-"""A request id for every HTTP request: the caller's `X-Request-ID` when it is sane, else a
-new one; returned in the response's `X-Request-ID` and attached to every log line written
-while the request is handled."""
+"""A request id for every HTTP request (asgi-correlation-id): the caller's `X-Request-ID` when
+it is sane, else a new one; returned in the response's `X-Request-ID` and attached to every log
+line written while the request is handled."""
 
 from __future__ import annotations
 
 import re
-import uuid
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
 
 from core.logging_setup import request_id
 
@@ -18,32 +17,19 @@ HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def choose_request_id(given: str | None) -> str:
-    if given is not None and _SANE.fullmatch(given):
-        return given
-    return uuid.uuid4().hex
+def is_sane(given: str) -> bool:
+    return _SANE.fullmatch(given) is not None
 
 
-class RequestIdMiddleware:
-    """Pure ASGI, so streamed answers pass through untouched."""
+def attach_to_logs(rid: str) -> str:
+    """Puts the id where core's log filter reads it: core cannot read the library's own
+    context variable without importing Starlette into the worker. The middleware calls this
+    once per request, in the request's context, with the id it settled on."""
+    request_id.set(rid)
+    return rid
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = MutableHeaders(scope=scope)
-        rid = choose_request_id(headers.get(HEADER))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[HEADER] = rid
-            await send(message)
-
-        token = request_id.set(rid)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
+def install_request_ids(app: FastAPI) -> None:
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=HEADER, validator=is_sane, transformer=attach_to_logs
+    )

@@ -1,4 +1,5 @@
-"""Pydantic models at the HTTP boundary, named by role."""
+"""Pydantic models at the HTTP boundary, named by role. A public model that mirrors a record
+reads it by attribute (`model_validate(record)`); code builds only the shapes that differ."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.answer.cite import Citation
 from core.answer.service import Answer
-from core.catalog.records import Collection, Conversation, Document, Job, JobState
+from core.catalog.records import Conversation, Job, JobState
 
 
 class CollectionCreate(BaseModel):
@@ -19,6 +19,8 @@ class CollectionCreate(BaseModel):
 
 
 class CollectionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     embedding_model: str
     chunk_tokens: int
@@ -27,20 +29,11 @@ class CollectionPublic(BaseModel):
     documents: int
     chunks: int
 
-    @classmethod
-    def of(cls, c: Collection) -> CollectionPublic:
-        return cls(
-            name=c.name,
-            embedding_model=c.embedding_model,
-            chunk_tokens=c.chunk_tokens,
-            chunk_overlap_tokens=c.chunk_overlap_tokens,
-            created_at=c.created_at,
-            documents=c.documents,
-            chunks=c.chunks,
-        )
-
 
 class DocumentPublic(BaseModel):
+    # The status enum is read as its plain string value.
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     filename: str
     media_type: str
@@ -51,21 +44,6 @@ class DocumentPublic(BaseModel):
     size: int
     created_at: float
     updated_at: float
-
-    @classmethod
-    def of(cls, d: Document) -> DocumentPublic:
-        return cls(
-            id=d.id,
-            filename=d.filename,
-            media_type=d.media_type,
-            status=d.status.value,
-            error=d.error,
-            pages=d.pages,
-            chunks=d.chunks,
-            size=d.size,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-        )
 
 
 class Progress(BaseModel):
@@ -152,23 +130,16 @@ class QueryRequest(BaseModel):
 
 
 class CitationPublic(BaseModel):
+    # A verified citation, without its support score: the API keeps its own field list rather
+    # than follow core's dataclass, so a field added there does not change the API unseen.
+    model_config = ConfigDict(from_attributes=True)
+
     n: int
     document_id: str
     filename: str
     page: int | None
     quote: str
     verified: bool
-
-    @classmethod
-    def of(cls, c: Citation) -> CitationPublic:
-        return cls(
-            n=c.n,
-            document_id=c.document_id,
-            filename=c.filename,
-            page=c.page,
-            quote=c.quote,
-            verified=c.verified,
-        )
 
 
 class ChunkPublic(BaseModel):
@@ -195,7 +166,7 @@ class QueryResponse(BaseModel):
         return cls(
             answer=a.text,
             abstained=a.abstained,
-            citations=[CitationPublic.of(c) for c in a.citations],
+            citations=[CitationPublic.model_validate(c) for c in a.citations],
             chunks=chunks_public(a),
             backend=a.backend,
             timings=a.timings,
@@ -247,6 +218,8 @@ class ChatResponse(QueryResponse):
 
 
 class MessagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     role: str
     content: str
     citations: list[dict[str, Any]]
@@ -254,6 +227,9 @@ class MessagePublic(BaseModel):
 
 
 class ConversationPublic(BaseModel):
+    # `messages` is null in a list of conversations, which reads none.
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     title: str
     created_at: float
@@ -261,18 +237,5 @@ class ConversationPublic(BaseModel):
     messages: list[MessagePublic] | None = None
 
     @classmethod
-    def of(cls, c: Conversation, with_messages: bool = False) -> ConversationPublic:
-        return cls(
-            id=c.id,
-            title=c.title,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            messages=[
-                MessagePublic(
-                    role=m.role, content=m.content, citations=m.citations, created_at=m.created_at
-                )
-                for m in c.messages
-            ]
-            if with_messages
-            else None,
-        )
+    def summary(cls, c: Conversation) -> ConversationPublic:
+        return cls.model_validate(c).model_copy(update={"messages": None})

@@ -12,7 +12,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from core.settings import Settings
 
-# Set by the service for the duration of one request (app/request_id.py); None elsewhere.
+# Set in the context of each HTTP request to the id that asgi-correlation-id settled on
+# (app/request_id.py); None elsewhere.
 request_id: ContextVar[str | None] = ContextVar("zhiku_request_id", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"

@@ -12,9 +12,10 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
+from core.answer.vocabulary import ChatMessage, Prompt
 from core.errors import ConfigError, UpstreamFailed, UpstreamTimeout
 from core.llm import LLMS
-from core.llm.protocol import LLM, ChatMessage, Prompt
+from core.llm.protocol import LLM
 from core.settings import Settings
 from tests.conftest import make_settings
 from tests.llm_server import Answer, BreakStream, Fail, FakeOpenAI, Hang, RawSSE

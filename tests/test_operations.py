@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
-from app.request_id import choose_request_id
+from app.request_id import is_sane
 from bench.chroma_server import free_port
 from core.catalog.records import JobState
 from core.logging_setup import build_handler, request_id
@@ -56,6 +56,10 @@ def test_metrics_count_requests_by_route_template_jobs_and_answer_latency(
     client.get("/no/such/path")
     answer = client.post("/api/collections/kb/query", json={"question": "How often is backup?"})
     assert answer.status_code == 200
+    streamed = client.post(
+        "/api/collections/kb/query", json={"question": "How often is backup?", "stream": True}
+    )
+    assert "event: done" in streamed.text
 
     response = client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
@@ -80,10 +84,12 @@ def test_metrics_count_requests_by_route_template_jobs_and_answer_latency(
     # Raw paths never become labels.
     assert "no-such-document" not in response.text and "/no/such/path" not in response.text
     assert grew("zhiku_http_request_duration_seconds_count", method="POST", route=route) == 1
+    query = "/api/collections/{name}/query"
+    assert grew("zhiku_http_requests_total", method="POST", route=query, status="200") == 2
     assert grew("zhiku_pages_ingested_total") >= 1
     assert grew("zhiku_chunks_ingested_total") >= 1
-    assert grew("zhiku_retrieval_seconds_count") == 1
-    assert grew("zhiku_generation_seconds_count") == 1
+    assert grew("zhiku_retrieval_seconds_count") == 2
+    assert grew("zhiku_generation_seconds_count") == 2
     assert after[("zhiku_jobs", (("state", "done"),))] == 1
     assert after[("zhiku_jobs", (("state", "queued"),))] == 0
     assert after[("zhiku_queue_depth", ())] == 0
@@ -108,7 +114,7 @@ def test_request_id_is_honoured_when_sane_and_generated_otherwise(client: TestCl
         returned = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
         assert returned != bad and len(returned) == 32
     generated = client.get("/api/collections/missing").headers["X-Request-ID"]
-    assert choose_request_id(generated) == generated
+    assert is_sane(generated)
     assert client.get("/healthz").headers["X-Request-ID"] != generated
 
 

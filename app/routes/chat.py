@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from app.deps import AnswersDep, CollectionDep, ConversationsDep, SettingsDep
-from app.routes.query import check_length, sse
+from app.questions import check_length
 from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
+from app.streaming import answer_events, event_response
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
+from core.answer.vocabulary import ChatMessage
 from core.catalog.records import Message
-from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
 
@@ -23,7 +24,7 @@ async def chat(
     settings: SettingsDep,
     answers: AnswersDep,
     conversations: ConversationsDep,
-) -> ChatResponse | StreamingResponse:
+) -> ChatResponse | EventSourceResponse:
     """With a `conversation_id`, the history comes from the stored conversation and only the
     last message is new; without one, a conversation is started from the messages sent."""
     question = body.messages[-1].content
@@ -43,18 +44,14 @@ async def chat(
     )
 
     def store(answer: Answer) -> dict[str, object]:
-        cited = [CitationPublic.of(c).model_dump() for c in answer.citations]
+        cited = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
         conversations.append(
             collection.id, conversation_id, [*new, Message("assistant", answer.text, cited)]
         )
         return {"conversation_id": conversation_id, "question": standalone}
 
     if body.stream:
-        return StreamingResponse(
-            sse(answers, prepared, on_finish=store),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_response(answer_events(answers, prepared, on_finish=store))
     answer = await answers.answer(prepared)
     store(answer)
     return ChatResponse(
@@ -68,14 +65,14 @@ async def chat(
 def list_conversations(
     collection: CollectionDep, conversations: ConversationsDep
 ) -> list[ConversationPublic]:
-    return [ConversationPublic.of(c) for c in conversations.in_collection(collection.id)]
+    return [ConversationPublic.summary(c) for c in conversations.in_collection(collection.id)]
 
 
 @router.get("/conversations/{conversation_id}")
 def get_conversation(
     conversation_id: str, collection: CollectionDep, conversations: ConversationsDep
 ) -> ConversationPublic:
-    return ConversationPublic.of(conversations.get(collection.id, conversation_id), True)
+    return ConversationPublic.model_validate(conversations.get(collection.id, conversation_id))
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)

@@ -12,18 +12,18 @@ router = APIRouter(prefix="/api/collections", tags=["collections"])
 
 @router.get("")
 def list_collections(catalog: CatalogDep) -> list[CollectionPublic]:
-    return [CollectionPublic.of(c) for c in catalog.list_collections()]
+    return [CollectionPublic.model_validate(c) for c in catalog.list_collections()]
 
 
 @router.post("", status_code=201)
 def create_collection(body: CollectionCreate, operations: OperationsDep) -> CollectionPublic:
     created = operations.create_collection(body.name, body.chunk_tokens, body.chunk_overlap_tokens)
-    return CollectionPublic.of(created)
+    return CollectionPublic.model_validate(created)
 
 
 @router.get("/{name}")
 def get_collection(collection: CollectionDep) -> CollectionPublic:
-    return CollectionPublic.of(collection)
+    return CollectionPublic.model_validate(collection)
 
 
 @router.delete("/{name}", status_code=204)

@@ -41,7 +41,7 @@ async def upload_documents(
         raise InvalidInput("send at least one file in the multipart field 'files'")
     return [
         UploadAccepted(
-            document=DocumentPublic.of(result.document),
+            document=DocumentPublic.model_validate(result.document),
             job=JobPublic.of(result.job),
             created=result.created,
         )
@@ -51,14 +51,14 @@ async def upload_documents(
 
 @router.get("")
 def list_documents(collection: CollectionDep, catalog: CatalogDep) -> list[DocumentPublic]:
-    return [DocumentPublic.of(d) for d in catalog.list_documents(collection.id)]
+    return [DocumentPublic.model_validate(d) for d in catalog.list_documents(collection.id)]
 
 
 @router.get("/{document_id}")
 def get_document(
     collection: CollectionDep, document_id: str, catalog: CatalogDep
 ) -> DocumentPublic:
-    return DocumentPublic.of(catalog.get_document(collection.id, document_id))
+    return DocumentPublic.model_validate(catalog.get_document(collection.id, document_id))
 
 
 @router.get("/{document_id}/file", response_class=Response)

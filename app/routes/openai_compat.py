@@ -4,24 +4,24 @@ message text (a Sources list) and in an extra `citations` field."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.deps import AnswersDep, CatalogDep, OperationsDep, SettingsDep
 from app.errors import error_body
-from app.routes.query import check_length
+from app.questions import check_length
 from app.schemas import CitationPublic
+from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
+from core.answer.vocabulary import ChatMessage
 from core.errors import InvalidInput, ZhikuError
-from core.llm.protocol import ChatMessage
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -78,7 +78,7 @@ async def chat_completions(
     operations: OperationsDep,
     settings: SettingsDep,
     answers: AnswersDep,
-) -> dict[str, Any] | StreamingResponse:
+) -> dict[str, Any] | EventSourceResponse:
     collection = operations.collection(body.model)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
@@ -92,11 +92,7 @@ async def chat_completions(
     created = int(time.time())
 
     if body.stream:
-        return StreamingResponse(
-            _stream(answers, prepared, completion_id, created, body.model),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_response(_stream(answers, prepared, completion_id, created, body.model))
     answer = await answers.answer(prepared)
     content = answer.text + sources(answer)
     return {
@@ -112,7 +108,7 @@ async def chat_completions(
             }
         ],
         "usage": _usage(question, content),
-        "citations": [CitationPublic.of(c).model_dump() for c in answer.citations],
+        "citations": [CitationPublic.model_validate(c).model_dump() for c in answer.citations],
         "system_fingerprint": answer.backend,
     }
 
@@ -129,8 +125,8 @@ def _usage(question: str, content: str) -> dict[str, int]:
 
 async def _stream(
     answers: AnswerService, prepared: Prepared, completion_id: str, created: int, model: str
-) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+) -> AsyncIterator[ServerSentEvent]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         body = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -139,7 +135,7 @@ async def _stream(
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+        return json_event(body)
 
     yield chunk({"role": "assistant", "content": ""})
     started = time.perf_counter()
@@ -149,12 +145,12 @@ async def _stream(
             parts.append(delta)
             yield chunk({"content": delta})
     except ZhikuError as exc:
-        yield f"data: {json.dumps(error_body(exc.code, exc.message))}\n\n"
+        yield json_event(error_body(exc.code, exc.message))
         return
     answer = answers.finish(prepared, "".join(parts), started)
     footer = sources(answer)
     if footer:
         yield chunk({"content": footer})
-    citations = [CitationPublic.of(c).model_dump() for c in answer.citations]
+    citations = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
     yield chunk({}, "stop", citations=citations)
-    yield "data: [DONE]\n\n"
+    yield ServerSentEvent("[DONE]", sep=SEPARATOR)

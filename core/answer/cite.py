@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.answer.sentences import split_sentences
+from core.answer.vocabulary import Passage
 from core.lexical_tokens import lexical_tokens
-from core.llm.protocol import Passage
 
 MARKER = re.compile(r"\s?\[(\d{1,3})\]")
 

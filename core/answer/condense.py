@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.answer.vocabulary import ChatMessage, Prompt
 from core.lexical_tokens import lexical_tokens
-from core.llm.protocol import LLM, ChatMessage, Prompt
+from core.llm.protocol import LLM
 
 REWRITE = """Rewrite the last user message as one standalone question that can be understood
 without the conversation. Keep its language. Reply with the question only."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 import re
 
+from core.answer.vocabulary import ChatMessage, Prompt
 from core.errors import BackendUnavailable
-from core.llm.protocol import LLM, ChatMessage, Prompt
+from core.llm.protocol import LLM
 
 log = logging.getLogger("zhiku.answer")
 

@@ -13,13 +13,14 @@ from prometheus_client import Histogram
 from core.answer.abstain import should_abstain
 from core.answer.cite import Citation, verify_citations
 from core.answer.expand import expand_query
+from core.answer.extract import best_sentences
 from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.retrieve import HybridRetriever, Retrieval
+from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.catalog import Catalog
 from core.catalog.records import Collection
-from core.llm.extractive import best_sentences
-from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
+from core.llm.protocol import LLM
 from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
 
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from core.answer.vocabulary import ChatMessage, Prompt
 from core.errors import ConfigError, UpstreamFailed
-from core.llm.protocol import ChatMessage, Prompt
 from core.settings import Settings
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from core.answer.vocabulary import Prompt
 from core.errors import ConfigError, UpstreamFailed, UpstreamTimeout
-from core.llm.protocol import Prompt
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -3,39 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk as the prompt numbers it: `[n]` in an answer cites passage n."""
-
-    n: int
-    text: str
-    document_id: str
-    filename: str
-    page: int | None
-    heading_path: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """The chat messages an LLM sees, with the structure they were built from (the extractive
-    backend answers from the passages directly)."""
-
-    messages: list[ChatMessage]
-    question: str
-    passages: list[Passage] = field(default_factory=list)
-    language: Literal["zh", "en"] = "en"
+from core.answer.vocabulary import Prompt
 
 
 class LLM(Protocol):

@@ -1,0 +1,44 @@
+"""Which retrieved sentences answer the question, by how much of it they hold: the extractive
+backend answers with the best of them, and the answer service weighs the evidence by the
+first before deciding to abstain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from core.answer.cite import words
+from core.answer.sentences import split_sentences
+from core.answer.vocabulary import Prompt
+
+_CONTEXT_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Pick:
+    n: int
+    rank: int
+    position: int
+    text: str
+    coverage: float
+
+
+def best_sentences(prompt: Prompt) -> list[Pick]:
+    """Sentences ranked by how much of the question they hold (ties: better passage, earlier
+    sentence). A question word in the sentence counts fully; one only in its context (the rest
+    of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
+    leaves to its title what it is about."""
+    asked = words(prompt.question)
+    if not asked:
+        return []
+    picks: list[Pick] = []
+    for rank, p in enumerate(prompt.passages):
+        stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
+        context = asked & words("\n".join((stem, *p.heading_path, p.text)))
+        for s in split_sentences(p.text):
+            own = asked & words(s.text)
+            if own:
+                held = len(own) + _CONTEXT_WEIGHT * len(context - own)
+                picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
+    picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
+    return picks

@@ -1,0 +1,40 @@
+"""The words the answer layer speaks: numbered passages, chat messages and the prompt built
+from them. Every LLM backend takes a `Prompt`; none of these depends on a backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core.answer.language import Language
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk as the prompt numbers it: `[n]` in an answer cites passage n."""
+
+    n: int
+    text: str
+    document_id: str
+    filename: str
+    page: int | None
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The chat messages an LLM sees, with the structure they were built from (the extractive
+    backend answers from the passages directly)."""
+
+    messages: list[ChatMessage]
+    question: str
+    passages: list[Passage] = field(default_factory=list)
+    language: Language = "en"
