@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import URL, create_engine, inspect
-from sqlalchemy.node import Inspector
+from sqlalchemy.engine import Inspector
 from sqlalchemy.pool import NullPool
 
 from core.catalog import Catalog, open_catalog
@@ -172,9 +172,9 @@ def _open(settings: Settings, opened: list[Catalog]) -> Catalog:
 
 def _shape(url: URL) -> dict[str, dict[str, Any]]:
     """Every table as the database describes it: columns, keys, indexes and options."""
-    node = create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        found = inspect(node)
+        found = inspect(engine)
         names = [
             t
             for t in found.get_table_names()
@@ -182,7 +182,7 @@ def _shape(url: URL) -> dict[str, dict[str, Any]]:
         ]
         return {t: _table_shape(found, t) for t in sorted(names)}
     finally:
-        node.dispose()
+        engine.dispose()
 
 
 def _table_shape(found: Inspector, table: str) -> dict[str, Any]:
