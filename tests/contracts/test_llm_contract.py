@@ -50,7 +50,8 @@ class Backend:
 @contextlib.contextmanager
 def extractive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     settings = make_settings(tmp_path, llm_backend="extractive")
-    answer = "Zhiku answers questions from your own documents. [1] " + (
+    answer = (
+        "Zhiku answers questions from your own documents. [1] "
         "Every answer cites the passages it quotes. [2]"
     )
     yield Backend("extractive", lambda: LLMS.create("extractive", settings), answer)

@@ -144,15 +144,13 @@ def test_an_unreachable_server_is_logged_and_never_raises(
     unreachable_queues: OpenQueue, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue = unreachable_queues()
-    with caplog.at_level(logging.WARNING, logger="zhiku.queue"):
-        woken = listening(queue)
+    woken = listening(queue)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
         queue.notify()
-        deadline = time.monotonic() + 10
-        while len(caplog.records) < 2:
-            assert time.monotonic() < deadline, f"the outage was not logged twice: {caplog.text}"
-            time.sleep(0.05)
-    # One warning from notify, one from the listener; neither holds a stack trace.
-    assert all(r.levelno == logging.WARNING and not r.exc_info for r in caplog.records)
+    # Its own failure, logged in the caller's thread as a warning: no job is lost.
+    logged = [r.levelno for r in caplog.records if r.thread == threading.get_ident()]
+    assert logged == [logging.WARNING]
     assert not woken.is_set()
     started = time.monotonic()
     queue.close()
