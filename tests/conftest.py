@@ -17,8 +17,16 @@ from core.settings import Settings
 from tests.databases import catalog_url, postgres_server, postgres_url
 from tests.nodes import Node
 from tests.servers import chroma_url, redis_url
+from tests.tiny_llm import tiny_models
 
-__all__ = ["catalog_url", "chroma_url", "postgres_server", "postgres_url", "redis_url"]
+__all__ = [
+    "catalog_url",
+    "chroma_url",
+    "postgres_server",
+    "postgres_url",
+    "redis_url",
+    "tiny_models",
+]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The model's ONNX export for queries (core/onnx_query.py) is made once for every test and every

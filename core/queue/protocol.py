@@ -16,7 +16,8 @@ class WakeQueue(Protocol):
 
     def listen(self, wake: Callable[[], None]) -> None:
         """Call `wake` (from any thread) whenever jobs were committed, in this process or,
-        for a server-backed queue, in any process, until `close`."""
+        for a server-backed queue, in any process, from the moment `listen` returns until
+        `close`. Never raises: an unreachable server is logged and retried."""
         ...
 
     def close(self) -> None:

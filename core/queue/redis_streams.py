@@ -51,16 +51,22 @@ class RedisStreamQueue:
             )
 
     def listen(self, wake: Callable[[], None]) -> None:
+        # The starting point is taken before returning, so a wake-up sent once `listen` has
+        # returned reaches the listener; taken by the thread, it raced the first notify, and a
+        # job committed meanwhile waited for the next poll.
+        try:
+            start: str | None = _newest_id(self._client)
+        except redis.RedisError:
+            start = None  # the listener takes it once it reaches the server, and logs the outage
         thread = threading.Thread(
-            target=self._listen, args=(wake,), name="zhiku-queue-listener", daemon=True
+            target=self._listen, args=(wake, start), name="zhiku-queue-listener", daemon=True
         )
         self._threads.append(thread)
         thread.start()
 
-    def _listen(self, wake: Callable[[], None]) -> None:
+    def _listen(self, wake: Callable[[], None], last_id: str | None) -> None:
         backoff = ExponentialWithJitterBackoff(cap=30, base=0.5)
         failures = 0
-        last_id: str | None = None
         reader: Any = None
         while not self._stop.is_set():
             try:
@@ -72,10 +78,7 @@ class RedisStreamQueue:
                         decode_responses=True,
                     )
                 if last_id is None:
-                    # Start at the server's clock: entries from before this worker are old news
-                    # (it polls the catalog when it starts), entries after it are not.
-                    seconds, micros = reader.time()
-                    last_id = f"{seconds * 1000 + micros // 1000}-0"
+                    last_id = _newest_id(reader)
                 entries = reader.xread({STREAM: last_id}, count=100, block=_BLOCK_MS)
                 if failures:
                     log.info("reconnected to %s", self._where)
@@ -106,3 +109,15 @@ class RedisStreamQueue:
             thread.join(timeout=_BLOCK_MS / 1000 + 10)
         self._threads = []
         self._client.close()
+
+
+def _newest_id(client: redis.Redis) -> str:
+    """The ID of the stream's newest entry ("0-0" while it has none): the listener wakes for
+    the entries after it. Entries from before are old news (a worker polls the catalog when it
+    starts). Unlike the server's clock, it also counts an entry added later in the same
+    millisecond, whose ID is that millisecond's "-0"."""
+    newest = client.xrevrange(STREAM, count=1)
+    if not newest:
+        return "0-0"
+    entry_id = newest[0][0]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

@@ -8,7 +8,7 @@ from typing import Protocol
 from core.types import LoadedDocument
 
 PageProgress = Callable[[int, int], None]
-"""Called with (pages done, pages in all) as a loader advances."""
+"""Called with (pages done, pages in all) as a loader advances, ending with (pages, pages)."""
 
 
 class Loader(Protocol):
