@@ -24,5 +24,6 @@ class LLM(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release connections or models."""
+        """Release connections or models; safe to call more than once, and on a backend never
+        used."""
         ...

@@ -13,8 +13,9 @@ from typing import cast
 
 import pytest
 
+from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.llm import LLMS
-from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
+from core.llm.protocol import LLM
 from tests.conftest import make_settings
 from tests.llm_server import Answer, FakeOpenAI
 
