@@ -20,9 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.catalog import Catalog
+from core.catalog import Jobs
 from core.catalog.records import JobState
-from core.catalog.sql import SqlCatalog
 
 REQUESTS = Counter(
     "zhiku_http_requests", "HTTP requests by route template", ["method", "route", "status"]
@@ -65,16 +64,6 @@ class MetricsMiddleware:
             REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
 
 
-def count_jobs(catalog: Catalog) -> dict[str, int]:
-    """Jobs by state. The Catalog protocol has no such count yet, so this reads the jobs table
-    that both SQL catalogs (SQLite, PostgreSQL) share."""
-    if not isinstance(catalog, SqlCatalog):
-        raise TypeError(f"cannot count the jobs of a {type(catalog).__name__}")
-    with catalog.reading() as db:
-        rows = db.execute("SELECT state, count(*) AS n FROM jobs GROUP BY state").fetchall()
-    return {str(r["state"]): int(r["n"]) for r in rows}
-
-
 class JobsCollector(Collector):
     """Jobs by state and the queue depth, counted in the catalog at each scrape, so every
     replica reports the same truth whichever process ran the jobs."""
@@ -86,8 +75,9 @@ class JobsCollector(Collector):
         engine = getattr(self._app.state, "engine", None)
         if engine is None:
             return
+        jobs: Jobs = engine.catalog
         counts = {state.value: 0 for state in JobState}
-        counts.update(count_jobs(engine.catalog))
+        counts.update(jobs.count_jobs())
         by_state = GaugeMetricFamily("zhiku_jobs", "Ingestion jobs by state", labels=["state"])
         for state, count in sorted(counts.items()):
             by_state.add_metric([state], count)

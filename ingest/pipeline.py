@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from core.blobs import BlobStore
-from core.catalog import Catalog
+from core.catalog import Catalog, Chunks
 from core.catalog.records import Job
 from core.embedder import Embedder
 from core.settings import Settings
@@ -102,7 +102,7 @@ class Pipeline:
 
 
 def publish(
-    catalog: Catalog,
+    catalog: Chunks,
     store: VectorStore,
     collection_id: str,
     document_ids: Sequence[str],
