@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
-from core.catalog import Catalog, LeaseLost
+from core.catalog import Jobs, LeaseLost
 from core.catalog.records import Job, JobStage
 from core.errors import ZhikuError
 from core.settings import Settings
@@ -29,7 +29,7 @@ class Worker:
     def __init__(
         self,
         settings: Settings,
-        catalog: Catalog,
+        catalog: Jobs,
         pipeline: Pipeline,
         parse_pool: ParsePool,
         store: Callable[[], VectorStore],

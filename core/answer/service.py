@@ -16,7 +16,7 @@ from core.answer.expand import expand_query
 from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.retrieve import HybridRetriever, Retrieval
-from core.catalog import Catalog
+from core.catalog import Documents
 from core.catalog.records import Collection
 from core.llm.extractive import best_sentences
 from core.llm.protocol import LLM, ChatMessage, Passage, Prompt
@@ -55,7 +55,7 @@ def _observed(histogram: Histogram, since: float) -> float:
 class AnswerService:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Documents,
         retriever: HybridRetriever,
         llm: LLM,
         system_template: str,

@@ -151,8 +151,8 @@ class Row(Protocol):
 
 class RowReader(Generic[R]):
     """Builds a record from a row, one column per dataclass field: the field's name unless
-    `columns` names another, its value as stored unless `parse` has a function for it. The
-    record's fields are its one declaration; a new field is read once its column exists."""
+    `columns` names another, its value as stored unless `parse` has a function for it: the
+    dataclass stays the one declaration of a record's fields."""
 
     def __init__(
         self,
@@ -193,5 +193,4 @@ def conversation_of(r: Row, messages: list[Message] | None = None) -> Conversati
     )
 
 
-def message_of(r: Row) -> Message:
-    return Message(r["role"], r["content"], json.loads(r["citations"]), r["created_at"])
+message_of = RowReader(Message, parse={"citations": json.loads})

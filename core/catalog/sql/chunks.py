@@ -17,6 +17,8 @@ from core.types import ChunkDraft
 
 
 class SqlChunks(SqlBase):
+    """The Chunks protocol in SQL, but for the backend's lexical index."""
+
     # Chunks a lexical search may score (core/catalog/term_budget.py).
     lexical_budget = CANDIDATE_BUDGET
 

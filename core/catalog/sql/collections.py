@@ -12,6 +12,8 @@ from core.errors import Conflict, NotFound
 
 
 class SqlCollections(SqlBase):
+    """The Collections protocol in SQL."""
+
     def create_collection(
         self, name: str, embedding_model: str, chunk_tokens: int, chunk_overlap_tokens: int
     ) -> Collection:

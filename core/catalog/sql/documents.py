@@ -20,6 +20,8 @@ from core.catalog.sql.base import Db, SqlBase
 
 
 class SqlDocuments(SqlBase):
+    """The Documents protocol in SQL."""
+
     def add_documents(self, items: Sequence[NewDocument]) -> list[tuple[Document, Job, bool]]:
         now = time.time()
         added: list[tuple[Document, Job, bool]] = []

@@ -14,6 +14,8 @@ from core.errors import Conflict
 
 
 class SqlJobs(SqlBase):
+    """The Jobs protocol in SQL."""
+
     def get_job(self, job_id: str) -> Job:
         with self.reading() as db:
             return self._job_row(db, job_id)
