@@ -20,9 +20,8 @@ from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator.metrics import Info
 
-from core.catalog import Catalog
+from core.catalog import Jobs
 from core.catalog.records import JobState
-from core.catalog.sql import SqlCatalog
 
 # Defined here, once per process, rather than by the instrumentator's own metric functions,
 # which register theirs with every app built (tests build many) and keep only the first; the
@@ -47,16 +46,6 @@ def record_request(info: Info) -> None:
     REQUEST_SECONDS.labels(info.method, route).observe(info.modified_duration)
 
 
-def count_jobs(catalog: Catalog) -> dict[str, int]:
-    """Jobs by state. The Catalog protocol has no such count yet, so this reads the jobs table
-    that both SQL catalogs (SQLite, PostgreSQL) share."""
-    if not isinstance(catalog, SqlCatalog):
-        raise TypeError(f"cannot count the jobs of a {type(catalog).__name__}")
-    with catalog.reading() as db:
-        rows = db.execute("SELECT state, count(*) AS n FROM jobs GROUP BY state").fetchall()
-    return {str(r["state"]): int(r["n"]) for r in rows}
-
-
 class JobsCollector(Collector):
     """Jobs by state and the queue depth, counted in the catalog at each scrape, so every
     replica reports the same truth whichever process ran the jobs."""
@@ -68,8 +57,9 @@ class JobsCollector(Collector):
         resources = getattr(self._app.state, "resources", None)
         if resources is None:
             return
+        jobs: Jobs = resources.catalog
         counts = {state.value: 0 for state in JobState}
-        counts.update(count_jobs(resources.catalog))
+        counts.update(jobs.count_jobs())
         by_state = GaugeMetricFamily("zhiku_jobs", "Ingestion jobs by state", labels=["state"])
         for state, count in sorted(counts.items()):
             by_state.add_metric([state], count)

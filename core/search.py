@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.catalog import Catalog
+from core.catalog import Chunks
 from core.catalog.records import Collection, ScoredChunk
 from core.embedder import Embedder
 from core.errors import EmbeddingModelMismatch
@@ -20,7 +20,7 @@ _OVERFETCH = 2
 
 
 class Searcher:
-    def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder) -> None:
+    def __init__(self, catalog: Chunks, store: VectorStore, embedder: Embedder) -> None:
         self._catalog = catalog
         self._store = store
         self._embedder = embedder

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.catalog import Catalog
+from core.catalog import Chunks
 from core.catalog.records import Job
 from core.resources import Resources
 from core.stores.protocol import VectorMeta, VectorStore
@@ -96,7 +96,7 @@ class Pipeline:
 
 
 def publish(
-    catalog: Catalog,
+    catalog: Chunks,
     store: VectorStore,
     collection_id: str,
     document_ids: Sequence[str],

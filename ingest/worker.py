@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
-from core.catalog import LeaseLost
+from core.catalog import Jobs, LeaseLost
 from core.catalog.records import Job, JobStage
 from core.errors import ZhikuError
 from core.resources import Resources
@@ -34,7 +34,7 @@ class Worker:
         name: str | None = None,
     ) -> None:
         self._settings = resources.settings
-        self._catalog = resources.catalog
+        self._catalog: Jobs = resources.catalog
         self._operations = operations
         self._pipeline = Pipeline(resources)
         self._parse_pool = parse_pool

@@ -19,7 +19,19 @@ from tests.nodes import Node
 
 
 def _chunk(name: str) -> StoredChunk:
-    return StoredChunk(0, "c", "d", name, 0, name, None, (), 0, len(name), 1)
+    return StoredChunk(
+        seq=0,
+        text=name,
+        page=None,
+        heading_path=(),
+        start=0,
+        end=len(name),
+        tokens=1,
+        rowid=0,
+        collection_id="c",
+        document_id="d",
+        id=name,
+    )
 
 
 def test_language_follows_the_question_not_its_product_names() -> None:
@@ -92,7 +104,19 @@ def test_a_chunk_is_ranked_with_its_passage(node: Node, shared_data: Path) -> No
 
 def test_a_passage_ends_at_a_heading_and_after_a_few_chunks() -> None:
     def member(seq: int, heading: str, counts: dict[str, int]) -> PassageChunk:
-        chunk = StoredChunk(seq, "c", "d", f"c{seq}", seq, f"t{seq}", None, (heading,), 0, 2, 9)
+        chunk = StoredChunk(
+            seq=seq,
+            text=f"t{seq}",
+            page=None,
+            heading_path=(heading,),
+            start=0,
+            end=2,
+            tokens=9,
+            rowid=seq,
+            collection_id="c",
+            document_id="d",
+            id=f"c{seq}",
+        )
         return PassageChunk(chunk, 10, counts)
 
     assert passage_ranges([ScoredChunk(member(s, "h", {}).chunk, 1.0) for s in (1, 2, 5, 9)]) == [

@@ -18,7 +18,7 @@ from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.retrieve import HybridRetriever, Retrieval
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
-from core.catalog import Catalog
+from core.catalog import Documents
 from core.catalog.records import Collection
 from core.llm.protocol import LLM
 from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
@@ -56,7 +56,7 @@ def _observed(histogram: Histogram, since: float) -> float:
 class AnswerService:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Documents,
         retriever: HybridRetriever,
         llm: LLM,
         system_template: str,

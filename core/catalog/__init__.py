@@ -5,12 +5,31 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from core.catalog.protocol import Catalog, Conversations, LeaseLost
+from core.catalog.protocol import (
+    Catalog,
+    Chunks,
+    Collections,
+    Conversations,
+    Documents,
+    Jobs,
+    LeaseLost,
+)
 from core.catalog.records import chunk_id
 from core.registry import Registry
 from core.settings import Settings
 
-__all__ = ["CATALOGS", "Catalog", "Conversations", "LeaseLost", "chunk_id", "open_catalog"]
+__all__ = [
+    "CATALOGS",
+    "Catalog",
+    "Chunks",
+    "Collections",
+    "Conversations",
+    "Documents",
+    "Jobs",
+    "LeaseLost",
+    "chunk_id",
+    "open_catalog",
+]
 
 CATALOGS = Registry[Catalog](
     "catalog database",

@@ -1,5 +1,8 @@
 """What a catalog provides, whichever database holds it (SQLite embedded, PostgreSQL in
-scale-out), and what its conversation store provides."""
+scale-out): one small Protocol per area (collections, documents, jobs, chunks with the lexical
+index, conversations), and `Catalog`, which combines them with the lifecycle. Code that needs
+one area types that area's Protocol. Every method may raise BackendUnavailable when the database
+cannot be reached; each docstring names what else a method raises, and says so when nothing."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ class Conversations(Protocol):
     """Chat conversations, kept beside the catalog so every replica continues the same one."""
 
     def create(self, collection_id: str, first_question: str) -> Conversation:
-        """A new, empty conversation titled after its first question."""
+        """A new, empty conversation titled after its first question. Raises nothing else."""
         ...
 
     def get(self, collection_id: str, conversation_id: str) -> Conversation:
@@ -39,7 +42,7 @@ class Conversations(Protocol):
         ...
 
     def in_collection(self, collection_id: str) -> list[Conversation]:
-        """Without messages, most recently used first."""
+        """Without messages, most recently used first. Raises nothing else."""
         ...
 
     def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
@@ -51,26 +54,8 @@ class Conversations(Protocol):
         ...
 
 
-class Catalog(Protocol):
-    """The truth about collections, documents, chunks (with their vectors) and jobs, and the
-    lexical index, which commits in the same transactions as the chunks. Every method may
-    raise BackendUnavailable when the database cannot be reached."""
-
-    # lifecycle -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Release connections; the object is not used afterwards."""
-        ...
-
-    def ping(self) -> None:
-        """Raises when the database cannot answer (for readiness checks)."""
-        ...
-
-    def conversations(self) -> Conversations:
-        """The conversation store in the same database."""
-        ...
-
-    # collections -----------------------------------------------------------------------------
+class Collections(Protocol):
+    """Collections, each with its embedding model and chunk sizes."""
 
     def create_collection(
         self, name: str, embedding_model: str, chunk_tokens: int, chunk_overlap_tokens: int
@@ -86,28 +71,36 @@ class Catalog(Protocol):
         """Raises NotFound."""
         ...
 
-    def list_collections(self) -> list[Collection]: ...
+    def list_collections(self) -> list[Collection]:
+        """By name. Raises nothing else."""
+        ...
 
     def delete_collection(self, name: str) -> Collection:
         """Removes its documents, chunks, jobs, lexical entries and conversations. Raises
         NotFound."""
         ...
 
-    # documents -------------------------------------------------------------------------------
+
+class Documents(Protocol):
+    """The documents of collections, each recorded with its first job."""
 
     def add_documents(self, items: Sequence[NewDocument]) -> list[tuple[Document, Job, bool]]:
         """Record documents and their jobs in one transaction, in the order given. The same
         bytes again return the existing document and job (created=False), unless it had
-        failed: then it is retried."""
+        failed: then it is retried. Raises nothing else."""
         ...
 
     def get_document(self, collection_id: str, document_id: str) -> Document:
         """Raises NotFound."""
         ...
 
-    def document_exists(self, collection_id: str, document_id: str) -> bool: ...
+    def document_exists(self, collection_id: str, document_id: str) -> bool:
+        """Raises nothing else."""
+        ...
 
-    def list_documents(self, collection_id: str) -> list[Document]: ...
+    def list_documents(self, collection_id: str) -> list[Document]:
+        """Oldest first. Raises nothing else."""
+        ...
 
     def delete_document(self, collection_id: str, document_id: str) -> Document:
         """The document, its chunks, lexical entries and jobs, in one transaction. Raises
@@ -115,17 +108,20 @@ class Catalog(Protocol):
         ...
 
     def document_references(self, document_id: str) -> int:
-        """How many collections hold these bytes."""
+        """How many collections hold these bytes. Raises nothing else."""
         ...
 
-    # jobs ------------------------------------------------------------------------------------
+
+class Jobs(Protocol):
+    """Ingestion jobs: claimed under a lease, so no two workers hold one at once, and moved
+    through their stages (parse, embed) to done, failed or cancelled."""
 
     def get_job(self, job_id: str) -> Job:
         """Raises NotFound."""
         ...
 
     def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
-        """The jobs that exist among `job_ids`, in no particular order."""
+        """The jobs that exist among `job_ids`, in no particular order. Raises nothing else."""
         ...
 
     def latest_job(self, collection_id: str, document_id: str) -> Job:
@@ -133,7 +129,8 @@ class Catalog(Protocol):
         ...
 
     def count_jobs(self) -> dict[str, int]:
-        """How many jobs are in each state (states without jobs are left out)."""
+        """How many jobs are in each state (states without jobs are left out). Raises nothing
+        else."""
         ...
 
     def claim_jobs(
@@ -148,11 +145,12 @@ class Catalog(Protocol):
         """Atomically take the oldest claimable jobs of a stage (queued, or running with an
         expired lease): no job is ever handed to two claimers at once. Jobs that reached
         `max_attempts` are failed instead. Parse claims up to `max_jobs`; embed claims up to
-        `max_chunks` chunks in all (at least one job)."""
+        `max_chunks` chunks in all (at least one job). Raises nothing else."""
         ...
 
     def renew_leases(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> set[str]:
-        """Extend the leases this worker still holds; returns the ids it no longer holds."""
+        """Extend the leases this worker still holds; returns the ids it no longer holds.
+        Raises nothing else."""
         ...
 
     def cancel_job(self, job_id: str) -> Job:
@@ -165,17 +163,33 @@ class Catalog(Protocol):
         ...
 
     def release_job(self, job_id: str, worker: str) -> None:
-        """Give a held job back to the queue untouched (its attempt still counts)."""
+        """Give a held job back to the queue untouched (its attempt still counts); nothing
+        when the worker no longer holds it. Raises nothing else."""
         ...
 
     def release_running_jobs(self) -> int:
         """Put back in the queue running jobs that no live worker can hold, for the sole owner
-        of an embedded data directory; returns how many."""
+        of an embedded data directory; returns how many. Raises nothing else."""
         ...
 
     def set_page_progress(self, job_id: str, worker: str, done: int, total: int) -> None:
         """Raises LeaseLost."""
         ...
+
+    def mark_ready(self, job_ids: Sequence[str], worker: str) -> list[str]:
+        """Finish these jobs and make their documents ready, in one transaction; returns the
+        jobs left untouched (not held, or vectors missing). Raises nothing else."""
+        ...
+
+    def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
+        """Fail the job and its document and drop its chunks. Raises NotFound, and LeaseLost
+        when `worker` is given and no longer holds it."""
+        ...
+
+
+class Chunks(Protocol):
+    """Chunks (with their vectors) and the lexical index, which commits in the same
+    transactions as the chunks."""
 
     def store_parsed(
         self,
@@ -192,11 +206,13 @@ class Catalog(Protocol):
         ...
 
     def chunks_without_vectors(self, job_ids: Sequence[str]) -> list[tuple[int, str, bytes]]:
-        """(rowid, text, text hash) of these jobs' chunks still to embed."""
+        """(rowid, text, text hash) of these jobs' chunks still to embed. Raises nothing
+        else."""
         ...
 
     def vectors_by_text(self, embedding_model: str, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
-        """Vectors already computed by this model for texts with these hashes."""
+        """Vectors already computed by this model for texts with these hashes. Raises nothing
+        else."""
         ...
 
     def store_vectors(
@@ -208,25 +224,22 @@ class Catalog(Protocol):
     def document_vectors(
         self, collection_id: str, document_id: str
     ) -> list[tuple[str, bytes, int | None, int]]:
-        """(chunk id, float16 vector, page, seq) of a document, in order."""
+        """(chunk id, float16 vector, page, seq) of a document, in order. Raises nothing
+        else."""
         ...
 
-    def mark_ready(self, job_ids: Sequence[str], worker: str) -> list[str]:
-        """Finish these jobs and make their documents ready, in one transaction; returns the
-        jobs left untouched (not held, or vectors missing)."""
+    def document_chunks(self, collection_id: str, document_id: str) -> list[StoredChunk]:
+        """A document's chunks in order, none for a missing document. Raises nothing else."""
         ...
-
-    def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
-        """Fail the job and its document and drop its chunks. Raises NotFound, and LeaseLost
-        when `worker` is given and no longer holds it."""
-        ...
-
-    # chunks and lexical search ---------------------------------------------------------------
-
-    def document_chunks(self, collection_id: str, document_id: str) -> list[StoredChunk]: ...
 
     def ready_chunks(self, collection_id: str, ids: Sequence[str]) -> dict[str, StoredChunk]:
-        """The chunks among `ids` whose document is ready."""
+        """The chunks among `ids` whose document is ready. Raises nothing else."""
+        ...
+
+    def live_chunk_ids(
+        self, collection_id: str, statuses: Sequence[DocumentStatus]
+    ) -> dict[str, str]:
+        """Chunk id → document id for documents in the given statuses. Raises nothing else."""
         ...
 
     def lexical_search(
@@ -237,37 +250,50 @@ class Catalog(Protocol):
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
         """Chunks of searchable or ready documents holding any of the tokens, best first
-        (BM25-like, positive scores). Any token text is safe."""
+        (BM25-like, positive scores). Any token text is safe. Raises nothing else."""
         ...
 
     def scored_terms(self, collection_id: str, tokens: Sequence[str]) -> dict[str, int]:
         """The tokens a lexical search scores (the rarest within the candidate budget,
-        core/catalog/term_budget.py), each with how many indexed chunks hold it."""
+        core/catalog/term_budget.py), each with how many indexed chunks hold it. Raises
+        nothing else."""
         ...
 
     def passage_chunks(
         self, collection_id: str, ranges: Sequence[tuple[str, int, int]], terms: Sequence[str]
     ) -> list[PassageChunk]:
         """The indexed chunks of each (document id, first seq, last seq) range, in any order,
-        with how often each of `terms` occurs in them."""
-        ...
-
-    def live_chunk_ids(
-        self, collection_id: str, statuses: Sequence[DocumentStatus]
-    ) -> dict[str, str]:
-        """Chunk id → document id for documents in the given statuses."""
+        with how often each of `terms` occurs in them. Raises nothing else."""
         ...
 
     def lexical_gaps(self, collection_id: str) -> tuple[list[StoredChunk], list[int]]:
-        """Chunks missing from the lexical index, and index rows without a chunk."""
+        """Chunks missing from the lexical index, and index rows without a chunk. Raises
+        nothing else."""
         ...
 
     def repair_lexical(
         self, collection_id: str, entries: Sequence[tuple[int, str]], orphans: Sequence[int]
     ) -> None:
-        """Index (rowid, space-separated tokens) entries; remove `orphans` from the index."""
+        """Index (rowid, space-separated tokens) entries; remove `orphans` from the index.
+        Raises nothing else."""
         ...
 
     def lexical_rows(self, collection_id: str) -> int:
-        """How many chunks of the collection the lexical index holds."""
+        """How many chunks of the collection the lexical index holds. Raises nothing else."""
+        ...
+
+
+class Catalog(Collections, Documents, Jobs, Chunks, Protocol):
+    """What a catalog backend provides: every area, in one database, and its lifecycle."""
+
+    def close(self) -> None:
+        """Release connections; the object is not used afterwards. Raises nothing."""
+        ...
+
+    def ping(self) -> None:
+        """Raises BackendUnavailable when the database cannot answer (for readiness checks)."""
+        ...
+
+    def conversations(self) -> Conversations:
+        """The conversation store in the same database. Raises nothing."""
         ...

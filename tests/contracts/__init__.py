@@ -1,1 +1,2 @@
-"""Contract suites: what every implementation of a Protocol must do, run on each one."""
+"""Contract suites: one module per Protocol, each run on every implementation its registry
+names."""
