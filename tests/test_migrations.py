@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,8 @@ from sqlalchemy.engine import Inspector
 from sqlalchemy.pool import NullPool
 
 from core.catalog import Catalog, open_catalog
-from core.catalog.migrations import head, postgres_url, schema_version, sqlite_url
+from core.catalog.migrations import HEAD
+from core.catalog.migrations.runner import head, postgres_url, schema_version, sqlite_url
 from core.catalog.records import DocumentStatus, JobStage, JobState, NewDocument, chunk_id
 from core.catalog.schema import metadata, tables_for
 from core.catalog.sqlite import sqlite_path
@@ -272,6 +275,30 @@ def test_a_fresh_catalog_is_made_at_head_and_opening_it_again_changes_nothing(
     assert _shape(_url(settings)) == made
     assert schema_version(_url(settings)) == head()
     assert set(made) == {t.name for t in tables_for(_url(settings).get_backend_name())}
+
+
+def test_head_names_the_newest_revision() -> None:
+    assert head() == HEAD
+
+
+def test_opening_a_catalog_at_head_does_not_load_the_migration_tools(
+    settings: Settings, opened: list[Catalog]
+) -> None:
+    _open(settings, opened)
+    # A fresh interpreter, as a parse process is: Alembic and SQLAlchemy would cost it half a
+    # second of imports.
+    probe = (
+        "import sys\n"
+        "from core.catalog import open_catalog\n"
+        "from core.settings import Settings\n"
+        f"open_catalog(Settings(_env_file=None, data_dir={str(settings.data_dir)!r},"
+        f" database_url={settings.database_url!r})).close()\n"
+        "print(sorted(m for m in ('alembic', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "[]"
 
 
 def test_catalogs_opened_at_once_on_a_fresh_database_all_open_it(

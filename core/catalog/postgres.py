@@ -9,11 +9,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
-import sqlalchemy.exc
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from core.catalog.migrations import postgres_url, upgrade
+from core.catalog.migrations import at_head
 from core.catalog.postgres_lexical import PgDb, PostgresLexicalIndex
 from core.catalog.sql import Db
 from core.errors import BackendUnavailable, ConfigError
@@ -33,12 +32,15 @@ class PostgresCatalog(PostgresLexicalIndex):
             raise ConfigError("ZHIKU_DATABASE_URL must name the PostgreSQL database")
         url = settings.database_url
         try:
-            # The schema first: an unreachable server fails here, at once and with its own
-            # message, instead of as a pool timeout.
-            upgrade(postgres_url(url), connect_timeout=_CONNECT_SECONDS)
-        except sqlalchemy.exc.OperationalError as exc:
+            # One plain connection first: an unreachable server fails here, at once and with
+            # its own message, instead of as a pool timeout.
+            with psycopg.connect(url, connect_timeout=_CONNECT_SECONDS) as conn:
+                current = at_head(conn, "postgresql")
+            if not current:
+                _upgrade(url)
+        except psycopg.OperationalError as exc:
             raise BackendUnavailable(
-                f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc.orig}"
+                f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc}"
             ) from exc
         self._pool = ConnectionPool(
             url,
@@ -98,3 +100,16 @@ class PostgresCatalog(PostgresLexicalIndex):
         """None: other machines' workers share this database, so a running job may be held by
         a live worker; jobs of dead workers are taken again when their lease expires."""
         return 0
+
+
+def _upgrade(url: str) -> None:
+    import sqlalchemy.exc
+
+    from core.catalog.migrations.runner import postgres_url, upgrade
+
+    try:
+        upgrade(postgres_url(url), connect_timeout=_CONNECT_SECONDS)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise BackendUnavailable(
+            f"the catalog database (ZHIKU_DATABASE_URL) is unavailable: {exc.orig}"
+        ) from exc

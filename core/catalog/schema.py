@@ -1,6 +1,6 @@
 """The catalog's tables, declared once for SQLite and PostgreSQL; the migrations bring a
 database to them. SQLite's lexical index is one FTS5 table per collection, made with the
-collection; PostgreSQL's is two tables of its own (`lexical_entries`: a chunk's tsvector and
+collection (sqlite_fts.py); PostgreSQL's is two tables of its own (`lexical_entries`: a chunk's tsvector and
 length, GIN-indexed, narrow so a search reads short rows instead of the wide chunk rows;
 `lexical_terms`: the chunks holding each term of a collection, for picking a query's rarest
 terms and for BM25's idf)."""
@@ -176,18 +176,3 @@ messages = Table(
 def tables_for(dialect: str) -> list[Table]:
     """The tables a database of this dialect holds, in the order they are created."""
     return [t for t in metadata.sorted_tables if dialect in t.info.get("dialects", {dialect})]
-
-
-def fts_table(collection_id: str) -> str:
-    # Collection ids are generated hex, never user text, so they are safe in an identifier.
-    if not collection_id.isalnum():
-        raise ValueError(f"bad collection id {collection_id!r}")
-    return f"fts_{collection_id}"
-
-
-def fts_create(collection_id: str) -> str:
-    """SQLite's lexical index of one collection, made when the collection is."""
-    return (
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table(collection_id)} "
-        "USING fts5(tokens, tokenize='unicode61 remove_diacritics 2')"
-    )

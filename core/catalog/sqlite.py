@@ -14,10 +14,10 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception_message, stop_after_delay, wait_random
 
-from core.catalog.migrations import sqlite_url, upgrade
+from core.catalog.migrations import at_head
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk, chunk_of
-from core.catalog.schema import fts_create, fts_table
 from core.catalog.sql import CHUNK_COLUMNS, STORED_CHUNK_COLUMNS, Db, SqlCatalog, marks
+from core.catalog.sqlite_fts import fts_create, fts_table
 from core.catalog.term_budget import rarest_terms
 from core.errors import ConfigError
 from core.settings import Settings
@@ -55,8 +55,10 @@ class SqliteCatalog(SqlCatalog):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         # In WAL before the schema is written, so readers never wait for an upgrade.
-        self._db()
-        upgrade(sqlite_url(self.path))
+        if not at_head(self._db(), "sqlite"):
+            from core.catalog.migrations.runner import sqlite_url, upgrade
+
+            upgrade(sqlite_url(self.path))
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
