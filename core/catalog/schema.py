@@ -1,9 +1,9 @@
 """The catalog's tables, declared once for SQLite and PostgreSQL; the migrations bring a
 database to them. SQLite's lexical index is one FTS5 table per collection, made with the
-collection (sqlite_fts.py); PostgreSQL's is two tables of its own (`lexical_entries`: a chunk's tsvector and
-length, GIN-indexed, narrow so a search reads short rows instead of the wide chunk rows;
-`lexical_terms`: the chunks holding each term of a collection, for picking a query's rarest
-terms and for BM25's idf)."""
+collection (sqlite_fts.py); PostgreSQL's is two tables of its own (`lexical_entries`: a chunk's
+tsvector and length, GIN-indexed, narrow so a search reads short rows instead of the wide chunk
+rows; `lexical_terms`: the chunks holding each term of a collection, for picking a query's
+rarest terms and for BM25's idf)."""
 
 from __future__ import annotations
 
