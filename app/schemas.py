@@ -174,16 +174,11 @@ class QueryResponse(BaseModel):
 
 
 def chunks_public(a: Answer) -> list[ChunkPublic]:
+    """The chunk's own public fields read from it (a new one needs only a line in ChunkPublic),
+    with its number, file name and score."""
     return [
-        ChunkPublic(
-            n=p.n,
-            id=f.chunk.id,
-            document_id=p.document_id,
-            filename=p.filename,
-            page=p.page,
-            heading_path=list(f.chunk.heading_path),
-            text=p.text,
-            score=round(f.score, 6),
+        ChunkPublic.model_validate(
+            {**vars(p.chunk), "n": p.n, "filename": p.filename, "score": round(f.score, 6)}
         )
         for p, f in zip(a.passages, a.chunks, strict=True)
     ]

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from core.answer.vocabulary import Passage
+from core.catalog.records import StoredChunk
 from core.embedder import Embedder
 from core.settings import Settings
 from tests.databases import catalog_url, postgres_server, postgres_url
@@ -102,6 +104,31 @@ def drain(node: Node) -> None:
         if not node.worker.run_once():
             return
     raise AssertionError("the worker never ran out of work")
+
+
+def passage(
+    n: int,
+    text: str,
+    document_id: str,
+    filename: str,
+    page: int | None = None,
+    heading_path: tuple[str, ...] = (),
+) -> Passage:
+    """A numbered passage around a chunk that was never stored, for prompt and citation tests."""
+    chunk = StoredChunk(
+        seq=n - 1,
+        text=text,
+        page=page,
+        heading_path=heading_path,
+        start=0,
+        end=len(text),
+        tokens=len(text.split()),
+        rowid=n,
+        collection_id="c",
+        document_id=document_id,
+        id=f"{document_id}-{n}",
+    )
+    return Passage(n, chunk, filename)
 
 
 def upload_and_wait(

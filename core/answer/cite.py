@@ -59,13 +59,13 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
             passage = by_n.get(number)
             if passage is None:
                 continue
-            share, quote = support(claim, passage.text)
+            share, quote = support(claim, passage.chunk.text)
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,
-                    passage.document_id,
+                    passage.chunk.document_id,
                     passage.filename,
-                    passage.page,
+                    passage.chunk.page,
                     quote,
                     share >= SUPPORT_THRESHOLD,
                     round(share, 3),

@@ -34,8 +34,8 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     picks: list[Pick] = []
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
-        context = asked & words("\n".join((stem, *p.heading_path, p.text)))
-        for s in split_sentences(p.text):
+        context = asked & words("\n".join((stem, *p.chunk.heading_path, p.chunk.text)))
+        for s in split_sentences(p.chunk.text):
             own = asked & words(s.text)
             if own:
                 held = len(own) + _CONTEXT_WEIGHT * len(context - own)

@@ -36,11 +36,10 @@ def escape_passage(text: str) -> str:
 def render_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for p in passages:
-        page = f' page="{p.page}"' if p.page is not None else ""
+        page = f' page="{p.chunk.page}"' if p.chunk.page is not None else ""
         source = escape_passage(p.filename).replace('"', "'")
-        blocks.append(
-            f'<passage n="{p.n}" source="{source}"{page}>\n{escape_passage(p.text)}\n</passage>'
-        )
+        text = escape_passage(p.chunk.text)
+        blocks.append(f'<passage n="{p.n}" source="{source}"{page}>\n{text}\n</passage>')
     return "<passages>\n" + "\n".join(blocks) + "\n</passages>"
 
 

@@ -106,14 +106,7 @@ class AnswerService:
             for d in {f.chunk.document_id for f in retrieval.chunks}
         }
         passages = [
-            Passage(
-                n,
-                f.chunk.text,
-                f.chunk.document_id,
-                names[f.chunk.document_id],
-                f.chunk.page,
-                tuple(f.chunk.heading_path),
-            )
+            Passage(n, f.chunk, names[f.chunk.document_id])
             for n, f in enumerate(retrieval.chunks, start=1)
         ]
         prompt = build_prompt(question, passages, retrieval.language, self._system, history)

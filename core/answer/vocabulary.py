@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.answer.language import Language
+from core.catalog.records import StoredChunk
 
 Role = Literal["system", "user", "assistant"]
 
@@ -19,14 +20,13 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk as the prompt numbers it: `[n]` in an answer cites passage n."""
+    """A retrieved chunk as the prompt numbers it: `[n]` in an answer cites passage n. The
+    chunk itself is carried, not copied field by field, so a chunk's fields stay declared once
+    (core/types.py)."""
 
     n: int
-    text: str
-    document_id: str
+    chunk: StoredChunk
     filename: str
-    page: int | None
-    heading_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

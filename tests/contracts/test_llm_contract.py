@@ -16,13 +16,13 @@ import pytest
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.llm import LLMS
 from core.llm.protocol import LLM
-from tests.conftest import make_settings
+from tests.conftest import make_settings, passage
 from tests.llm_server import Answer, FakeOpenAI
 
 QUESTION = "How does Zhiku answer questions, and what does it cite?"
 PASSAGES = [
-    Passage(1, "Zhiku answers questions from your own documents.", "d1", "guide.md", None),
-    Passage(2, "Every answer cites the passages it quotes.", "d2", "citations.pdf", 3, ("Cite",)),
+    passage(1, "Zhiku answers questions from your own documents.", "d1", "guide.md", None),
+    passage(2, "Every answer cites the passages it quotes.", "d2", "citations.pdf", 3, ("Cite",)),
 ]
 
 
