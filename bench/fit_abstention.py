@@ -17,10 +17,10 @@ from pathlib import Path
 from bench.retrieval import ingest_contexts, log
 from core.answer.abstain import THRESHOLDS_FILE
 from core.answer.prompt import DEFAULT_SYSTEM
-from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
 from core.llm.extractive import ExtractiveLLM
-from core.search import Searcher
+from core.retrieval.retrieve import HybridRetriever
+from core.retrieval.search import Searcher
 
 GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 

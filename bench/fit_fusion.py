@@ -1,6 +1,6 @@
 """Fit the fusion weights per language for the default embedding model: ingest a SQuAD-format
 set, collect each question's dense and lexical candidates once, then pick the dense weight
-(lexical fixed at 1) with the best mrr@10. Writes core/answer/fusion_weights.json.
+(lexical fixed at 1) with the best mrr@10. Writes core/retrieval/fusion_weights.json.
 
     python -m bench.fit_fusion --zh ../shared/data/squad/cmrc2018_trial.json \
         --en ../shared/data/squad/squad_v2_dev.json --en-max-docs 600
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench.retrieval import candidate_rankings, fused_ranks, ingest_contexts, load_squad, log
-from core.answer.fuse import WEIGHTS_FILE, FusionWeights
+from core.retrieval.fuse import WEIGHTS_FILE, FusionWeights
 
 GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 

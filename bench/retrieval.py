@@ -23,12 +23,12 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from core.answer.fuse import FusionWeights, fuse, weights_for
-from core.answer.language import detect_language
-from core.answer.retrieve import HybridRetriever
 from core.catalog.records import Collection, ScoredChunk
 from core.resources import Resources
-from core.search import Searcher
+from core.retrieval.fuse import FusionWeights, fuse, weights_for
+from core.retrieval.language import detect_language
+from core.retrieval.retrieve import HybridRetriever
+from core.retrieval.search import Searcher
 from core.settings import Settings
 from ingest.lifecycle import WorkerThread
 from ingest.operations import Operations

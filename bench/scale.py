@@ -41,13 +41,13 @@ import numpy as np
 import psycopg
 
 from bench.chroma_server import ChromaDidNotStart, running_chroma
-from core.answer.retrieve import HybridRetriever
 from core.catalog.records import Collection, JobStage, NewDocument
 from core.catalog.sql import SqlCatalog
 from core.embedder import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.resources import Resources
-from core.search import Searcher
+from core.retrieval.retrieve import HybridRetriever
+from core.retrieval.search import Searcher
 from core.settings import Settings
 from core.types import ChunkDraft, LoadedDocument, Section
 from ingest.operations import Operations

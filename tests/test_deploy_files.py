@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from fnmatch import fnmatch
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,21 @@ def test_the_image_copies_every_package_the_project_installs(dockerfile: str) ->
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
     copied = {arg.split()[0] for op, arg in _instructions(dockerfile) if op == "COPY"}
     assert packages and packages <= copied
+
+
+def test_every_file_the_packages_read_at_run_time_is_installed_with_them() -> None:
+    """Files beside the code (the page, fitted weights) reach a non-editable install, such as
+    the image's, only through package-data."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    globs = project["tool"]["setuptools"]["package-data"]
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for package in packages:
+        for path in (ROOT / package).rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc"):
+                inside = path.relative_to(ROOT / package)
+                assert any(
+                    inside.match(g) or fnmatch(str(inside), g) for g in globs.get(package, [])
+                ), f"{package}/{inside} is not in [tool.setuptools.package-data]"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from core.catalog.records import DocumentStatus, JobStage, JobState
 from core.errors import EmbeddingModelMismatch
-from core.search import Searcher
+from core.retrieval.search import Searcher
 from core.stores.protocol import VectorMeta
 from tests.conftest import drain
 from tests.nodes import Node

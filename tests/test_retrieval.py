@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from core.answer.fuse import FusionWeights, fuse, weights_for
-from core.answer.language import detect_language
-from core.answer.retrieve import HybridRetriever
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk
 from core.lexical_tokens import lexical_tokens
-from core.passage_rank import passage_ranges, rank_in_passages
-from core.search import Searcher
+from core.retrieval.fuse import FusionWeights, fuse, weights_for
+from core.retrieval.language import detect_language
+from core.retrieval.passage_rank import passage_ranges, rank_in_passages
+from core.retrieval.retrieve import HybridRetriever
+from core.retrieval.search import Searcher
 from tests.conftest import drain
 from tests.nodes import Node
 

@@ -13,7 +13,7 @@ import pytest
 from bench.chroma_server import free_port
 from core.embedder import Embedder
 from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
-from core.search import Searcher
+from core.retrieval.search import Searcher
 from core.stores import open_vector_store, vector_store_key
 from core.stores.protocol import VectorMeta, VectorStore
 from tests.conftest import drain, make_settings

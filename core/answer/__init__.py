@@ -1,1 +1,2 @@
-"""From a question to a cited answer: retrieve, fuse, prompt, cite."""
+"""From retrieved chunks to a cited answer: the prompt and its vocabulary, condensing a
+follow-up, query expansion, citations, abstention, and the service that runs them."""

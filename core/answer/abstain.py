@@ -8,7 +8,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from core.answer.language import Language
+from core.retrieval.language import Language
 
 THRESHOLDS_FILE = Path(__file__).with_name("abstention.json")
 _UNFITTED = 0.3

@@ -4,12 +4,12 @@ LLM backend), for the HTTP service and for `zhiku ask` / `zhiku eval` run withou
 from __future__ import annotations
 
 from core.answer.prompt import DEFAULT_SYSTEM
-from core.answer.rerank import open_reranker
-from core.answer.retrieve import HybridRetriever
 from core.answer.service import AnswerService
 from core.llm import LLMS
 from core.resources import Resources
-from core.search import Searcher
+from core.retrieval.rerank import open_reranker
+from core.retrieval.retrieve import HybridRetriever
+from core.retrieval.search import Searcher
 from core.settings import Settings
 
 

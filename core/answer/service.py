@@ -14,13 +14,13 @@ from core.answer.abstain import should_abstain
 from core.answer.cite import Citation, verify_citations
 from core.answer.expand import expand_query
 from core.answer.extract import best_sentences
-from core.answer.fuse import FusedChunk
 from core.answer.prompt import NOT_FOUND, build_prompt
-from core.answer.retrieve import HybridRetriever, Retrieval
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.catalog import Documents
 from core.catalog.records import Collection
 from core.llm.protocol import LLM
+from core.retrieval.fuse import FusedChunk
+from core.retrieval.retrieve import HybridRetriever, Retrieval
 from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
 
 

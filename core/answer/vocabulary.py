@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.answer.language import Language
 from core.catalog.records import StoredChunk
+from core.retrieval.language import Language
 
 Role = Literal["system", "user", "assistant"]
 

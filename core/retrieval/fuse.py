@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from core.answer.language import Language
 from core.catalog.records import ScoredChunk, StoredChunk
+from core.retrieval.language import Language
 
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 RRF_K = 60

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from core.answer.fuse import FusedChunk, FusionWeights, fuse, fuse_rankings, weights_for
-from core.answer.language import Language, detect_language
-from core.answer.rerank import Reranker
 from core.catalog.records import Collection, ScoredChunk
-from core.search import Searcher
+from core.retrieval.fuse import FusedChunk, FusionWeights, fuse, fuse_rankings, weights_for
+from core.retrieval.language import Language, detect_language
+from core.retrieval.rerank import Reranker
+from core.retrieval.search import Searcher
 
 # Each retriever contributes this many candidates per result asked for (at least 20). Measured
 # with the top 10 (bench.retrieval, 1,000 questions): 2 and 4 rank alike (SQuAD hit@5 0.933 vs

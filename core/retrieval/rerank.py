@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from core.answer.fuse import FusedChunk
 from core.embedder import resolve_model_path
+from core.retrieval.fuse import FusedChunk
 from core.settings import Settings
 
 if TYPE_CHECKING:

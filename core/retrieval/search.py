@@ -10,7 +10,7 @@ from core.catalog.records import Collection, ScoredChunk
 from core.embedder import Embedder
 from core.errors import EmbeddingModelMismatch
 from core.lexical_tokens import lexical_tokens
-from core.passage_rank import passage_ranges, rank_in_passages
+from core.retrieval.passage_rank import passage_ranges, rank_in_passages
 from core.stores.protocol import VectorStore
 
 # Lexical hits whose passages are scored, at least.
@@ -32,7 +32,7 @@ class Searcher:
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """BM25 hits, each scored again within its passage (core/passage_rank.py)."""
+        """BM25 hits, each scored again within its passage (core/retrieval/passage_rank.py)."""
         matches = self._catalog.scored_terms(collection.id, lexical_tokens(query))
         if not matches:
             return []
