@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.embedder import resolve_dtype
+from core.embedding.sentence_transformer import resolve_dtype
 from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

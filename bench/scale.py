@@ -43,7 +43,7 @@ import psycopg
 from bench.chroma_server import ChromaDidNotStart, running_chroma
 from core.catalog.records import Collection, JobStage, NewDocument
 from core.catalog.sql import SqlCatalog
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.resources import Resources
 from core.retrieval.retrieve import HybridRetriever

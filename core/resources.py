@@ -7,7 +7,7 @@ from functools import cached_property
 
 from core.blobs import BlobStore
 from core.catalog import Catalog, open_catalog
-from core.embedder import Embedder
+from core.embedding import Embedder, open_embedder
 from core.queue import open_queue
 from core.queue.protocol import WakeQueue
 from core.settings import Settings
@@ -32,7 +32,7 @@ class Resources:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings)
+        return open_embedder(self.settings)
 
     @cached_property
     def store(self) -> VectorStore:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from core.blobs import BlobStore
 from core.catalog import open_catalog
 from core.catalog.records import Job
-from core.embedder import Embedder
+from core.embedding import open_embedder
 from core.errors import LoadError
 from core.lexical_tokens import lexical_tokens
 from core.settings import Settings
@@ -52,7 +52,7 @@ class Parser:
     def __init__(self, settings: Settings) -> None:
         self._catalog = open_catalog(settings)
         self._blobs = BlobStore(settings.blob_path)
-        self._tokens = Embedder(settings)
+        self._tokens = open_embedder(settings)
 
     def close(self) -> None:
         """Its catalog holds connections of its own (a pool, on PostgreSQL)."""

@@ -14,7 +14,7 @@ import pytest
 
 from core.answer.vocabulary import Passage
 from core.catalog.records import StoredChunk
-from core.embedder import Embedder
+from core.embedding import Embedder, open_embedder
 from core.settings import Settings
 from tests.databases import catalog_url, postgres_server, postgres_url
 from tests.nodes import Node
@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# The model's ONNX export for queries (core/onnx_query.py) is made once for every test and every
-# service the tests start, not once per data directory.
+# The model's ONNX export for queries (core/embedding/onnx_query.py) is made once for every
+# test and every service the tests start, not once per data directory.
 os.environ.setdefault(
     "ZHIKU_MODEL_CACHE_DIR", str(Path(tempfile.gettempdir()) / "zhiku-test-model-cache")
 )
@@ -54,7 +54,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    loaded = Embedder(make_settings(Path("unused")))
+    loaded = open_embedder(make_settings(Path("unused")))
     loaded.load()
     return loaded
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.catalog import Catalog
 from core.catalog.records import Collection
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.resources import Resources
 from core.settings import Settings
 from core.stores.protocol import VectorStore

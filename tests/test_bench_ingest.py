@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.ingest import KEYS
-from core.embedder import resolve_dtype
+from core.embedding.sentence_transformer import resolve_dtype
 
 
 @pytest.mark.slow

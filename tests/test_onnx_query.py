@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.embedder import Embedder, resolve_model_path
-from core.onnx_query import OnnxExportError, open_query_encoder
+from core.embedding import Embedder
+from core.embedding.onnx_query import OnnxExportError, open_query_encoder
+from core.embedding.sentence_transformer import SentenceTransformerEmbedder, resolve_model_path
 from core.settings import DEFAULT_EMBEDDING_MODEL
 from tests.conftest import make_settings
 
@@ -25,7 +26,7 @@ QUESTIONS = (
 def test_each_query_runtime_gives_the_vector_the_model_gives(
     embedder: Embedder, tmp_path: Path, runtime: str
 ) -> None:
-    queries = Embedder(make_settings(tmp_path, embedding_query_runtime=runtime))
+    queries = SentenceTransformerEmbedder(make_settings(tmp_path, embedding_query_runtime=runtime))
     for question in QUESTIONS:
         vector = queries.embed_query(question)
         assert vector.dtype == np.float32
@@ -59,7 +60,7 @@ def test_queries_fall_back_to_torch_when_no_export_can_be_made(
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("the cache folder's path is taken by a file")
-    queries = Embedder(make_settings(tmp_path, model_cache_dir=blocked))
+    queries = SentenceTransformerEmbedder(make_settings(tmp_path, model_cache_dir=blocked))
     with caplog.at_level(logging.WARNING, logger="zhiku.embedder"):
         queries.warm_up()
     assert queries.loaded

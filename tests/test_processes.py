@@ -16,7 +16,7 @@ import pytest
 
 from bench.chroma_server import free_port
 from core.catalog.records import DocumentStatus, JobState
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.settings import Settings
 from tests.conftest import make_settings, upload_and_wait
 from tests.nodes import Node

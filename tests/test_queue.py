@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from bench.chroma_server import free_port
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.queue import open_queue
 from core.queue.protocol import WakeQueue
 from core.queue.redis_streams import STREAM

@@ -14,7 +14,7 @@ import pytest
 from core.answer.assembly import Answering
 from core.answer.expand import HYDE, MULTI
 from core.catalog.records import Collection
-from core.embedder import resolve_model_path
+from core.embedding.sentence_transformer import resolve_model_path
 from tests.conftest import drain
 from tests.llm_server import Answer, Fail, FakeOpenAI
 from tests.nodes import Node

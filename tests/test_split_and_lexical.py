@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.lexical_tokens import lexical_tokens
 from core.types import LoadedDocument, Section
 from ingest.split import Splitter

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.chroma_server import free_port
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.retrieval.search import Searcher
 from core.stores import open_vector_store, vector_store_key

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from core.embedder import resolve_model_path
+from core.embedding.sentence_transformer import resolve_model_path
 from core.retrieval.fuse import FusedChunk
 from core.settings import Settings
 

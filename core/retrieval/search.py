@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from core.catalog import Chunks
 from core.catalog.records import Collection, ScoredChunk
-from core.embedder import Embedder
+from core.embedding import Embedder
 from core.errors import EmbeddingModelMismatch
 from core.lexical_tokens import lexical_tokens
 from core.retrieval.passage_rank import passage_ranges, rank_in_passages

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from tokenizers import Tokenizer
 
+from core.embedding.onnx_query import OnnxQueryEncoder, open_query_encoder
 from core.errors import ConfigError
-from core.onnx_query import OnnxQueryEncoder, open_query_encoder
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def resolve_model_path(model_id: str) -> Path:
         ) from None
 
 
-class Embedder:
+class SentenceTransformerEmbedder:
     """Loads the tokenizer at once (cheap, the splitter needs it) and the model on first use.
 
     Every call into the model runs on one thread of its own. Torch gives each calling thread
@@ -80,7 +80,7 @@ class Embedder:
     worker embedding documents, the request threads embedding queries) every call is slower,
     for good: a query's embedding went from 6.8 to 9.9 ms here. Documents go through in
     batches, so a query embedded by torch waits for one batch at most; by default queries are
-    embedded by ONNX Runtime instead (core/onnx_query.py), on the caller's thread."""
+    embedded by ONNX Runtime instead (onnx_query.py), on the caller's thread."""
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedding_model

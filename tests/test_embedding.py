@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.embedder import Embedder, cpu_has_native_bfloat16, resolve_dtype
+from core.embedding import Embedder
+from core.embedding.sentence_transformer import (
+    SentenceTransformerEmbedder,
+    cpu_has_native_bfloat16,
+    resolve_dtype,
+)
 from tests.conftest import make_settings
 
 _FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 {extra}\nbugs\t\t: spectre_v1\n"
@@ -41,7 +46,7 @@ def test_bfloat16_vectors_match_float32_ones(tmp_path: Path) -> None:
     ]
     vectors = {}
     for dtype in ("float32", "bfloat16"):
-        embedder = Embedder(make_settings(tmp_path, embedding_dtype=dtype))
+        embedder = SentenceTransformerEmbedder(make_settings(tmp_path, embedding_dtype=dtype))
         vectors[dtype] = embedder.embed(texts)
         assert vectors[dtype].dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors[dtype], axis=1), 1.0, atol=1e-3)
