@@ -1,9 +1,10 @@
-"""Every dependency that routes take, as `Annotated` aliases: the parts the lifespan built, read
-from the app's state."""
+"""Every dependency that routes take, as `Annotated` aliases: the parts the lifespan built and
+left on the app's state."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -16,52 +17,32 @@ from ingest.lifecycle import WorkerThread
 from ingest.operations import Operations
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _state(name: str) -> Callable[[Request], Any]:
+    """What the lifespan put on the app's state under `name`; each alias below says its type."""
+
+    def read(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return read
 
 
-def get_resources(request: Request) -> Resources:
+def _catalog(request: Request) -> Catalog:
     resources: Resources = request.app.state.resources
-    return resources
+    return resources.catalog
 
 
-def get_catalog(request: Request) -> Catalog:
-    return get_resources(request).catalog
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+ResourcesDep = Annotated[Resources, Depends(_state("resources"))]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
+OperationsDep = Annotated[Operations, Depends(_state("operations"))]
+# None where workers run in processes of their own.
+WorkerDep = Annotated[WorkerThread | None, Depends(_state("worker"))]
+AnswersDep = Annotated[AnswerService, Depends(_state("answers"))]
+ConversationsDep = Annotated[Conversations, Depends(_state("conversations"))]
 
 
-def get_operations(request: Request) -> Operations:
-    operations: Operations = request.app.state.operations
-    return operations
-
-
-def get_worker(request: Request) -> WorkerThread | None:
-    """The worker thread of this process; None where workers run elsewhere."""
-    worker: WorkerThread | None = request.app.state.worker
-    return worker
-
-
-def get_answers(request: Request) -> AnswerService:
-    service: AnswerService = request.app.state.answers
-    return service
-
-
-def get_conversations(request: Request) -> Conversations:
-    conversations: Conversations = request.app.state.conversations
-    return conversations
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
-OperationsDep = Annotated[Operations, Depends(get_operations)]
-WorkerDep = Annotated[WorkerThread | None, Depends(get_worker)]
-AnswersDep = Annotated[AnswerService, Depends(get_answers)]
-ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
-
-
-def get_collection(name: str, operations: OperationsDep) -> Collection:
+def _collection(name: str, operations: OperationsDep) -> Collection:
     return operations.collection(name)
 
 
-CollectionDep = Annotated[Collection, Depends(get_collection)]
+CollectionDep = Annotated[Collection, Depends(_collection)]

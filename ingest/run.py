@@ -8,7 +8,7 @@ import threading
 
 from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
-from core.queue import queue_key
+from core.queue import WAKE_QUEUES
 from core.resources import Resources
 from core.settings import Settings
 from core.stores import vector_store_key
@@ -34,7 +34,7 @@ def run_worker(settings: Settings) -> int:
         log.info(
             "worker %s started (queue: %s, vector store: %s)",
             name,
-            queue_key(settings),
+            WAKE_QUEUES.key(settings),
             vector_store_key(settings),
         )
         stop.wait()

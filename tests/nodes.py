@@ -20,33 +20,22 @@ from ingest.worker import Worker
 
 class Node:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
         self.resources = Resources(settings, embedder)
+        self.catalog: Catalog = self.resources.catalog
         self.operations = Operations(self.resources)
         self.worker_thread = WorkerThread(self.resources, self.operations)
-
-    @property
-    def settings(self) -> Settings:
-        return self.resources.settings
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.resources.catalog
+        self.worker: Worker = self.worker_thread.worker
+        self.parse_pool: ParsePool = self.worker_thread.parse_pool
 
     @property
     def store(self) -> VectorStore:
+        """Opened on first use, as in the service."""
         return self.resources.store
 
     @property
     def embedder(self) -> Embedder:
         return self.resources.embedder
-
-    @property
-    def worker(self) -> Worker:
-        return self.worker_thread.worker
-
-    @property
-    def parse_pool(self) -> ParsePool:
-        return self.worker_thread.parse_pool
 
     def start_worker(self, sole_owner: bool) -> None:
         self.worker_thread.start(sole_owner)

@@ -22,7 +22,7 @@ class Answering:
             open_reranker(settings),
             settings.rerank_candidates,
         )
-        self._llm = LLMS.create(settings.llm_backend, settings)
+        self._llm = LLMS.open(settings)
         self.service = AnswerService(
             resources.catalog,
             self._retriever,

@@ -3,8 +3,6 @@ or PostgreSQL (scale-out), picked by the scheme of ZHIKU_DATABASE_URL."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from core.catalog.protocol import (
     Catalog,
     Chunks,
@@ -15,7 +13,7 @@ from core.catalog.protocol import (
     LeaseLost,
 )
 from core.catalog.records import chunk_id
-from core.registry import Registry
+from core.registry import Registry, url_scheme
 from core.settings import Settings
 
 __all__ = [
@@ -38,13 +36,10 @@ CATALOGS = Registry[Catalog](
         "postgresql": "core.catalog.postgres:PostgresCatalog",
         "postgres": "core.catalog.postgres:PostgresCatalog",
     },
+    # SQLite in the data directory unless ZHIKU_DATABASE_URL names a database.
+    choose=lambda settings: url_scheme(settings.database_url, "sqlite"),
 )
 
 
-def catalog_key(settings: Settings) -> str:
-    """SQLite in the data directory unless ZHIKU_DATABASE_URL names a database."""
-    return urlsplit(settings.database_url).scheme if settings.database_url else "sqlite"
-
-
 def open_catalog(settings: Settings) -> Catalog:
-    return CATALOGS.create(catalog_key(settings), settings)
+    return CATALOGS.open(settings)

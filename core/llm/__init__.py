@@ -12,4 +12,5 @@ LLMS = Registry[LLM](
         "openai": "core.llm.openai_compatible:OpenAICompatibleLLM",
         "local": "core.llm.local:LocalLLM",
     },
+    choose=lambda settings: settings.llm_backend,
 )

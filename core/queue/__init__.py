@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from core.queue.protocol import WakeQueue
-from core.registry import Registry
+from core.registry import Registry, url_scheme
 from core.settings import Settings
 
 WAKE_QUEUES = Registry[WakeQueue](
@@ -15,12 +13,9 @@ WAKE_QUEUES = Registry[WakeQueue](
         "redis": "core.queue.redis_streams:RedisStreamQueue",
         "rediss": "core.queue.redis_streams:RedisStreamQueue",
     },
+    choose=lambda settings: url_scheme(settings.queue_url, "inprocess"),
 )
 
 
-def queue_key(settings: Settings) -> str:
-    return urlsplit(settings.queue_url).scheme if settings.queue_url else "inprocess"
-
-
 def open_queue(settings: Settings) -> WakeQueue:
-    return WAKE_QUEUES.create(queue_key(settings), settings)
+    return WAKE_QUEUES.open(settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.chroma_server import free_port
-from core.queue import WAKE_QUEUES, open_queue, queue_key
+from core.queue import WAKE_QUEUES, open_queue
 from core.queue.protocol import WakeQueue
 from tests.conftest import make_settings
 
@@ -29,7 +29,7 @@ def _queues_on(url: str | None, tmp_path: Path, key: str) -> Iterator[OpenQueue]
     """Open queue objects on one URL, picked from the settings as the service picks them; all
     closed afterwards (a second close of those a test closed itself is part of the contract)."""
     settings = make_settings(tmp_path, queue_url=url)
-    assert queue_key(settings) == key
+    assert WAKE_QUEUES.key(settings) == key
     opened: list[WakeQueue] = []
 
     def open_one() -> WakeQueue:
