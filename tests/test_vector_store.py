@@ -216,7 +216,7 @@ def test_processes_sharing_a_chroma_server_see_each_others_vectors(
             collection, "how often are backups made?", 5
         )
         assert [h.chunk.document_id for h in hits] == [added.document.id]
-        api.delete_collection("kb")
+        api.operations.delete_collection("kb")
         assert worker.store.ids(collection.id) == set()
     finally:
         worker.stop()
