@@ -10,7 +10,6 @@ from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
 from core.queue import queue_key
 from core.settings import Settings
-from core.stores import vector_store_key
 from ingest.engine import Engine
 
 log = logging.getLogger("zhiku.worker")
@@ -31,7 +30,7 @@ def run_worker(settings: Settings) -> int:
             "worker %s started (queue: %s, vector store: %s)",
             engine.worker.name,
             queue_key(settings),
-            vector_store_key(settings),
+            settings.vector_store,
         )
         stop.wait()
         log.info("stopping: no new jobs are claimed; the work in hand finishes first")
