@@ -15,6 +15,7 @@ from core.errors import BackendUnavailable, ConfigError
 from core.search import Searcher
 from core.stores import open_vector_store
 from ingest.engine import Engine
+from ingest.repair import check_collection
 from tests.conftest import drain, make_settings
 
 
@@ -101,3 +102,32 @@ def test_a_document_added_with_milvus_answers_a_question(
     )
     assert hits and hits[0].chunk.document_id == added.document.id
     assert "every night" in hits[0].chunk.text
+
+
+def test_a_newly_chosen_vector_store_is_filled_from_the_catalog_by_check(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Switching ZHIKU_VECTOR_STORE is a change of setting and a `zhiku check`: the catalog
+    keeps every vector, and the check publishes them to the new store."""
+    data = tmp_path / "data"
+    chroma = Engine(make_settings(data), embedder)
+    try:
+        collection = chroma.intake.collection("kb")
+        added = chroma.intake.add_bytes(
+            collection, "backup.md", b"# Backup\n\nBack up the data directory every night.\n"
+        )
+        drain(chroma)
+    finally:
+        chroma.stop()
+
+    milvus = Engine(make_settings(data, vector_store="milvus"), embedder)
+    try:
+        report = check_collection(milvus, collection)
+        assert report.vectors_restored == milvus.catalog.get_collection("kb").chunks > 0
+        hits = Searcher(milvus.catalog, milvus.store, embedder).dense(
+            collection, "how often are backups made?", 5
+        )
+        assert [h.chunk.document_id for h in hits] == [added.document.id]
+        assert check_collection(milvus, collection).vectors_restored == 0
+    finally:
+        milvus.stop()
