@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
-from chromadb.errors import NotFoundError
 
 from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.settings import Settings
@@ -24,6 +23,11 @@ _BATCH = 1000
 
 class ChromaVectorStore:
     def __init__(self, settings: Settings) -> None:
+        # chromadb loads in 0.4 s: imported once the store opens, not when ownership asks
+        # single_process.
+        from chromadb.errors import NotFoundError
+
+        self._not_found: type[Exception] = NotFoundError
         self._embedded = self.single_process(settings)
         self._client = _embedded_client(settings) if self._embedded else _http_client(settings)
         self._collections: dict[str, Any] = {}
@@ -57,7 +61,7 @@ class ChromaVectorStore:
                         configuration={"hnsw": {"space": "cosine"}},
                         embedding_function=None,
                     )
-            except NotFoundError:
+            except self._not_found:
                 return None
             except Exception as exc:  # chromadb raises bare Exceptions of many kinds
                 raise BackendUnavailable(f"Chroma failed: {exc}") from exc
@@ -104,7 +108,7 @@ class ChromaVectorStore:
                 return missing
             try:
                 return work(collection)
-            except NotFoundError:
+            except self._not_found:
                 self._collections.pop(collection_id, None)
         return missing
 
@@ -158,7 +162,7 @@ class ChromaVectorStore:
 
     def drop_collection(self, collection_id: str) -> None:
         self._collections.pop(collection_id, None)
-        with contextlib.suppress(NotFoundError):
+        with contextlib.suppress(self._not_found):
             self._client.delete_collection(self._name(collection_id))
 
     def ping(self) -> None:

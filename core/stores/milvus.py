@@ -261,7 +261,11 @@ class MilvusVectorStore:
         # The model's row first: a process storing meanwhile then finds the collection gone
         # instead of making its vectors' collection again.
         self._call(lambda: self._client.delete(_REGISTRY, ids=[collection_id]))
-        self._call(lambda: self._client.drop_collection(name))
+        try:
+            self._client.drop_collection(name)
+        except self._error as exc:
+            if getattr(exc, "code", None) != _COLLECTION_NOT_FOUND:
+                raise BackendUnavailable(f"Milvus failed to drop {name}: {exc}") from exc
 
     def ping(self) -> None:
         try:
