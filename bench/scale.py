@@ -4,7 +4,10 @@ timed per query, 1,000 more chunks added, and peak memory. Prints one JSON line 
 size), then a markdown table.
 
     python -m bench.scale --chunks 10000,100000,1000000 [--modes embedded,servers]
-        [--queries 200] [--keep]
+        [--vector-store chroma|milvus] [--queries 200] [--keep]
+
+The embedded mode keeps the vectors in the store --vector-store names (embedded Chroma, or
+Milvus through milvus-lite); the servers mode in a `chroma run` server.
 
 Chunk texts are real: contexts of CMRC 2018 and SQuAD 2.0 cut by the real splitter, each cut
 in two halves that are tokenised once and recombined (head of one, tail of another of the
@@ -44,11 +47,13 @@ from bench.chroma_server import ChromaDidNotStart, running_chroma
 from core.catalog.records import Collection, JobStage, NewDocument
 from core.catalog.sql import SqlCatalog
 from core.embedding import Embedder
+from core.embedding.sentence_transformer import SentenceTransformerEmbedder
 from core.lexical_tokens import lexical_tokens
 from core.resources import Resources
 from core.retrieval.retrieve import HybridRetriever
 from core.retrieval.search import Searcher
 from core.settings import Settings
+from core.stores import VECTOR_STORES
 from core.types import ChunkDraft, LoadedDocument, Section
 from ingest.operations import Operations
 from ingest.parse import Parsed, text_hash
@@ -75,6 +80,7 @@ SEED = 6
 
 KEYS = (
     "mode",
+    "vector_store",
     "chunks",
     "documents",
     "queries",
@@ -207,7 +213,7 @@ class Corpus:
 DIMENSION = 384  # the default model's (all-MiniLM-L6-v2)
 
 
-class RandomEmbedder(Embedder):
+class RandomEmbedder(SentenceTransformerEmbedder):
     """Random unit vectors in place of the model: its time is left out of the benchmark."""
 
     def __init__(self, settings: Settings) -> None:
@@ -416,11 +422,18 @@ def vacuum(database_url: str) -> None:
 
 
 @contextmanager
-def mode_settings(mode: str, work: Path, keep: bool) -> Iterator[tuple[Settings, int | None]]:
+def mode_settings(
+    mode: str, vector_store: str, work: Path, keep: bool
+) -> Iterator[tuple[Settings, int | None]]:
     """Settings of the mode, and the Chroma server's process id in the servers mode."""
     data_dir = work / "data"
     if mode == "embedded":
-        yield Settings(_env_file=None, data_dir=data_dir), None  # type: ignore[call-arg]
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=data_dir,
+            vector_store=vector_store,
+        )
+        yield settings, None
         return
     with postgres_schema(work, keep) as database_url, chroma_server(work) as (chroma_url, pid):
         settings = Settings(
@@ -433,17 +446,24 @@ def mode_settings(mode: str, work: Path, keep: bool) -> Iterator[tuple[Settings,
 
 
 def run_mode(
-    mode: str, sizes: Sequence[int], queries: int, keep: bool, work: Path | None
+    mode: str,
+    vector_store: str,
+    sizes: Sequence[int],
+    queries: int,
+    keep: bool,
+    work: Path | None,
 ) -> Iterator[dict[str, Any]]:
     """`work` holds the data (a kept run's data is grown further); a new temporary folder
     when None."""
+    # Chroma's folder keeps the name it had before the vector store could be chosen.
+    label = mode if vector_store == "chroma" else f"{mode}-{vector_store}"
     if work is None:
-        work = Path(tempfile.mkdtemp(prefix=f"zhiku-scale-{mode}-"))
+        work = Path(tempfile.mkdtemp(prefix=f"zhiku-scale-{label}-"))
     else:
-        work = work / mode
+        work = work / label
         work.mkdir(parents=True, exist_ok=True)
     try:
-        with mode_settings(mode, work, keep) as (settings, chroma_pid):
+        with mode_settings(mode, vector_store, work, keep) as (settings, chroma_pid):
             embedder = RandomEmbedder(settings)
             started = time.monotonic()
             corpus = Corpus(load_samples(embedder, settings))
@@ -461,6 +481,7 @@ def run_mode(
                     collection = resources.catalog.get_collection("scale")
                     result: dict[str, Any] = {
                         "mode": mode,
+                        "vector_store": settings.vector_store,
                         "chunks": collection.chunks,
                         "documents": filler.documents,
                         "queries": queries,
@@ -497,6 +518,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", default="10000,100000,1000000")
     parser.add_argument("--modes", default="embedded,servers")
+    parser.add_argument(
+        "--vector-store",
+        default="chroma",
+        choices=VECTOR_STORES.keys(),
+        help="the embedded mode's vector store (the servers mode runs a Chroma server)",
+    )
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the data and the schema")
     parser.add_argument(
@@ -511,9 +538,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(modes) - {"embedded", "servers"}
     if unknown or not modes or not sizes or args.queries < 1:
         parser.error("--modes takes embedded and/or servers; --chunks and --queries positive")
+    if "servers" in modes and args.vector_store != "chroma":
+        parser.error("the servers mode runs a Chroma server: --vector-store takes --modes embedded")
     results: list[dict[str, Any]] = []
     if len(modes) == 1:
-        for result in run_mode(modes[0], sizes, args.queries, args.keep, args.work):
+        runs = run_mode(modes[0], args.vector_store, sizes, args.queries, args.keep, args.work)
+        for result in runs:
             print(json.dumps(result), flush=True)
             results.append(result)
     else:
@@ -521,6 +551,7 @@ def main(argv: list[str] | None = None) -> None:
         for mode in modes:
             command = [sys.executable, "-m", "bench.scale", "--modes", mode, "--lines-only"]
             command += ["--chunks", args.chunks, "--queries", str(args.queries)]
+            command += ["--vector-store", args.vector_store]
             command += ["--keep"] if args.keep else []
             command += ["--work", str(args.work)] if args.work else []
             child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

@@ -1,10 +1,10 @@
-"""Who owns an embedded data directory: embedded Chroma must be opened by one process only
-(two processes on one folder hang or return mismatched results: chroma-core/chroma #7040,
-#3792). The owner holds an OS lock on `owner.lock` for its lifetime (the kernel drops it when
-the process dies, even by SIGKILL) and says in `owner.json` how to reach it.
+"""Who owns an embedded data directory: an embedded vector store (Chroma's folder, a
+milvus-lite file) must be opened by one process only, as its backend's `single_process` says.
+The owner holds an OS lock on `owner.lock` for its lifetime (the kernel drops it when the
+process dies, even by SIGKILL) and says in `owner.json` how to reach it.
 
-With a Chroma server (ZHIKU_CHROMA_URL) nothing in the data directory needs one owner: API
-replicas and workers run side by side, and nobody takes the lock."""
+With a vector store server (ZHIKU_CHROMA_URL, ZHIKU_MILVUS_URI) nothing in the data directory
+needs one owner: API replicas and workers run side by side, and nobody takes the lock."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from core.errors import DataDirLocked
 from core.settings import Settings
+from core.stores import VECTOR_STORES
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class DataDirOwnership:
             where = f" at {owner.url}" if owner and owner.url else ""
             raise DataDirLocked(
                 f"the data directory {self._info_path.parent} is in use by {who}{where};"
-                " embedded Chroma allows one process: stop it, use its API, or set another"
-                " ZHIKU_DATA_DIR"
+                " the embedded vector store allows one process: stop it, use its API, or set"
+                " another ZHIKU_DATA_DIR"
             ) from None
         info = {"pid": os.getpid(), "role": self.role, "url": self.url, "since": time.time()}
         tmp = self._info_path.with_suffix(".tmp")
@@ -90,8 +91,8 @@ def read_owner(data_dir: Path) -> OwnerInfo | None:
 
 
 def owner_required(settings: Settings) -> bool:
-    """Only embedded Chroma must be opened by one process."""
-    return settings.chroma_url is None
+    """Whether the vector store these settings pick lets only one process open it."""
+    return VECTOR_STORES.load(VECTOR_STORES.key(settings)).single_process(settings)
 
 
 @contextmanager

@@ -22,9 +22,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
+    # Which vector store keeps the vectors (README, "Vector stores"): chroma or milvus.
+    vector_store: str = "chroma"
     # Scale-out: each one, when set, replaces an embedded part with a server (README,
     # "Scaling out"). Unset, everything lives under data_dir.
     chroma_url: str | None = None
+    # Milvus: a server (http://host:19530) or a milvus-lite file; unset: data_dir/milvus.db.
+    milvus_uri: str | None = None
+    milvus_token: SecretStr = SecretStr("")
     queue_url: str | None = None
     database_url: str | None = None
     # Uploaded files; a volume shared by the API and the workers in scale-out.
@@ -129,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def milvus_address(self) -> str:
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
 
 @lru_cache

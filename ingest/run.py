@@ -11,7 +11,6 @@ from core.ownership import own_data_dir
 from core.queue import WAKE_QUEUES
 from core.resources import Resources
 from core.settings import Settings
-from core.stores import vector_store_key
 from ingest.lifecycle import WorkerThread
 from ingest.operations import Operations
 
@@ -35,7 +34,7 @@ def run_worker(settings: Settings) -> int:
             "worker %s started (queue: %s, vector store: %s)",
             name,
             WAKE_QUEUES.key(settings),
-            vector_store_key(settings),
+            settings.vector_store,
         )
         stop.wait()
         log.info("stopping: no new jobs are claimed; the work in hand finishes first")

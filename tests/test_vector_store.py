@@ -1,189 +1,26 @@
-"""The vector store contract, run on embedded Chroma and on a real `chroma run` server, and
-ingestion with several processes sharing that server."""
+"""Vector stores beyond their contract (tests/contracts): their settings, start-up errors,
+ingestion with several processes sharing a Chroma server, and a document answered through
+Milvus."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.chroma_server import free_port
 from core.embedding import Embedder
-from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
+from core.errors import BackendUnavailable, ConfigError
 from core.retrieval.search import Searcher
-from core.stores import open_vector_store, vector_store_key
-from core.stores.protocol import VectorMeta, VectorStore
+from core.stores import open_vector_store
 from tests.conftest import drain, make_settings
 from tests.nodes import Node
 
-MODEL = "test-model"
-DIM = 8
 
-StoreFactory = Callable[[], VectorStore]
-
-
-@pytest.fixture(params=["embedded", "server"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Opens stores on one place: the same data directory, or the same Chroma server."""
-    overrides: dict[str, str] = {}
-    if request.param == "server":
-        overrides["chroma_url"] = request.getfixturevalue("chroma_url")
-    settings = make_settings(tmp_path / "data", **overrides)
-    assert vector_store_key(settings) == ("chroma-http" if overrides else "chroma")
-    opened: list[VectorStore] = []
-
-    def build() -> VectorStore:
-        opened.append(open_vector_store(settings))
-        return opened[-1]
-
-    yield build
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(new_store: StoreFactory) -> VectorStore:
-    return new_store()
-
-
-@pytest.fixture
-def collection_id(store: VectorStore) -> Iterator[str]:
-    # Unique per test: the server outlives the test.
-    found = uuid.uuid4().hex
-    store.ensure_collection(found, MODEL)
-    yield found
-    store.drop_collection(found)
-
-
-def _unit(*values: float) -> np.ndarray:
-    vector = np.zeros(DIM, dtype=np.float32)
-    vector[: len(values)] = values
-    norm: np.ndarray = vector / np.linalg.norm(vector)
-    return norm
-
-
-def _put(
-    store: VectorStore, collection_id: str, document_id: str, rows: dict[str, np.ndarray]
-) -> None:
-    store.upsert(
-        collection_id,
-        list(rows),
-        np.stack(list(rows.values())),
-        [VectorMeta(document_id, page=1, seq=n) for n in range(len(rows))],
-    )
-
-
-def test_upsert_is_idempotent_and_replaces_by_id(store: VectorStore, collection_id: str) -> None:
-    _put(store, collection_id, "d1", {"a": _unit(1), "b": _unit(0, 1)})
-    _put(store, collection_id, "d1", {"a": _unit(1), "b": _unit(0, 1)})
-    assert store.ids(collection_id) == {"a", "b"}
-
-    _put(store, collection_id, "d1", {"b": _unit(0, 0, 1)})
-    hits = store.query(collection_id, _unit(0, 0, 1), 2)
-    assert [h.id for h in hits] == ["b", "a"]
-    assert hits[0].similarity == pytest.approx(1.0, abs=1e-5)
-
-
-def test_query_returns_nearest_first_with_cosine_similarity(
-    store: VectorStore, collection_id: str
-) -> None:
-    _put(store, collection_id, "d1", {"near": _unit(1, 0.1), "far": _unit(-1)})
-    _put(store, collection_id, "d2", {"mid": _unit(1, 1)})
-
-    hits = store.query(collection_id, _unit(1), 10)
-    assert [h.id for h in hits] == ["near", "mid", "far"]
-    assert hits[0].similarity > hits[1].similarity > hits[2].similarity
-    assert hits[2].similarity == pytest.approx(-1.0, abs=1e-5)
-    assert [h.id for h in store.query(collection_id, _unit(1), 1)] == ["near"]
-    assert store.query(collection_id, _unit(1), 0) == []
-
-
-def test_query_within_documents_returns_only_theirs(store: VectorStore, collection_id: str) -> None:
-    _put(store, collection_id, "d1", {"near": _unit(1, 0.1), "far": _unit(-1)})
-    _put(store, collection_id, "d2", {"mid": _unit(1, 1)})
-    _put(store, collection_id, "d3", {"other": _unit(1, 0.2)})
-
-    assert [h.id for h in store.query(collection_id, _unit(1), 10, ["d1"])] == ["near", "far"]
-    # The filter applies before the limit: the nearest of d2 is found past nearer vectors.
-    assert [h.id for h in store.query(collection_id, _unit(1), 1, ["d2"])] == ["mid"]
-    assert [h.id for h in store.query(collection_id, _unit(1), 5, ["d2", "d3"])] == [
-        "other",
-        "mid",
-    ]
-    assert store.query(collection_id, _unit(1), 5, []) == []
-    assert store.query(collection_id, _unit(1), 5, ["nope"]) == []
-
-
-def test_query_of_a_missing_or_empty_collection_is_empty(
-    store: VectorStore, collection_id: str
-) -> None:
-    assert store.query(collection_id, _unit(1), 5) == []
-    assert store.query(uuid.uuid4().hex, _unit(1), 5) == []
-    assert store.ids(uuid.uuid4().hex) == set()
-
-
-def test_delete_document_removes_only_its_vectors(store: VectorStore, collection_id: str) -> None:
-    _put(store, collection_id, "d1", {"a": _unit(1), "b": _unit(0, 1)})
-    _put(store, collection_id, "d2", {"c": _unit(1, 1)})
-
-    store.delete_document(collection_id, "d1")
-    assert store.ids(collection_id) == {"c"}
-    store.delete_document(collection_id, "d1")
-    store.delete_document(uuid.uuid4().hex, "d1")
-    assert [h.id for h in store.query(collection_id, _unit(1), 5)] == ["c"]
-
-
-def test_delete_ids_removes_exactly_those(store: VectorStore, collection_id: str) -> None:
-    _put(store, collection_id, "d1", {"a": _unit(1), "b": _unit(0, 1), "c": _unit(1, 1)})
-    store.delete_ids(collection_id, ["a", "c", "never-stored"])
-    assert store.ids(collection_id) == {"b"}
-
-
-def test_another_embedding_model_is_refused_in_any_process(
-    new_store: StoreFactory, store: VectorStore, collection_id: str
-) -> None:
-    with pytest.raises(EmbeddingModelMismatch):
-        store.ensure_collection(collection_id, "another-model")
-    # A process that has not seen the collection yet reads the model from the store.
-    with pytest.raises(EmbeddingModelMismatch):
-        new_store().ensure_collection(collection_id, "another-model")
-    new_store().ensure_collection(collection_id, MODEL)
-
-
-def test_drop_collection_removes_everything_and_tolerates_a_missing_one(
-    new_store: StoreFactory, store: VectorStore
-) -> None:
-    collection_id = uuid.uuid4().hex
-    store.ensure_collection(collection_id, MODEL)
-    _put(store, collection_id, "d1", {"a": _unit(1)})
-    assert new_store().ids(collection_id) == {"a"}
-
-    store.drop_collection(collection_id)
-    assert store.ids(collection_id) == set()
-    assert store.query(collection_id, _unit(1), 5) == []
-    store.drop_collection(collection_id)
-    # Created again, it starts empty.
-    store.ensure_collection(collection_id, MODEL)
-    assert store.ids(collection_id) == set()
-    store.drop_collection(collection_id)
-
-
-def test_upsert_into_a_missing_collection_is_an_error(store: VectorStore) -> None:
-    with pytest.raises(BackendUnavailable):
-        _put(store, uuid.uuid4().hex, "d1", {"a": _unit(1)})
-
-
-def test_upsert_of_more_than_one_batch_keeps_every_vector(
-    store: VectorStore, collection_id: str
-) -> None:
-    rng = np.random.default_rng(7)
-    vectors = rng.standard_normal((2500, DIM)).astype(np.float32)
-    ids = [f"c{n}" for n in range(len(vectors))]
-    store.upsert(collection_id, ids, vectors, [VectorMeta("d1", None, n) for n in range(len(ids))])
-    assert store.ids(collection_id) == set(ids)
+def test_an_unknown_vector_store_is_a_config_error_naming_the_choices(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="chroma, milvus"):
+        open_vector_store(make_settings(tmp_path, vector_store="faiss"))
 
 
 def test_a_malformed_chroma_url_is_a_config_error(tmp_path: Path) -> None:
@@ -221,3 +58,75 @@ def test_processes_sharing_a_chroma_server_see_each_others_vectors(
     finally:
         worker.stop()
         api.stop()
+
+
+def test_a_malformed_milvus_uri_is_a_config_error(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, vector_store="milvus", milvus_uri="milvus:19530")
+    with pytest.raises(ConfigError, match="ZHIKU_MILVUS_URI"):
+        open_vector_store(settings)
+
+
+def test_an_unreachable_milvus_server_is_reported_at_start(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(BackendUnavailable, match=url):
+        open_vector_store(make_settings(tmp_path, vector_store="milvus", milvus_uri=url))
+
+
+def test_milvus_lite_keeps_its_file_in_the_data_directory(tmp_path: Path) -> None:
+    store = open_vector_store(make_settings(tmp_path / "data", vector_store="milvus"))
+    try:
+        assert (tmp_path / "data" / "milvus.db").is_dir()
+    finally:
+        store.close()
+
+
+def test_a_document_added_with_milvus_answers_a_question(
+    node_factory: Callable[..., Node],
+) -> None:
+    """Ingestion publishes the document's vectors to Milvus and dense search finds them there."""
+    node = node_factory(vector_store="milvus")
+    collection = node.operations.open_collection("kb")
+    added = node.add_bytes(
+        collection,
+        "backup.md",
+        b"# Backup\n\nBack up the data directory every night.\n\n"
+        b"# Fonts\n\nThe page uses the system font of the browser.\n",
+    )
+    drain(node)
+    assert node.catalog.get_document(collection.id, added.document.id).status == "ready"
+    assert node.settings.milvus_address.endswith("milvus.db")
+
+    hits = Searcher(node.catalog, node.store, node.embedder).dense(
+        collection, "how often are backups made?", 5
+    )
+    assert hits and hits[0].chunk.document_id == added.document.id
+    assert "every night" in hits[0].chunk.text
+
+
+def test_a_newly_chosen_vector_store_is_filled_from_the_catalog_by_check(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Switching ZHIKU_VECTOR_STORE is a change of setting and a `zhiku check`: the catalog
+    keeps every vector, and the check publishes them to the new store."""
+    data = tmp_path / "data"
+    chroma = Node(make_settings(data), embedder)
+    try:
+        collection = chroma.operations.open_collection("kb")
+        added = chroma.add_bytes(
+            collection, "backup.md", b"# Backup\n\nBack up the data directory every night.\n"
+        )
+        drain(chroma)
+    finally:
+        chroma.stop()
+
+    milvus = Node(make_settings(data, vector_store="milvus"), embedder)
+    try:
+        report = milvus.operations.check(collection)
+        assert report.vectors_restored == milvus.catalog.get_collection("kb").chunks > 0
+        hits = Searcher(milvus.catalog, milvus.store, embedder).dense(
+            collection, "how often are backups made?", 5
+        )
+        assert [h.chunk.document_id for h in hits] == [added.document.id]
+        assert milvus.operations.check(collection).vectors_restored == 0
+    finally:
+        milvus.stop()

@@ -1,4 +1,4 @@
-"""Vector stores keyed by setting value."""
+"""Vector stores keyed by the value of ZHIKU_VECTOR_STORE."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ VECTOR_STORES = Registry[VectorStore](
     "vector store",
     {
         "chroma": "core.stores.chroma:ChromaVectorStore",
-        "chroma-http": "core.stores.chroma:ChromaHttpVectorStore",
+        "milvus": "core.stores.milvus:MilvusVectorStore",
     },
+    choose=lambda settings: settings.vector_store,
 )
 
 
-def vector_store_key(settings: Settings) -> str:
-    """Embedded Chroma in the data directory unless ZHIKU_CHROMA_URL names a server."""
-    return "chroma-http" if settings.chroma_url else "chroma"
-
-
 def open_vector_store(settings: Settings) -> VectorStore:
-    return VECTOR_STORES.create(vector_store_key(settings), settings)
+    return VECTOR_STORES.open(settings)

@@ -1,5 +1,6 @@
 """Chroma as the vector store: embedded `PersistentClient` in the data directory, or a Chroma
-server through `HttpClient` (`ChromaHttpVectorStore`) when several processes share it."""
+server through `HttpClient` when ZHIKU_CHROMA_URL names one (`chroma run`, the chromadb/chroma
+image, Chroma distributed), which any number of API replicas and workers share."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
-from chromadb.errors import NotFoundError
 
 from core.errors import BackendUnavailable, ConfigError, EmbeddingModelMismatch
 from core.settings import Settings
@@ -23,18 +23,20 @@ _BATCH = 1000
 
 class ChromaVectorStore:
     def __init__(self, settings: Settings) -> None:
-        self._client = self._connect(settings)
+        # chromadb loads in 0.4 s: imported once the store opens, not when ownership asks
+        # single_process.
+        from chromadb.errors import NotFoundError
+
+        self._not_found: type[Exception] = NotFoundError
+        self._embedded = self.single_process(settings)
+        self._client = _embedded_client(settings) if self._embedded else _http_client(settings)
         self._collections: dict[str, Any] = {}
 
-    def _connect(self, settings: Settings) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(settings.chroma_dir),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
+    @staticmethod
+    def single_process(settings: Settings) -> bool:
+        """Two processes on one embedded folder hang or return mismatched results
+        (chroma-core/chroma #7040, #3792); a server is shared."""
+        return settings.chroma_url is None
 
     @staticmethod
     def _name(collection_id: str) -> str:
@@ -59,7 +61,7 @@ class ChromaVectorStore:
                         configuration={"hnsw": {"space": "cosine"}},
                         embedding_function=None,
                     )
-            except NotFoundError:
+            except self._not_found:
                 return None
             except Exception as exc:  # chromadb raises bare Exceptions of many kinds
                 raise BackendUnavailable(f"Chroma failed: {exc}") from exc
@@ -106,7 +108,7 @@ class ChromaVectorStore:
                 return missing
             try:
                 return work(collection)
-            except NotFoundError:
+            except self._not_found:
                 self._collections.pop(collection_id, None)
         return missing
 
@@ -160,7 +162,7 @@ class ChromaVectorStore:
 
     def drop_collection(self, collection_id: str) -> None:
         self._collections.pop(collection_id, None)
-        with contextlib.suppress(NotFoundError):
+        with contextlib.suppress(self._not_found):
             self._client.delete_collection(self._name(collection_id))
 
     def ping(self) -> None:
@@ -171,41 +173,46 @@ class ChromaVectorStore:
 
     def close(self) -> None:
         self._collections.clear()
-        self._client.close()
-
-
-class ChromaHttpVectorStore(ChromaVectorStore):
-    """A Chroma server (`chroma run`, the chromadb/chroma image, Chroma distributed) at
-    ZHIKU_CHROMA_URL: any number of API replicas and workers share it."""
-
-    def _connect(self, settings: Settings) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        url = urlsplit(settings.chroma_url or "")
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError(
-                f"ZHIKU_CHROMA_URL must look like http://host:8000, not {settings.chroma_url!r}"
-            )
-        ssl = url.scheme == "https"
-        try:
-            # The client checks the server's tenant and database at once, so a wrong address
-            # fails here, at start-up, and not at the first upload.
-            return chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if ssl else 8000),
-                ssl=ssl,
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
-        except Exception as exc:  # chromadb raises bare Exceptions of many kinds
-            raise BackendUnavailable(
-                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
-            ) from exc
-
-    def close(self) -> None:
         # Clients of one server share one connection pool in the process, and chromadb never
         # closes a pool whose last client closed: keeping the client open reuses it instead.
-        self._collections.clear()
+        if self._embedded:
+            self._client.close()
+
+
+def _embedded_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(settings.chroma_dir),
+        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+    )
+
+
+def _http_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    url = urlsplit(settings.chroma_url or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"ZHIKU_CHROMA_URL must look like http://host:8000, not {settings.chroma_url!r}"
+        )
+    ssl = url.scheme == "https"
+    try:
+        # The client checks the server's tenant and database at once, so a wrong address
+        # fails here, at start-up, and not at the first upload.
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if ssl else 8000),
+            ssl=ssl,
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+    except Exception as exc:  # chromadb raises bare Exceptions of many kinds
+        raise BackendUnavailable(
+            f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+        ) from exc
 
 
 def _metadata(meta: VectorMeta) -> dict[str, str | int]:

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
+from core.settings import Settings
+
 
 @dataclass(frozen=True)
 class VectorMeta:
@@ -24,6 +26,13 @@ class VectorHit:
 
 
 class VectorStore(Protocol):
+    @staticmethod
+    def single_process(settings: Settings) -> bool:
+        """Whether only one process at a time may open the store these settings pick (an
+        embedded store in the data directory): the data directory then needs one owner
+        (core/ownership.py). Reads the settings only; opens nothing."""
+        ...
+
     def ensure_collection(self, collection_id: str, embedding_model: str) -> None:
         """Create the collection if missing. Raises EmbeddingModelMismatch when it exists with
         vectors of another model, BackendUnavailable when the store cannot be reached."""
