@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import select
@@ -9,7 +10,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -354,3 +355,29 @@ class FakeOpenAI:
                 connection.shutdown(socket.SHUT_RDWR)
         self._server.server_close()
         self._thread.join()
+
+
+async def leave_early(stream: AsyncGenerator[str, None], how: str) -> str:
+    """Stop reading an answer after its first delta, as a client that goes away does: by
+    closing the stream (`aclose`) or by cancelling the task reading it (`cancel`). Returns the
+    first delta."""
+    if how == "aclose":
+        first = await anext(stream)
+        await stream.aclose()
+        return first
+    seen: list[str] = []
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for delta in stream:
+            seen.append(delta)
+            started.set()
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    # Cancelled inside the stream's own step, so the stream itself must let go; or already
+    # done, when the whole answer came without waiting.
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return seen[0]

@@ -18,7 +18,7 @@ from core.llm import LLMS
 from core.llm.protocol import LLM
 from core.settings import Settings
 from tests.conftest import make_settings
-from tests.llm_server import Answer, BreakStream, Fail, FakeOpenAI, Hang, RawSSE
+from tests.llm_server import Answer, BreakStream, Fail, FakeOpenAI, Hang, RawSSE, leave_early
 
 T = TypeVar("T")
 
@@ -241,23 +241,9 @@ def test_an_unreachable_server_fails_with_a_hint(tmp_path: Path) -> None:
 def test_closing_the_answer_early_disconnects_from_the_server(tmp_path: Path, how: str) -> None:
     endless = Answer(("token ",) * 500, delay=0.02)
 
-    async def leave_early(llm: LLM, server: FakeOpenAI) -> bool:
+    async def leave(llm: LLM, server: FakeOpenAI) -> bool:
         stream = cast(AsyncGenerator[str, None], llm.stream(PROMPT))
-        if how == "aclose":
-            assert await anext(stream) == "token "
-            await stream.aclose()
-        else:
-            first = asyncio.Event()
-
-            async def consume() -> None:
-                async for _ in stream:
-                    first.set()
-
-            task = asyncio.create_task(consume())
-            await first.wait()
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+        assert await leave_early(stream, how) == "token "
         # Checked before the client is closed: the generator itself must drop the connection.
         disconnected = await asyncio.to_thread(server.wait_for_disconnect, 5.0)
         await llm.aclose()
@@ -265,7 +251,7 @@ def test_closing_the_answer_early_disconnects_from_the_server(tmp_path: Path, ho
 
     with FakeOpenAI(script=[endless]) as server:
         llm = LLMS.create("openai", openai_settings(tmp_path, server.base_url))
-        assert run(leave_early(llm, server))
+        assert run(leave(llm, server))
         assert server.disconnects == 1
 
 

@@ -17,7 +17,7 @@ from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.llm import LLMS
 from core.llm.protocol import LLM
 from tests.conftest import make_settings, passage
-from tests.llm_server import Answer, FakeOpenAI
+from tests.llm_server import Answer, FakeOpenAI, leave_early
 
 QUESTION = "How does Zhiku answer questions, and what does it cite?"
 PASSAGES = [
@@ -136,23 +136,7 @@ def test_leaving_an_answer_early_is_allowed_and_the_backend_still_answers(
         llm = backend.make()
         try:
             stream = cast(AsyncGenerator[str, None], llm.stream(prompt(PASSAGES)))
-            if how == "aclose":
-                assert await anext(stream)
-                await stream.aclose()
-            else:
-                first = asyncio.Event()
-
-                async def consume() -> None:
-                    async for _ in stream:
-                        first.set()
-                        await asyncio.sleep(0)
-
-                task = asyncio.create_task(consume())
-                await first.wait()
-                task.cancel()
-                # Cancelled, or already done when the answer fit in the first step.
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            assert await leave_early(stream, how)
             return "".join(await deltas(llm, prompt(PASSAGES)))
         finally:
             await llm.aclose()
