@@ -7,11 +7,14 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.main import create_app
 from core.answer.vocabulary import Passage
 from core.catalog.records import StoredChunk
 from core.embedding import Embedder, open_embedder
@@ -129,6 +132,15 @@ def passage(
         id=f"{document_id}-{n}",
     )
     return Passage(n, chunk, filename)
+
+
+@contextmanager
+def service_with(folder: Path, collection: str, filename: str, data: bytes) -> Iterator[TestClient]:
+    """The app, lifespan running, with one document in a collection and ready."""
+    with TestClient(create_app(make_settings(folder / "data"))) as client:
+        job = upload_and_wait(client, collection, filename, data)
+        assert job["state"] == "done", job
+        yield client
 
 
 def upload_and_wait(

@@ -10,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_openai import ChatOpenAI
 
-from app.main import create_app
-from tests.conftest import make_settings, upload_and_wait
+from tests.conftest import service_with
 
 HANDBOOK = """# Release handbook
 
@@ -28,10 +27,8 @@ scale-out mode on PostgreSQL and Redis.
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("chat") / "data")
-    with TestClient(create_app(settings)) as test_client:
-        job = upload_and_wait(test_client, "handbook", "handbook.md", HANDBOOK.encode())
-        assert job["state"] == "done"
+    folder = tmp_path_factory.mktemp("chat")
+    with service_with(folder, "handbook", "handbook.md", HANDBOOK.encode()) as test_client:
         yield test_client
 
 

@@ -11,10 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
 from bench.chroma_server import free_port
 from tests.browser import add_document, running
-from tests.conftest import make_settings, upload_and_wait
+from tests.conftest import make_settings, service_with
 from tests.llm_server import Answer, FakeOpenAI
 
 GUIDE = """# 知库部署指南
@@ -36,10 +35,8 @@ copying the folder; restore it by copying the folder back.
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("query") / "data")
-    with TestClient(create_app(settings)) as test_client:
-        job = upload_and_wait(test_client, "kb", "guide.md", GUIDE.encode())
-        assert job["state"] == "done"
+    folder = tmp_path_factory.mktemp("query")
+    with service_with(folder, "kb", "guide.md", GUIDE.encode()) as test_client:
         yield test_client
 
 
