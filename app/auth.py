@@ -8,14 +8,13 @@ import hmac
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.deps import SettingsDep
 from core.errors import Unauthorized
-from core.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="One of ZHIKU_API_KEYS")
 
 
-async def require_api_key(request: Request) -> None:
-    settings: Settings = request.app.state.settings
+async def require_api_key(request: Request, settings: SettingsDep) -> None:
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     if credentials is None:
         if settings.anonymous_allowed:
