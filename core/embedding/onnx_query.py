@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tokenizers import Tokenizer
 
+from core.embedding.loading import MODEL_LOADING
+
 if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
@@ -108,6 +110,11 @@ def open_query_encoder(model_path: Path, max_length: int, cache_dir: Path) -> On
 def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> OnnxQueryEncoder:
     """The export, checked, then kept at `model_file`; its session has read the file already,
     so it is the one returned."""
+    with MODEL_LOADING:
+        return _export_alone(model_path, tokenizer, model_file)
+
+
+def _export_alone(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> OnnxQueryEncoder:
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -127,7 +134,9 @@ def _export(model_path: Path, tokenizer: Tokenizer, model_file: Path) -> OnnxQue
             return embedding
 
     # float32 whatever the service's own precision: ONNX Runtime has no fast bfloat16 on CPUs.
-    model = SentenceTransformer(str(model_path), device="cpu").eval()
+    model = SentenceTransformer(
+        str(model_path), device="cpu", model_kwargs={"dtype": torch.float32}
+    ).eval()
     features = model.preprocess([_PROBES[0]])
     input_names = [k for k, v in features.items() if isinstance(v, torch.Tensor)]
     unknown = set(input_names) - set(_TOKENIZER_FIELDS)

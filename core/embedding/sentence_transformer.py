@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from tokenizers import Tokenizer
 
+from core.embedding.loading import MODEL_LOADING
 from core.embedding.onnx_query import OnnxQueryEncoder, open_query_encoder
 from core.errors import ConfigError
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
@@ -147,11 +148,12 @@ class SentenceTransformerEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(
-            str(self._path),
-            device=self._device,
-            model_kwargs={"dtype": getattr(torch, self.dtype)},
-        )
+        with MODEL_LOADING:
+            return SentenceTransformer(
+                str(self._path),
+                device=self._device,
+                model_kwargs={"dtype": getattr(torch, self.dtype)},
+            )
 
     def warm_up(self) -> None:
         """Everything a query needs: the model, and its ONNX export when queries use one."""

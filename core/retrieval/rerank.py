@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from core.embedding.loading import MODEL_LOADING
 from core.embedding.sentence_transformer import resolve_model_path
 from core.retrieval.fuse import FusedChunk
 from core.settings import Settings
@@ -36,7 +37,8 @@ class CrossEncoderReranker:
             if self._model is None:
                 from sentence_transformers import CrossEncoder
 
-                self._model = CrossEncoder(str(self._path), device=self._device)
+                with MODEL_LOADING:
+                    self._model = CrossEncoder(str(self._path), device=self._device)
             return self._model
 
     def rerank(self, query: str, candidates: Sequence[FusedChunk], limit: int) -> list[FusedChunk]:
