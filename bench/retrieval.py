@@ -1,8 +1,11 @@
 """Retrieval benchmark on a SQuAD-format file: each context is one document, each answerable
 question is asked, and a hit is a retrieved chunk of the gold context that contains a gold
 answer. Prints one JSON line per system (zhiku, zhiku-dense, zhiku-lexical, reference).
+With --questions, the questions are asked in another language: each is replaced by its
+translation from that JSON-lines file (questions without one are left out).
 
     python -m bench.retrieval DATA.json [--max-docs N] [--max-q N] [--skip-reference]
+                              [--questions TRANSLATIONS.jsonl]
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,14 +57,26 @@ def log(message: str) -> None:
 
 @dataclass(frozen=True)
 class Question:
+    id: str
     text: str
     context: int
     answers: tuple[str, ...]
 
 
+def load_translations(path: Path) -> dict[str, str]:
+    """Question id → its translated text, from lines of {"id", "question", "source"}."""
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return {row["id"]: row["question"] for row in rows}
+
+
 def load_squad(
-    path: Path, max_docs: int | None, max_q: int | None
+    path: Path,
+    max_docs: int | None,
+    max_q: int | None,
+    translations: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[Question]]:
+    """The first max_docs contexts and their answerable questions (only those translated, in
+    their translation, when translations are given), then max_q of them spread evenly."""
     data = json.loads(path.read_text(encoding="utf-8"))
     contexts: list[str] = []
     questions: list[Question] = []
@@ -72,8 +87,11 @@ def load_squad(
             contexts.append(paragraph["context"])
             for qa in paragraph["qas"]:
                 answers = tuple(a["text"] for a in qa.get("answers", []) if a["text"].strip())
-                if answers and not qa.get("is_impossible", False):
-                    questions.append(Question(qa["question"], len(contexts) - 1, answers))
+                if not answers or qa.get("is_impossible", False):
+                    continue
+                text = qa["question"] if translations is None else translations.get(qa["id"])
+                if text is not None:
+                    questions.append(Question(qa["id"], text, len(contexts) - 1, answers))
     if max_q is not None and len(questions) > max_q:
         step = len(questions) / max_q
         questions = [questions[int(i * step)] for i in range(max_q)]
@@ -249,11 +267,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-docs", type=int)
     parser.add_argument("--max-q", type=int)
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        help="JSON lines of {id, question, source}: ask these translations instead",
+    )
     parser.add_argument("--reference-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    contexts, questions = load_squad(args.data, args.max_docs, args.max_q)
+    translations = None if args.questions is None else load_translations(args.questions)
+    if translations is not None:
+        log(f"{len(translations)} translated questions in {args.questions}")
+    contexts, questions = load_squad(args.data, args.max_docs, args.max_q, translations)
+    # Which languages were measured, on each line, when the questions are translated.
+    languages = (
+        {}
+        if translations is None
+        else {
+            "question_language": detect_language(" ".join(q.text for q in questions)),
+            "context_language": detect_language(" ".join(contexts)),
+        }
+    )
     if args.reference_only is not None:  # the child process of run_reference
-        print(json.dumps(reference_system(contexts, questions, args.reference_only)), flush=True)
+        result = reference_system(contexts, questions, args.reference_only)
+        print(json.dumps(result | languages), flush=True)
         return
     log(f"{len(contexts)} contexts, {len(questions)} answerable questions")
     with tempfile.TemporaryDirectory(prefix="zhiku-retrieval-") as tmp:
@@ -262,13 +298,17 @@ def main(argv: list[str] | None = None) -> None:
         weights = weights_for(run.collection.embedding_model, language)
         log(f"fusion weights for {language}: dense {weights.dense}, lexical {weights.lexical}")
         for result in zhiku_systems(run, questions):
-            print(json.dumps(result), flush=True)
+            print(json.dumps(result | languages), flush=True)
         run.resources.close()
         if not args.skip_reference:
             # In a process of its own: torch slows every call for good once a second thread
             # of the process has called it, and Zhiku's model runs on a thread of its own.
             command = [sys.executable, "-m", "bench.retrieval", str(args.data)]
-            for flag, value in (("--max-docs", args.max_docs), ("--max-q", args.max_q)):
+            for flag, value in (
+                ("--max-docs", args.max_docs),
+                ("--max-q", args.max_q),
+                ("--questions", args.questions),
+            ):
                 if value is not None:
                     command += [flag, str(value)]
             command += ["--reference-only", str(Path(tmp) / "ref")]
