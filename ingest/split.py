@@ -107,7 +107,16 @@ class Splitter:
         if len(spans) <= self._max:
             return [(0, len(text))]
         cuts: list[tuple[int, int]] = []
-        for first in range(0, len(spans), self._max):
-            window = spans[first : first + self._max]
-            cuts.append((window[0][0], window[-1][1]))
+        first = 0
+        while first < len(spans):
+            # A cut can tokenise longer than its pieces did in place (a Chinese first character
+            # takes a `▁` of its own in e5's tokenizer): such a window gives up its last piece.
+            last = min(first + self._max, len(spans))
+            while (
+                last - first > 1
+                and self._count([text[spans[first][0] : spans[last - 1][1]]])[0] > self._max
+            ):
+                last -= 1
+            cuts.append((spans[first][0], spans[last - 1][1]))
+            first = last
         return cuts

