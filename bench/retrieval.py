@@ -166,8 +166,11 @@ def ingest_contexts(contexts: list[str], data_dir: Path) -> ZhikuRun:
     while worker.worker.run_once():
         pass
     worker.stop()
-    log(f"zhiku: {len(contexts)} contexts ready in {time.monotonic() - started:.0f} s")
     collection = resources.catalog.get_collection("bench")
+    log(
+        f"zhiku: {len(contexts)} contexts ready in {time.monotonic() - started:.0f} s,"
+        f" embedded with {collection.embedding_model}"
+    )
     return ZhikuRun(resources, collection, doc_index, collection.chunks)
 
 
