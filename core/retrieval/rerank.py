@@ -5,12 +5,11 @@ already in the Hugging Face cache."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from core.embedding.loading import MODEL_LOADING
+from core.embedding.loading import LazyModel
 from core.embedding.sentence_transformer import resolve_model_path
 from core.retrieval.fuse import FusedChunk
 from core.settings import Settings
@@ -27,24 +26,21 @@ class Reranker(Protocol):
 
 class CrossEncoderReranker:
     def __init__(self, settings: Settings) -> None:
-        self._path = resolve_model_path(settings.rerank_model)
-        self._device = settings.embedding_device
-        self._lock = threading.Lock()
-        self._model: CrossEncoder | None = None
+        path = resolve_model_path(settings.rerank_model)
+        device = settings.embedding_device
 
-    def _load(self) -> CrossEncoder:
-        with self._lock:
-            if self._model is None:
-                from sentence_transformers import CrossEncoder
+        def make() -> CrossEncoder:
+            from sentence_transformers import CrossEncoder
 
-                with MODEL_LOADING:
-                    self._model = CrossEncoder(str(self._path), device=self._device)
-            return self._model
+            model: CrossEncoder = CrossEncoder(str(path), device=device)
+            return model
+
+        self._model = LazyModel(make)
 
     def rerank(self, query: str, candidates: Sequence[FusedChunk], limit: int) -> list[FusedChunk]:
         if not candidates:
             return []
-        scores = self._load().predict(
+        scores = self._model.get().predict(
             [(query, c.chunk.text) for c in candidates], show_progress_bar=False
         )
         ranked = sorted(
