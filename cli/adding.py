@@ -147,8 +147,7 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
         api_key = min(settings.accepted_api_keys, default=None)
         target: Target = HttpTarget(owner.url, collection, api_key)
         return _submit_and_track(target, files, wait)
-    resources = Resources(settings)
-    try:
+    with Resources(settings) as resources:
         operations = Operations(resources)
         local = LocalTarget(resources, operations, collection)
         if not wait or owner is not None:
@@ -167,19 +166,14 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
                 return _submit_and_track(local, files, wait)
             finally:
                 worker.stop()
-    finally:
-        resources.close()
 
 
 def _add_shared(settings: Settings, files: list[Path], collection: str, wait: bool) -> int:
     """Scale-out: nobody owns the data, so the files go straight into the shared catalog and
     blob volume, and the intake wakes the workers through the queue."""
-    resources = Resources(settings)
-    try:
+    with Resources(settings) as resources:
         local = LocalTarget(resources, Operations(resources), collection)
         code = _submit_and_track(local, files, wait)
-    finally:
-        resources.close()
     if not wait:
         print(f"queued {len(files)} file(s); the workers will process them")
     return code

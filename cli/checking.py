@@ -10,19 +10,16 @@ from ingest.operations import Operations
 
 def run_check(settings: Settings, only: str | None) -> int:
     """Exit 0 when everything agreed or was repaired."""
-    with own_data_dir(settings, role="check"):
-        resources = Resources(settings)
-        try:
-            operations = Operations(resources)
-            names = [only] if only else [c.name for c in resources.catalog.list_collections()]
-            for name in names:
-                report = operations.check(resources.catalog.get_collection(name))
-                state = "consistent" if report.consistent else "repaired"
-                print(
-                    f"{report.collection}: {state}; {report.chunks} chunks;"
-                    f" vectors +{report.vectors_restored} -{report.vectors_removed};"
-                    f" lexical +{report.lexical_restored} -{report.lexical_removed}"
-                )
-        finally:
-            resources.close()
+    with own_data_dir(settings, role="check"), Resources(settings) as resources:
+        operations = Operations(resources)
+        catalog = resources.catalog
+        collections = [catalog.get_collection(only)] if only else catalog.list_collections()
+        for collection in collections:
+            report = operations.check(collection)
+            state = "consistent" if report.consistent else "repaired"
+            print(
+                f"{report.collection}: {state}; {report.chunks} chunks;"
+                f" vectors +{report.vectors_restored} -{report.vectors_removed};"
+                f" lexical +{report.lexical_restored} -{report.lexical_removed}"
+            )
     return 0

@@ -4,6 +4,7 @@ embedder), opened and closed in this one place for the service, the worker and t
 from __future__ import annotations
 
 from functools import cached_property
+from types import TracebackType
 
 from core.blobs import BlobStore
 from core.catalog import Catalog, open_catalog
@@ -48,3 +49,14 @@ class Resources:
         if self.store_opened:
             self.store.close()
         self.catalog.close()
+
+    def __enter__(self) -> Resources:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -25,8 +25,7 @@ def run_worker(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with own_data_dir(settings, role="worker") as owner:
-        resources = Resources(settings)
+    with own_data_dir(settings, role="worker") as owner, Resources(settings) as resources:
         worker = WorkerThread(resources, Operations(resources))
         worker.start(sole_owner=owner)
         name = worker.worker.name
@@ -39,6 +38,5 @@ def run_worker(settings: Settings) -> int:
         stop.wait()
         log.info("stopping: no new jobs are claimed; the work in hand finishes first")
         worker.stop()
-        resources.close()
         log.info("worker %s stopped", name)
     return 0
