@@ -166,11 +166,20 @@ class QueryResponse(BaseModel):
         return cls(
             answer=a.text,
             abstained=a.abstained,
-            citations=[CitationPublic.model_validate(c) for c in a.citations],
+            citations=citations_public(a),
             chunks=chunks_public(a),
             backend=a.backend,
             timings=a.timings,
         )
+
+
+def citations_public(a: Answer) -> list[CitationPublic]:
+    return [CitationPublic.model_validate(c) for c in a.citations]
+
+
+def citations_json(a: Answer) -> list[dict[str, Any]]:
+    """The citations as stored with a conversation and sent in streams."""
+    return [c.model_dump() for c in citations_public(a)]
 
 
 def chunks_public(a: Answer) -> list[ChunkPublic]:

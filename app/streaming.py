@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.errors import error_body
-from app.schemas import CitationPublic, chunks_public
+from app.schemas import chunks_public, citations_json
 from core.answer.service import Answer, AnswerService, Prepared
 from core.errors import ZhikuError
 
@@ -61,7 +61,7 @@ async def answer_events(
     yield json_event(
         {
             "answer": answer.text,
-            "citations": [CitationPublic.model_validate(c).model_dump() for c in answer.citations],
+            "citations": citations_json(answer),
             "chunks": [c.model_dump() for c in chunks_public(answer)],
         },
         "citations",

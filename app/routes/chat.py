@@ -7,7 +7,13 @@ from sse_starlette import EventSourceResponse
 
 from app.deps import AnswersDep, CollectionDep, ConversationsDep, SettingsDep
 from app.questions import check_length
-from app.schemas import ChatRequest, ChatResponse, CitationPublic, ConversationPublic, QueryResponse
+from app.schemas import (
+    ChatRequest,
+    ChatResponse,
+    ConversationPublic,
+    QueryResponse,
+    citations_json,
+)
 from app.streaming import answer_events, event_response
 from core.answer.condense import standalone_question
 from core.answer.service import Answer
@@ -44,9 +50,10 @@ async def chat(
     )
 
     def store(answer: Answer) -> dict[str, object]:
-        cited = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
         conversations.append(
-            collection.id, conversation_id, [*new, Message("assistant", answer.text, cited)]
+            collection.id,
+            conversation_id,
+            [*new, Message("assistant", answer.text, citations_json(answer))],
         )
         return {"conversation_id": conversation_id, "question": standalone}
 

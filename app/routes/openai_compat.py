@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.deps import AnswersDep, CatalogDep, OperationsDep, SettingsDep
 from app.errors import error_body
 from app.questions import check_length
-from app.schemas import CitationPublic
+from app.schemas import citations_json
 from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
@@ -108,7 +108,7 @@ async def chat_completions(
             }
         ],
         "usage": _usage(question, content),
-        "citations": [CitationPublic.model_validate(c).model_dump() for c in answer.citations],
+        "citations": citations_json(answer),
         "system_fingerprint": answer.backend,
     }
 
@@ -151,6 +151,5 @@ async def _stream(
     footer = sources(answer)
     if footer:
         yield chunk({"content": footer})
-    citations = [CitationPublic.model_validate(c).model_dump() for c in answer.citations]
-    yield chunk({}, "stop", citations=citations)
+    yield chunk({}, "stop", citations=citations_json(answer))
     yield ServerSentEvent("[DONE]", sep=SEPARATOR)
