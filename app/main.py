@@ -46,8 +46,9 @@ def create_app(given: Settings | None = None) -> FastAPI:
                 worker.start(sole_owner=owner)
             elif owner:
                 log.warning(
-                    "no worker runs in the service and embedded Chroma allows no other process:"
-                    " documents will wait; set ZHIKU_SERVE_WORKER=true or ZHIKU_CHROMA_URL"
+                    "no worker runs in the service and the embedded vector store allows no other"
+                    " process: documents will wait; set ZHIKU_SERVE_WORKER=true or use a vector"
+                    " store server (ZHIKU_CHROMA_URL, ZHIKU_MILVUS_URI)"
                 )
             # Load the model (and make its export for queries) now, not on the first question.
             threading.Thread(target=resources.embedder.warm_up, daemon=True).start()

@@ -470,7 +470,7 @@ def run_mode(
             questions = load_questions(queries * len(SYSTEMS) + WARM_UP)
             log(f"{mode}: samples and questions ready in {time.monotonic() - started:.0f} s")
             # The random embedder stands in for the model everywhere the model is used.
-            resources = Resources(settings, cast(Embedder, embedder))
+            resources = Resources(settings, embedder)
             try:
                 filler = Filler(resources, corpus)
                 for size in sorted(sizes):

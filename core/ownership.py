@@ -92,7 +92,7 @@ def read_owner(data_dir: Path) -> OwnerInfo | None:
 
 def owner_required(settings: Settings) -> bool:
     """Whether the vector store these settings pick lets only one process open it."""
-    return VECTOR_STORES.load(VECTOR_STORES.key(settings)).single_process(settings)
+    return VECTOR_STORES.picked(settings).single_process(settings)
 
 
 @contextmanager

@@ -53,6 +53,10 @@ class Registry(Generic[T]):
             raise TypeError(f"no setting picks the {self.kind}")
         return self._choose(settings)
 
+    def picked(self, settings: Settings) -> type[T]:
+        """The class of the backend the settings pick. Raises ConfigError for an unknown key."""
+        return self.load(self.key(settings))
+
     def open(self, settings: Settings) -> T:
         """The backend the settings pick, made from them. Raises ConfigError for an unknown key."""
         return self.create(self.key(settings), settings)
