@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntFlag
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,15 @@ class LoadedDocument:
     media_type: str
     pages: int
     sections: list[Section] = field(default_factory=list)
+
+
+class ChunkFlag(IntFlag):
+    """What a reader of a chunk should know about its text; stored as the chunk's `flags`."""
+
+    # A sentence in it speaks to the model or the reader as an instruction ("ignore the above").
+    INSTRUCTION = 1
+    # Its text was read from an image by OCR.
+    OCR = 2
 
 
 @dataclass(frozen=True)

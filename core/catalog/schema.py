@@ -86,6 +86,8 @@ chunks = Table(
     Column("tokens", Integer, nullable=False),
     Column("text_hash", BYTES, nullable=False),
     Column("vector", BYTES),
+    # Bits of ChunkFlag (core/types.py): what a reader of the chunk should know about its text.
+    Column("flags", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("collection_id", "id"),
     Index("chunks_by_document", "collection_id", "document_id", "seq"),
     Index(
@@ -145,6 +147,9 @@ jobs = Table(
     Column("updated_at", SECONDS, nullable=False),
     Column("started_at", SECONDS),
     Column("finished_at", SECONDS),
+    # `attempts` counts claims; `failures` only the attempts that failed by the document's
+    # fault (a parse that crashed or hit a limit), not those cut short by a stopping process.
+    Column("failures", Integer, nullable=False, server_default=text("0")),
     Index("jobs_to_claim", "stage", "state", "created_at"),
     Index("jobs_by_document", "collection_id", "document_id"),
 )
@@ -170,6 +175,20 @@ messages = Table(
     Column("citations", Text, nullable=False, server_default="[]"),
     Column("created_at", SECONDS, nullable=False),
     Index("messages_by_conversation", "conversation_id", "rowid"),
+)
+
+# Keys made by `zhiku keys create` or the admin API: only a hash of the secret is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    # JSON: {"read": [collection names or "*"], "write": [...], "admin": bool}.
+    Column("scopes", Text, nullable=False),
+    Column("created_at", SECONDS, nullable=False),
+    Column("last_used_at", SECONDS),
+    Column("revoked_at", SECONDS),
 )
 
 
