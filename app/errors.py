@@ -20,6 +20,8 @@ STATUS: dict[type[errors.ZhikuError], int] = {
     errors.TooLarge: 413,
     errors.UnsupportedMedia: 415,
     errors.InvalidInput: 422,
+    # Well formed but refused by policy (内容安全), as OpenAI answers content-policy refusals.
+    errors.ContentRefused: 400,
     errors.LoadError: 422,
     errors.UpstreamFailed: 502,
     errors.UpstreamTimeout: 504,

@@ -10,6 +10,7 @@ ZhikuError
 ├── TooLarge               an upload is over ZHIKU_MAX_UPLOAD_MB
 ├── UnsupportedMedia       the bytes are not a format we can read
 ├── InvalidInput           a request value is malformed
+├── ContentRefused         a question holds a term of the content safety lists
 ├── BackendUnavailable     a store, model or remote server failed
 └── LoadError              a document's bytes could not be turned into text
 """
@@ -61,6 +62,10 @@ class UnsupportedMedia(ZhikuError):
 
 class InvalidInput(ZhikuError):
     code = "invalid_input"
+
+
+class ContentRefused(ZhikuError):
+    code = "content_refused"
 
 
 class BackendUnavailable(ZhikuError):

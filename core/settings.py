@@ -86,6 +86,14 @@ class Settings(BaseSettings):
 
     max_upload_mb: float = Field(default=50, gt=0)
 
+    # Content safety (内容安全, core/content_safety.py), off by default. Word list files, one
+    # term per line (`#` comments), comma-separated; a listed question is refused (400
+    # content_refused), a listed term in an answer is masked or the answer withheld.
+    content_safety_lists: str = ""
+    # Per collection, in JSON: {"collection": ["path", ...]}; added to the deployment's lists.
+    content_safety_collection_lists: dict[str, list[str]] = Field(default_factory=dict)
+    content_safety_answer: Literal["mask", "withhold"] = "mask"
+
     # Processes that parse documents; 0 parses inside the worker's own process.
     parse_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0)
 

@@ -19,3 +19,16 @@ GENERATION_SECONDS = Histogram(
     "Answer generation time per question (LLM backend, citations verified)",
     buckets=_LATENCY_BUCKETS,
 )
+
+# Content safety (core/content_safety.py): questions refused, answers masked or withheld.
+CONTENT_SAFETY = Counter(
+    "zhiku_content_safety",
+    "Content safety list hits: where (question, answer) and the action taken",
+    ["where", "action"],
+)
+# The output filter (core/answer/output_filter.py): what it took out of answers.
+ANSWER_FILTERED = Counter(
+    "zhiku_answer_filtered",
+    "Parts of answers removed: image, link, citation, token, prompt (system prompt echoed)",
+    ["what"],
+)

@@ -18,6 +18,7 @@ async def query(
     body: QueryRequest, collection: CollectionDep, settings: SettingsDep, answers: AnswersDep
 ) -> QueryResponse | EventSourceResponse:
     check_length(body.question, settings.max_question_chars)
+    answers.screen_question(collection, body.question)
     prepared = await answers.prepare_async(collection, body.question, body.top_k, body.document_ids)
     if body.stream:
         return event_response(answer_events(answers, prepared))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.answer.prompt import DEFAULT_SYSTEM
 from core.answer.service import AnswerService
+from core.content_safety import ContentSafety
 from core.llm import LLMS
 from core.resources import Resources
 from core.retrieval.rerank import open_reranker
@@ -29,6 +30,8 @@ class Answering:
             self._llm,
             settings.prompt_system or DEFAULT_SYSTEM,
             settings.query_expansion,
+            # Lists are read once, here, at start.
+            ContentSafety.from_settings(settings),
         )
 
     async def aclose(self) -> None:

@@ -14,10 +14,12 @@ from core.answer.abstain import should_abstain
 from core.answer.cite import Citation, verify_citations
 from core.answer.expand import expand_query
 from core.answer.extract import best_sentences
+from core.answer.output_filter import OutputFilter
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
 from core.catalog import Documents
 from core.catalog.records import Collection
+from core.content_safety import WITHHELD, ContentSafety
 from core.llm.protocol import LLM
 from core.retrieval.fuse import FusedChunk
 from core.retrieval.retrieve import HybridRetriever, Retrieval
@@ -33,6 +35,8 @@ class Prepared:
     evidence: float
     abstain: bool
     timings: dict[str, float] = field(default_factory=dict)
+    output: OutputFilter | None = None
+    """The filter the answer went through, once generation began."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,20 @@ class AnswerService:
         llm: LLM,
         system_template: str,
         expansion: str = "none",
+        safety: ContentSafety | None = None,
     ) -> None:
         self._catalog = catalog
         self._retriever = retriever
         self.llm = llm
         self._system = system_template
         self._expansion = expansion
+        self._safety = safety
+
+    def screen_question(self, collection: Collection, question: str) -> None:
+        """Raises ContentRefused for a question the content safety lists refuse; routes call
+        it before any retrieval or model call."""
+        if self._safety is not None:
+            self._safety.screen_question(collection.name, question)
 
     async def prepare_async(
         self,
@@ -123,15 +135,36 @@ class AnswerService:
         )
 
     async def generate(self, prepared: Prepared) -> AsyncIterator[str]:
-        """The answer's text deltas; the not-found message when the passages cannot answer."""
+        """The answer's text deltas, filtered (output_filter.py); the not-found message when
+        the passages cannot answer."""
         if prepared.abstain:
             yield NOT_FOUND[prepared.retrieval.language]
             return
+        screen = (
+            self._safety.answer_screen(prepared.collection.name, prepared.retrieval.language)
+            if self._safety is not None
+            else None
+        )
+        output = prepared.output = OutputFilter(prepared.prompt, screen)
         async for delta in self.llm.stream(prepared.prompt):
-            yield delta
+            text = output.feed(delta)
+            if text:
+                yield text
+            if output.withheld:
+                output.close()
+                return  # the rest is not needed: closing the stream stops the model
+        rest = output.close()
+        if rest:
+            yield rest
 
     def finish(self, prepared: Prepared, text: str, generate_started: float) -> Answer:
         cleaned, citations = verify_citations(text, prepared.passages)
+        output = prepared.output
+        if output is not None and output.withheld:
+            cleaned, citations = WITHHELD[prepared.retrieval.language], []
+        elif output is not None:
+            cited = {c.n for c in citations}
+            cleaned = output.final(cleaned, [p for p in prepared.passages if p.n in cited])
         not_found = NOT_FOUND[prepared.retrieval.language]
         abstained = prepared.abstain or (not citations and not_found.rstrip("。.") in cleaned)
         prepared.timings["generate_ms"] = _observed(GENERATION_SECONDS, generate_started)
