@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,8 +31,44 @@ STATUS: dict[type[errors.ZhikuError], int] = {
 }
 
 
+# What an error message must not show a client, whatever raised it: addresses (a store's URL,
+# the LLM server's), host:port pairs and absolute file paths (the data directory's).
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_HOST_PORT = re.compile(
+    r"\b(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{2,5}\b", re.IGNORECASE
+)
+_PATH = re.compile(r"(?<![\w.~/-])(?:~|\.{1,2})?/(?:[^\s/'\"<>:]+/)+[^\s/'\"<>:,;)]*")
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+def scrub(message: str, secrets: frozenset[str] = frozenset()) -> str:
+    for secret in secrets:
+        message = message.replace(secret, "[redacted]")
+    message = _URL.sub("[address]", message)
+    message = _HOST_PORT.sub("[address]", message)
+    return _PATH.sub("[path]", message)
+
+
+def _secrets(request: Request | None) -> frozenset[str]:
+    settings = getattr(request.app.state, "settings", None) if request is not None else None
+    if settings is None:
+        return frozenset()
+    keys = {settings.llm_api_key.get_secret_value(), settings.milvus_token.get_secret_value()}
+    return frozenset(k for k in keys | set(settings.accepted_api_keys) if len(k) >= 4)
+
+
+def public_error(
+    exc: errors.ZhikuError, request: Request | None = None
+) -> dict[str, dict[str, str]]:
+    """The body a client gets for `exc`; the operator's full message goes to the log, under
+    the request's id, when the client's differs."""
+    public = scrub(exc.public, _secrets(request))
+    if public != exc.message:
+        log.warning("%s: %s", exc.code, exc.message)
+    return error_body(exc.code, public)
 
 
 def status_of(exc: errors.ZhikuError) -> int:
@@ -43,11 +80,9 @@ def status_of(exc: errors.ZhikuError) -> int:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.ZhikuError)
-    async def zhiku_error(_: Request, exc: errors.ZhikuError) -> JSONResponse:
+    async def zhiku_error(request: Request, exc: errors.ZhikuError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthorized) else None
-        return JSONResponse(
-            error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers
-        )
+        return JSONResponse(public_error(exc, request), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.errors import error_body
+from app.errors import public_error
 from app.schemas import chunks_public, citations_json
 from core.answer.service import Answer, AnswerService, Prepared
 from core.errors import ZhikuError
@@ -55,7 +55,7 @@ async def answer_events(
             parts.append(delta)
             yield json_event({"text": delta}, "delta")
     except ZhikuError as exc:
-        yield json_event(error_body(exc.code, exc.message), "error")
+        yield json_event(public_error(exc), "error")
         return
     answer = answers.finish(prepared, "".join(parts), started)
     yield json_event(

@@ -19,17 +19,28 @@ from __future__ import annotations
 
 
 class ZhikuError(Exception):
-    """Base class: every error has a stable `code` and a message that says how to fix it."""
+    """Base class: every error has a stable `code` and a message that says how to fix it.
+
+    `message` is for the operator (logs, the CLI) and may name internal addresses; `public`
+    is what an HTTP client is told: given where the message names them, else the class's
+    `public_message`, else the message itself."""
 
     code = "error"
+    public_message: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, public: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self._public = public
+
+    @property
+    def public(self) -> str:
+        return self._public or self.public_message or self.message
 
 
 class ConfigError(ZhikuError):
     code = "config_error"
+    public_message = "the service is misconfigured; the service log says how"
 
 
 class Unauthorized(ZhikuError):
@@ -70,14 +81,18 @@ class ContentRefused(ZhikuError):
 
 class BackendUnavailable(ZhikuError):
     code = "backend_unavailable"
+    # Store and server errors name their addresses and data paths; clients learn only this.
+    public_message = "a storage backend of the service failed; the service log has the details"
 
 
 class UpstreamFailed(BackendUnavailable):
     code = "upstream_failed"
+    public_message = "the language model server failed; the service log has the details"
 
 
 class UpstreamTimeout(BackendUnavailable):
     code = "upstream_timeout"
+    public_message = "the language model server did not answer in time; try again later"
 
 
 class LoadError(ZhikuError):

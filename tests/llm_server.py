@@ -64,7 +64,16 @@ class RawSSE:
     body: str
 
 
-Reply = Answer | Fail | Hang | BreakStream | RawSSE
+@dataclass(frozen=True)
+class EchoSystem:
+    """Answer with the request's own system message, verbatim, in deltas of `size` characters:
+    a model that was talked into reciting its instructions."""
+
+    size: int = 7
+    before: str = ""
+
+
+Reply = Answer | Fail | Hang | BreakStream | RawSSE | EchoSystem
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(400, "The body must be a JSON object", "invalid_request_error")
             return
         reply = self.server.state.next_reply()
+        if isinstance(reply, EchoSystem):
+            reply = _echo(reply, body)
         if isinstance(reply, Answer):
             self._answer(reply, body)
         elif isinstance(reply, Fail):
@@ -272,6 +283,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, {"error": error}, headers)
 
 
+def _echo(reply: EchoSystem, body: dict[str, Any]) -> Answer:
+    messages = body.get("messages") or []
+    system = next((m.get("content", "") for m in messages if m.get("role") == "system"), "")
+    text = reply.before + system
+    return Answer(tuple(text[i : i + reply.size] for i in range(0, len(text), reply.size)))
+
+
 def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
     return {
         "id": "chatcmpl-fake",
@@ -315,6 +333,11 @@ class FakeOpenAI:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
+
+    def reply_with(self, reply: Reply) -> None:
+        """From now on, answer every request without a scripted reply with `reply`."""
+        with self._state.lock:
+            self._state.then = reply
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.deps import AnswersDep, CatalogDep, OperationsDep, SettingsDep
-from app.errors import error_body
+from app.errors import public_error
 from app.questions import check_length
 from app.schemas import citations_json
 from app.streaming import SEPARATOR, event_response, json_event
@@ -146,7 +146,7 @@ async def _stream(
             parts.append(delta)
             yield chunk({"content": delta})
     except ZhikuError as exc:
-        yield json_event(error_body(exc.code, exc.message))
+        yield json_event(public_error(exc))
         return
     answer = answers.finish(prepared, "".join(parts), started)
     footer = sources(answer)

@@ -46,7 +46,9 @@ _ATTRIBUTE_URL = re.compile(
 )
 # What makes a reference definition's destination an address rather than the words of a
 # line such as "[1]: Note: ...".
-_ADDRESS = re.compile(r"^<?\s*(?:(?:https?|ftp|javascript|vbscript|data|file|mailto):|/|www\.)", re.I)
+_ADDRESS = re.compile(
+    r"^<?\s*(?:(?:https?|ftp|javascript|vbscript|data|file|mailto):|/|www\.)", re.IGNORECASE
+)
 _FETCHING_TAGS = frozenset(
     "img image picture source video audio track iframe frame embed object script link input "
     "svg use style meta base form".split()

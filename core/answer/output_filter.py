@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.answer.links import Allowed, LinkFilter, undecided_from
 from core.answer.leak import PromptGuard
+from core.answer.links import Allowed, LinkFilter, undecided_from
 from core.answer.prompt import NOT_FOUND
 from core.answer.vocabulary import Passage, Prompt
 from core.content_safety import AnswerScreen

@@ -42,8 +42,8 @@ HINTS = {
 class _Retryable(UpstreamFailed):
     """A status worth another attempt; it surfaces as UpstreamFailed once attempts run out."""
 
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, public: str, retry_after: float | None) -> None:
+        super().__init__(message, public)
         self.retry_after = retry_after
 
 
@@ -91,7 +91,8 @@ class OpenAICompatibleLLM:
         except httpx.HTTPError as exc:
             raise UpstreamFailed(
                 f"the answer stream from the LLM server at {self._shown_url} broke off: "
-                f"{self._redact(str(exc) or type(exc).__name__)}"
+                f"{self._redact(str(exc) or type(exc).__name__)}",
+                "the answer stream from the language model server broke off",
             ) from exc
         finally:
             # Closing an unfinished response drops the connection, so the server sees the
@@ -116,7 +117,9 @@ class OpenAICompatibleLLM:
         except httpx.ConnectError as exc:
             raise UpstreamFailed(
                 f"could not connect to the LLM server at {self._shown_url} ({exc}); check "
-                "ZHIKU_LLM_BASE_URL and that the server is running"
+                "ZHIKU_LLM_BASE_URL and that the server is running",
+                "could not connect to the language model server; check ZHIKU_LLM_BASE_URL and "
+                "that the server is running",
             ) from exc
         except httpx.HTTPError as exc:
             raise UpstreamFailed(
@@ -141,14 +144,17 @@ class OpenAICompatibleLLM:
             await response.aclose()
         status = response.status_code
         message = f"the LLM server at {self._shown_url} answered HTTP {status}"
+        # The server's own words may name its internals: they go to the log only.
+        public = f"the language model server answered HTTP {status}"
         detail = _error_detail(bytes(content))
         if detail:
             message += f": {self._redact(detail)}"
         if status in HINTS:
             message += f"; {HINTS[status]}"
+            public += f"; {HINTS[status]}"
         if status in RETRYABLE_STATUSES:
-            raise _Retryable(message, _retry_after(response.headers.get("Retry-After")))
-        raise UpstreamFailed(message)
+            raise _Retryable(message, public, _retry_after(response.headers.get("Retry-After")))
+        raise UpstreamFailed(message, public)
 
     async def _deltas(self, response: httpx.Response) -> AsyncIterator[str]:
         content_type = response.headers.get("Content-Type", "")
@@ -158,7 +164,9 @@ class OpenAICompatibleLLM:
                 raise UpstreamFailed(
                     f"the LLM server at {self._shown_url} answered with Content-Type "
                     f"{content_type or 'none'!r} instead of an event stream; check "
-                    "ZHIKU_LLM_BASE_URL"
+                    "ZHIKU_LLM_BASE_URL",
+                    "the language model server did not answer with an event stream; check "
+                    "ZHIKU_LLM_BASE_URL",
                 )
             choice = _first_choice(self._decode(await response.aread()))
             content = _text(choice.get("message"))
@@ -185,13 +193,16 @@ class OpenAICompatibleLLM:
         if not finished:
             raise UpstreamFailed(
                 f"the answer stream from the LLM server at {self._shown_url} ended before the "
-                "answer was complete"
+                "answer was complete",
+                "the answer stream from the language model server ended before the answer was "
+                "complete",
             )
 
     def _failed_mid_answer(self, data: str) -> UpstreamFailed:
         detail = _error_detail(data.encode()) or "unknown error"
         return UpstreamFailed(
-            f"the LLM server at {self._shown_url} failed mid-answer: {self._redact(detail)}"
+            f"the LLM server at {self._shown_url} failed mid-answer: {self._redact(detail)}",
+            "the language model server failed mid-answer",
         )
 
     def _decode(self, data: bytes) -> dict[str, Any]:
@@ -202,7 +213,8 @@ class OpenAICompatibleLLM:
         if not isinstance(decoded, dict):
             raise UpstreamFailed(
                 f"the LLM server at {self._shown_url} sent data that is not a JSON object: "
-                f"{self._redact(data[:200].decode(errors='replace'))!r}"
+                f"{self._redact(data[:200].decode(errors='replace'))!r}",
+                "the language model server sent data that is not a JSON object",
             )
         return decoded
 
@@ -226,7 +238,9 @@ class OpenAICompatibleLLM:
     def _timed_out(self) -> UpstreamTimeout:
         return UpstreamTimeout(
             f"the LLM server at {self._shown_url} did not answer within {self._timeout:g} s; "
-            "check that it is running and not overloaded, or raise ZHIKU_LLM_TIMEOUT_SECONDS"
+            "check that it is running and not overloaded, or raise ZHIKU_LLM_TIMEOUT_SECONDS",
+            f"the language model server did not answer within {self._timeout:g} s; check "
+            "that it is running and not overloaded, or raise ZHIKU_LLM_TIMEOUT_SECONDS",
         )
 
     def _redact(self, text: str) -> str:
