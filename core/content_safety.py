@@ -149,7 +149,7 @@ class AnswerScreen:
             self.withheld = True
             self._held = ""
             CONTENT_SAFETY.labels("answer", "withheld").inc()
-            return WITHHELD[self._language]
+            return ("\n\n" if self._before else "") + WITHHELD[self._language]
         if found:
             CONTENT_SAFETY.labels("answer", "masked").inc(len(found))
             held = mask(held, found)
