@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -168,52 +167,3 @@ def test_a_link_split_anywhere_in_a_stream_is_judged_as_the_whole_text_would_be(
             parts = (answer[:first], answer[first:second], answer[second:])
             out = "".join(streamed.feed(p) for p in parts) + streamed.close()
             assert not [t for t in leaked if t in out], (first, second, out)
-
-
-def test_an_llm_server_that_is_down_yields_an_error_without_its_address(tmp_path: Path) -> None:
-    down = "http://127.0.0.1:18599/v1"
-    settings = make_settings(
-        tmp_path / "data",
-        port=PORT + 1,
-        llm_backend="openai",
-        llm_base_url=down,
-        llm_model="fake-model",
-        llm_max_retries=0,
-        llm_api_key="sk-internal-key-123",
-    )
-    with running(settings) as service:
-        assert add_document(service.url, "ops", "guide.md", GUIDE.encode())["state"] == "done"
-        with httpx.Client(base_url=service.url, timeout=60) as http:
-            for mode in MODES:
-                asked = ask(http, "ops", EN, mode)
-                assert asked.error is not None, mode
-                message = asked.error["message"]
-                assert asked.error["code"] == "upstream_failed" and "ZHIKU_LLM_BASE_URL" in message
-                for secret in ("127.0.0.1", "18599", "http://", "sk-internal"):
-                    assert secret not in message, (mode, message)
-                if not mode.endswith(("sse", "stream")):
-                    assert asked.status == 502
-
-
-def test_an_upstream_error_that_names_internals_reaches_only_the_log(tmp_path: Path) -> None:
-    from tests.llm_server import Fail
-
-    echo = "model not found at http://10.1.2.3:8000/models/qwen (/srv/models/qwen)"
-    with FakeOpenAI(then=Fail(404, echo)) as upstream:
-        settings = make_settings(
-            tmp_path / "data",
-            port=PORT + 2,
-            llm_backend="openai",
-            llm_base_url=upstream.base_url,
-            llm_model="fake-model",
-            llm_max_retries=0,
-        )
-        with running(settings) as service:
-            assert add_document(service.url, "ops", "guide.md", GUIDE.encode())["state"] == "done"
-            with httpx.Client(base_url=service.url, timeout=60) as http:
-                for mode in ("query", "query-sse", "v1-stream"):
-                    error = ask(http, "ops", EN, mode).error
-                    assert error is not None and "HTTP 404" in error["message"]
-                    assert "ZHIKU_LLM_MODEL" in error["message"]
-                    for internal in ("10.1.2.3", "/srv/models", "127.0.0.1", "model not found"):
-                        assert internal not in error["message"], error

@@ -183,5 +183,7 @@ def test_a_client_that_leaves_a_streamed_answer_stops_the_backends_request(
                 assert response.headers["x-accel-buffering"] == "no"
                 lines = response.iter_lines()
                 assert next(lines) == "event: delta"
-                assert json.loads(next(lines).removeprefix("data: ")) == {"text": "word0 "}
+                # The output filter holds back the trailing space until the next word comes.
+                first = json.loads(next(lines).removeprefix("data: "))
+                assert first["text"].startswith("word0")
             assert upstream.wait_for_disconnect(10), "the backend's request outlived the client"

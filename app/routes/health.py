@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.deps import ResourcesDep, WorkerDep
+from app.errors import scrub
 from app.schemas import Health
 from core.errors import ZhikuError
 
@@ -29,7 +30,8 @@ def readyz(resources: ResourcesDep, worker: WorkerDep) -> JSONResponse:
         resources.store.ping()
         checks["vector_store"] = "ok"
     except ZhikuError as exc:
-        checks["vector_store"] = f"fail: {exc.message}"
+        # /readyz is open to anyone: the store's address stays out of it.
+        checks["vector_store"] = f"fail: {scrub(exc.message)}"
     checks["embedding_model"] = "ok" if resources.embedder.loaded else "loading"
     if worker is not None:
         checks["worker"] = worker.state

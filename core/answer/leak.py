@@ -48,8 +48,9 @@ def grams(text: str) -> set[tuple[str, ...]]:
 
 
 class PromptGuard:
-    """One answer's guard. In a stream it holds back the last SPAN - 1 words, and a run that
-    matches up to the end, until it is decided."""
+    """One answer's guard. In a stream it holds back a tail of fewer than SPAN words that begins
+    a run of the system prompt, and a run that matches up to the end, until it is decided; other
+    text passes at once."""
 
     def __init__(self, system: str, allowed: Iterable[str], language: Language) -> None:
         self._grams = grams(system)
@@ -57,6 +58,8 @@ class PromptGuard:
             if not self._grams:
                 break
             self._grams -= grams(text)
+        # The starts of the runs: only a tail of the stream that begins one is held back.
+        self._starts = {g[:k] for g in self._grams for k in range(1, SPAN)}
         self._placeholder = WITHHELD[language]
         self._held = ""
         self.removed = 0
@@ -84,7 +87,16 @@ class PromptGuard:
                     runs[-1][1] = i + SPAN
                 else:
                     runs.append([i, i + SPAN])
-        decided = len(words) if complete else max(len(words) - (SPAN - 1), 0)
+        decided = len(words)
+        if not complete:
+            decided = next(
+                (
+                    i
+                    for i in range(max(len(words) - (SPAN - 1), 0), len(words))
+                    if tuple(keys[i:]) in self._starts
+                ),
+                len(words),
+            )
         if runs and runs[-1][1] >= decided and not complete:
             decided = runs[-1][0]
             runs.pop()
