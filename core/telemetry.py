@@ -1,5 +1,6 @@
 """Prometheus metrics recorded below the HTTP layer: by the worker (pages and chunks ingested)
-and by the answer service (retrieval and generation latency). One process each (a service or
+and by the answer service (retrieval and generation latency, what the output filter and
+the content safety lists took out). One process each (a service or
 a worker container), so prometheus-client's default registry serves without multiprocess
 mode; a worker's counters show on the /metrics of the service it runs in."""
 

@@ -206,3 +206,19 @@ def test_matches_map_back_to_the_original_text() -> None:
         ("敏\u200b感话题", "敏感话题"),
         ("ＦＯＲＢＩＤＤＥＮ phrase", "forbidden phrase"),
     ]
+
+
+def test_a_listed_term_in_the_history_a_client_sends_is_refused_too(
+    masking: tuple[httpx.Client, FakeOpenAI],
+) -> None:
+    http, _ = masking
+    history = [
+        {"role": "user", "content": "Tell me about the forbidden phrase."},
+        {"role": "assistant", "content": "I cannot."},
+        {"role": "user", "content": EN},
+    ]
+    chat = http.post("/api/collections/ops/chat", json={"messages": history})
+    v1 = http.post("/v1/chat/completions", json={"model": "ops", "messages": history})
+    for response in (chat, v1):
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "content_refused"

@@ -35,7 +35,7 @@ async def chat(
     last message is new; without one, a conversation is started from the messages sent."""
     question = body.messages[-1].content
     check_length(question, settings.max_question_chars)
-    answers.screen_question(collection, question)
+    answers.screen_question(collection, *(m.content for m in body.messages if m.role == "user"))
     if body.conversation_id:
         stored = conversations.get(collection.id, body.conversation_id)
         history = [ChatMessage(m.role, m.content) for m in stored.messages if m.role != "system"]  # type: ignore[arg-type]

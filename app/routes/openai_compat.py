@@ -85,7 +85,7 @@ async def chat_completions(
         raise InvalidInput("the last message must be a non-empty user message")
     question = turns[-1].text()
     check_length(question, settings.max_question_chars)
-    answers.screen_question(collection, question)
+    answers.screen_question(collection, *(m.text() for m in turns if m.role == "user"))
     history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
     standalone = await standalone_question(answers.llm, history, question)
     prepared = await answers.prepare_async(collection, standalone, 5, None, history)

@@ -74,11 +74,11 @@ class AnswerService:
         self._expansion = expansion
         self._safety = safety
 
-    def screen_question(self, collection: Collection, question: str) -> None:
-        """Raises ContentRefused for a question the content safety lists refuse; routes call
-        it before any retrieval or model call."""
+    def screen_question(self, collection: Collection, *questions: str) -> None:
+        """Raises ContentRefused when a question (the new one, and those a client sends as the
+        history) holds a listed term; routes call it before any retrieval or model call."""
         if self._safety is not None:
-            self._safety.screen_question(collection.name, question)
+            self._safety.screen_question(collection.name, "\n".join(questions))
 
     async def prepare_async(
         self,
