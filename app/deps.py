@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from app.auth import check_admin, check_write, principal
 from app.keyring import KeyRing
+from app.schemas import CollectionCreate
 from core.answer.service import AnswerService
 from core.catalog import Catalog, Conversations
 from core.catalog.records import Collection, Job
@@ -79,6 +80,15 @@ def _writable(collection: CollectionDep, scopes: PrincipalDep) -> Collection:
 WritableCollectionDep = Annotated[Collection, Depends(_writable)]
 
 
+def _new_collection(body: CollectionCreate, scopes: PrincipalDep) -> CollectionCreate:
+    check_write(scopes, body.name)
+    return body
+
+
+# A collection to create, under a name the caller may write (else 403).
+NewCollectionDep = Annotated[CollectionCreate, Depends(_new_collection)]
+
+
 def _job_and_collection(job_id: str, catalog: CatalogDep, scopes: PrincipalDep) -> tuple[Job, str]:
     job = catalog.get_job(job_id)
     if scopes.admin:
@@ -105,3 +115,6 @@ def _writable_job(
 # A job of the path in a collection the caller may read (else 404), or change (else 403).
 JobDep = Annotated[Job, Depends(_job)]
 WritableJobDep = Annotated[Job, Depends(_writable_job)]
+
+# The dependencies that answer 403: the OpenAPI document lists it on the routes that use one.
+REFUSING = (_admin, _writable, _new_collection, _writable_job)

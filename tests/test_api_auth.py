@@ -77,3 +77,35 @@ def test_without_keys_anonymous_access_needs_loopback_or_asking_for_it(serve: An
     assert serve(host="::1").get("/api/collections").status_code == 200
     assert serve(allow_anonymous=False).get("/api/collections").status_code == 401
     assert serve(host="0.0.0.0", allow_anonymous=True).get("/api/collections").status_code == 200
+
+
+def test_the_openapi_document_lists_401_and_403_where_routes_give_them() -> None:
+    paths = create_app().openapi()["paths"]
+
+    def statuses(method: str, path: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    refusing = [
+        ("post", "/api/collections"),
+        ("delete", "/api/collections/{name}"),
+        ("post", "/api/collections/{name}/documents"),
+        ("delete", "/api/collections/{name}/documents/{document_id}"),
+        ("post", "/api/jobs/{job_id}/cancel"),
+        ("post", "/api/jobs/{job_id}/retry"),
+        ("get", "/api/keys"),
+        ("post", "/api/keys"),
+        ("delete", "/api/keys/{key_id}"),
+    ]
+    for method, path in refusing:
+        assert {"401", "403"} <= statuses(method, path), (method, path)
+    reading = [
+        ("get", "/api/collections"),
+        ("get", "/api/collections/{name}/documents/{document_id}/file"),
+        ("get", "/api/jobs/{job_id}"),
+        ("post", "/api/collections/{name}/query"),
+        ("get", "/v1/models"),
+        ("post", "/v1/chat/completions"),
+    ]
+    for method, path in reading:
+        assert "401" in statuses(method, path) and "403" not in statuses(method, path)
+    assert "401" not in statuses("get", "/healthz")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.auth import check_write
-from app.deps import CatalogDep, CollectionDep, OperationsDep, PrincipalDep, WritableCollectionDep
-from app.schemas import CollectionCreate, CollectionPublic
+from app.deps import (
+    CatalogDep,
+    CollectionDep,
+    NewCollectionDep,
+    OperationsDep,
+    PrincipalDep,
+    WritableCollectionDep,
+)
+from app.schemas import CollectionPublic
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 
@@ -19,10 +25,7 @@ def list_collections(catalog: CatalogDep, scopes: PrincipalDep) -> list[Collecti
 
 
 @router.post("", status_code=201)
-def create_collection(
-    body: CollectionCreate, operations: OperationsDep, scopes: PrincipalDep
-) -> CollectionPublic:
-    check_write(scopes, body.name)
+def create_collection(body: NewCollectionDep, operations: OperationsDep) -> CollectionPublic:
     created = operations.create_collection(body.name, body.chunk_tokens, body.chunk_overlap_tokens)
     return CollectionPublic.model_validate(created)
 

@@ -3,10 +3,13 @@ and nowhere else), list them, revoke one. `zhiku keys` does the same from a shel
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import AdminDep, CatalogDep, KeyRingDep
+from app.openapi_access import NOT_FOUND
 from core.catalog.records import ApiKey
 from core.keys import create_key
 from core.scopes import Scopes
@@ -14,11 +17,19 @@ from core.scopes import Scopes
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
 
+# A collection name as CollectionCreate takes it, or '*'.
+CollectionName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")]
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=200)
-    read: list[str] = Field(default=[], description="collections it may read; '*' for all")
-    write: list[str] = Field(default=[], description="collections it may change; '*' for all")
+    name: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f]*$")
+    read: list[CollectionName] = Field(
+        default=[], max_length=1000, description="collections it may read; '*' for all"
+    )
+    write: list[CollectionName] = Field(
+        default=[], max_length=1000, description="collections it may change; '*' for all"
+    )
     admin: bool = Field(default=False, description="may manage keys, and do everything")
 
 
@@ -62,7 +73,7 @@ def list_keys(_: AdminDep, catalog: CatalogDep) -> list[KeyPublic]:
     return [KeyPublic.of(k) for k in catalog.list_keys()]
 
 
-@router.delete("/{key_id}", status_code=204)
+@router.delete("/{key_id}", status_code=204, responses={404: NOT_FOUND})
 def revoke(key_id: str, _: AdminDep, catalog: CatalogDep, ring: KeyRingDep) -> Response:
     catalog.revoke_key(key_id)
     ring.forget()
