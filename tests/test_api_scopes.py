@@ -221,3 +221,25 @@ def test_keys_made_by_the_cli_work_and_revoked_keys_are_refused(deployment: Depl
         # Revoked by the CLI, another process: refused within the service's cache time.
         assert zhiku_keys(deployment.data_dir, "revoke", ops_id).returncode == 0
         wait_until(lambda: ops.get("/api/keys").status_code == 401, 5, "the revocation")
+
+
+def test_the_cli_goes_through_the_service_with_zhiku_api_key(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.md"
+    note.write_text("# 备忘\n\nFalcon 的备份每晚进行。\n", encoding="utf-8")
+    env = {**os.environ, "ZHIKU_DATA_DIR": str(deployment.data_dir), "HF_HUB_OFFLINE": "1"}
+
+    def add(key: str, collection: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ZHIKU, "add", str(note), "--collection", collection],
+            env={**env, "ZHIKU_API_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = add(deployment.keys["b"], "beta")
+    assert refused.returncode != 0 and "may not change" in refused.stdout + refused.stderr
+    added = add(deployment.keys["a"], "alpha")
+    assert added.returncode == 0, added.stdout + added.stderr
