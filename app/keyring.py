@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 
+from core.catalog import open_catalog
 from core.catalog.protocol import Keys
 from core.errors import ConfigError
 from core.keys import secret_hash
@@ -99,9 +100,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def refuse_open_service(settings: Settings, keys: Keys) -> None:
+def refuse_open_service(settings: Settings) -> None:
     """Before `zhiku serve` binds: off loopback, some key must exist unless anonymous access
-    is asked for, and then it is said loudly. Raises ConfigError."""
+    is asked for, and then it is said loudly. Raises ConfigError, and BackendUnavailable when
+    the catalog must be asked and cannot be reached."""
     if settings.allow_anonymous:
         log.warning(
             "ZHIKU_ALLOW_ANONYMOUS=true: requests without a key may read, change and delete"
@@ -110,7 +112,7 @@ def refuse_open_service(settings: Settings, keys: Keys) -> None:
             settings.port,
         )
         return
-    if is_loopback(settings.host) or settings.accepted_api_keys or keys.has_active_keys():
+    if is_loopback(settings.host) or settings.accepted_api_keys or _catalog_has_keys(settings):
         return
     raise ConfigError(
         f"refusing to serve on {settings.host} without an API key: anyone who can reach it"
@@ -118,3 +120,11 @@ def refuse_open_service(settings: Settings, keys: Keys) -> None:
         " (or set ZHIKU_API_KEYS=a-long-secret), serve on 127.0.0.1, or set"
         " ZHIKU_ALLOW_ANONYMOUS=true to serve without keys anyway"
     )
+
+
+def _catalog_has_keys(settings: Settings) -> bool:
+    catalog = open_catalog(settings)
+    try:
+        return catalog.has_active_keys()
+    finally:
+        catalog.close()

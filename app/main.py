@@ -20,7 +20,6 @@ from app.request_id import install_request_ids
 from app.routes import chat, collections, documents, health, jobs, keys, openai_compat, query
 from app.routes.page import install_web_page
 from core.answer.assembly import Answering
-from core.catalog import open_catalog
 from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
 from core.resources import Resources
@@ -93,10 +92,6 @@ def serve(settings: Settings) -> None:
 
     configure_logging(settings)
     # Before binding: a service that would be open to anyone does not start.
-    catalog = open_catalog(settings)
-    try:
-        refuse_open_service(settings, catalog)
-    finally:
-        catalog.close()
+    refuse_open_service(settings)
     # log_config=None: uvicorn's own loggers go through the format set above.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
