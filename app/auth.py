@@ -1,32 +1,54 @@
-"""API keys: `Authorization: Bearer KEY` on every /api and /v1 call when ZHIKU_API_KEYS is set.
-The page and the health probes stay open so a browser and an orchestrator can reach them."""
+"""Who is calling: `Authorization: Bearer KEY` on every /api and /v1 call, resolved to the
+key's scopes (app/keyring.py), or every scope for an anonymous caller where anonymous access
+is allowed. Routes check those scopes through app/deps.py's aliases. The page and the health
+probes stay open so a browser and an orchestrator can reach them."""
 
 from __future__ import annotations
 
-import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.deps import SettingsDep
-from core.errors import Unauthorized
+from app.keyring import KeyRing
+from core.errors import Forbidden, Unauthorized
+from core.scopes import ALL, Scopes
 
-_bearer = HTTPBearer(auto_error=False, description="One of ZHIKU_API_KEYS")
+_bearer = HTTPBearer(
+    auto_error=False, description="A key of ZHIKU_API_KEYS or one made by `zhiku keys create`"
+)
 
 
-async def require_api_key(request: Request, settings: SettingsDep) -> None:
-    credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Scopes:
+    """The caller's scopes. Raises Unauthorized. A plain function: FastAPI runs it in a
+    thread, since a key not cached is looked up in the catalog."""
+    ring: KeyRing = request.app.state.keys
     if credentials is None:
-        if settings.anonymous_allowed:
-            return
+        if ring.anonymous_allowed():
+            return ALL
         raise Unauthorized("this service needs an API key: send `Authorization: Bearer KEY`")
-    if not _is_accepted(credentials.credentials, settings.accepted_api_keys):
-        if settings.anonymous_allowed and not settings.accepted_api_keys:
-            return
-        raise Unauthorized("the API key is not one of ZHIKU_API_KEYS")
+    scopes = ring.scopes_of(credentials.credentials)
+    if scopes is not None:
+        return scopes
+    if ring.anonymous_allowed() and not ring.keys_exist():
+        # A key a browser kept from before, on a service that now has none: serve it as
+        # anyone else is served.
+        return ALL
+    raise Unauthorized(
+        "the API key is not valid: not one of ZHIKU_API_KEYS, nor an unrevoked key of"
+        " `zhiku keys list`"
+    )
 
 
-def _is_accepted(given: str, accepted: frozenset[str]) -> bool:
-    # Compare against every key, in constant time, so timing reveals neither key nor position.
-    matches = [hmac.compare_digest(given.encode(), key.encode()) for key in accepted]
-    return any(matches)
+def check_write(scopes: Scopes, collection: str) -> None:
+    """Raises Forbidden: for a caller that may read the collection (others get NotFound)."""
+    if not scopes.can_write(collection):
+        raise Forbidden(f"this API key may not change collection {collection!r}")
+
+
+def check_admin(scopes: Scopes) -> None:
+    if not scopes.admin:
+        raise Forbidden("managing API keys needs a key with the admin scope")

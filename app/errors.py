@@ -16,6 +16,7 @@ log = logging.getLogger("zhiku.http")
 
 STATUS: dict[type[errors.ZhikuError], int] = {
     errors.Unauthorized: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,

@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from app.auth import require_api_key
+from app.auth import principal
 from app.errors import install_error_handlers
+from app.keyring import KeyRing, refuse_open_service
 from app.metrics import install_metrics
+from app.openapi_access import document_access
 from app.request_id import install_request_ids
-from app.routes import chat, collections, documents, health, jobs, openai_compat, query
+from app.routes import chat, collections, documents, health, jobs, keys, openai_compat, query
 from app.routes.page import install_web_page
 from core.answer.assembly import Answering
 from core.logging_setup import configure_logging
@@ -58,6 +60,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.worker = worker
             app.state.answers = answering.service
             app.state.conversations = resources.catalog.conversations()
+            app.state.keys = KeyRing(settings, resources.catalog)
             try:
                 yield
             finally:
@@ -72,8 +75,10 @@ def create_app(given: Settings | None = None) -> FastAPI:
     # Added last, so it runs first: every log line of a request, metrics' included, has its id.
     install_request_ids(app)
     app.include_router(health.router)
-    for module in (collections, documents, jobs, query, chat, openai_compat):
-        app.include_router(module.router, dependencies=[Depends(require_api_key)])
+    # Every /api and /v1 route resolves the caller, even one that reads no scope.
+    for module in (collections, documents, jobs, query, chat, openai_compat, keys):
+        document_access(module.router)
+        app.include_router(module.router, dependencies=[Depends(principal)])
     install_web_page(app)
     return app
 
@@ -86,5 +91,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     configure_logging(settings)
+    # Before binding: a service that would be open to anyone does not start.
+    refuse_open_service(settings)
     # log_config=None: uvicorn's own loggers go through the format set above.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

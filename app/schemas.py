@@ -4,16 +4,19 @@ reads it by attribute (`model_validate(record)`); code builds only the shapes th
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.service import Answer
-from core.catalog.records import Conversation, Job, JobState
+from core.catalog.records import ApiKey, Conversation, Job, JobState
+
+# A collection's name: one path segment, no control characters (PostgreSQL text refuses NUL).
+CollectionName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")]
 
 
 class CollectionCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")
+    name: CollectionName
     chunk_tokens: int | None = Field(default=None, ge=32, le=254)
     chunk_overlap_tokens: int | None = Field(default=None, ge=0, le=200)
 
@@ -243,3 +246,43 @@ class ConversationPublic(BaseModel):
     @classmethod
     def summary(cls, c: Conversation) -> ConversationPublic:
         return cls.model_validate(c).model_copy(update={"messages": None})
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f]*$")
+    read: list[CollectionName] = Field(
+        default=[], max_length=1000, description="collections it may read; '*' for all"
+    )
+    write: list[CollectionName] = Field(
+        default=[], max_length=1000, description="collections it may change; '*' for all"
+    )
+    admin: bool = Field(default=False, description="may manage keys, and do everything")
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    read: list[str]
+    write: list[str]
+    admin: bool
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyPublic:
+        return cls(
+            id=key.id,
+            name=key.name,
+            read=sorted(key.scopes.read),
+            write=sorted(key.scopes.write),
+            admin=key.scopes.admin,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+class KeyCreated(KeyPublic):
+    secret: str = Field(description="send as `Authorization: Bearer SECRET`; shown only here")

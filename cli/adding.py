@@ -144,8 +144,7 @@ def add_files(settings: Settings, paths: list[Path], collection: str, wait: bool
         return _add_shared(settings, files, collection, wait)
     owner = read_owner(settings.data_dir)
     if owner is not None and owner.url:
-        api_key = min(settings.accepted_api_keys, default=None)
-        target: Target = HttpTarget(owner.url, collection, api_key)
+        target: Target = HttpTarget(owner.url, collection, settings.client_api_key)
         return _submit_and_track(target, files, wait)
     with Resources(settings) as resources:
         operations = Operations(resources)

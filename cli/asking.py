@@ -67,9 +67,8 @@ class LocalAsker:
 @contextmanager
 def open_asker(settings: Settings, collection: str) -> Iterator[Asker]:
     owner = read_owner(settings.data_dir)
-    api_key = min(settings.accepted_api_keys, default=None)
     if owner is not None and owner.url:
-        http = HttpAsker(owner.url, collection, api_key)
+        http = HttpAsker(owner.url, collection, settings.client_api_key)
         try:
             yield http
         finally:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cli.keys import add_keys_command
 from core.errors import ZhikuError
 from core.settings import Settings, get_settings
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         "check", help="verify and repair catalog, lexical index and vector store agreement"
     )
     check.add_argument("--collection", "-c", help="only this collection")
+    add_keys_command(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
@@ -63,6 +65,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return run_worker(settings)
     if args.command in ("ask", "eval"):
         return _ask_or_eval(settings, args)
+    if args.command == "keys":
+        from cli.keys import run_keys
+
+        return run_keys(settings, args)
     if args.command == "check":
         from cli.checking import run_check
 

@@ -3,6 +3,7 @@
 ZhikuError
 ├── ConfigError            a setting is missing or inconsistent
 ├── Unauthorized           a request lacks a valid API key
+├── Forbidden              the key may read the collection but not do this to it
 ├── NotFound               a collection, document or job does not exist
 ├── Conflict               the request clashes with stored state
 │   ├── EmbeddingModelMismatch
@@ -47,8 +48,23 @@ class Unauthorized(ZhikuError):
     code = "unauthorized"
 
 
+class Forbidden(ZhikuError):
+    code = "forbidden"
+
+
 class NotFound(ZhikuError):
     code = "not_found"
+
+
+def collection_not_found(name: str) -> NotFound:
+    """The same answer for a collection that does not exist and for one the caller may not
+    read, so a key cannot learn which names exist."""
+    return NotFound(f"collection {name!r} does not exist; create it first")
+
+
+def job_not_found(job_id: str) -> NotFound:
+    """Likewise for a job of a collection the caller may not read."""
+    return NotFound(f"job {job_id!r} does not exist")
 
 
 class Conflict(ZhikuError):

@@ -37,10 +37,16 @@ class Settings(BaseSettings):
     # Whether `zhiku serve` runs a worker thread; unset: only when no queue server is set.
     serve_worker: bool | None = None
 
-    # Comma-separated keys accepted as `Authorization: Bearer KEY`; with none set, anyone may call.
+    # Comma-separated keys accepted as `Authorization: Bearer KEY`, each with every scope;
+    # scoped keys are made by `zhiku keys create` and kept, hashed, in the catalog.
     api_keys: SecretStr = SecretStr("")
-    # Whether requests without a key are served; unset: only when no keys are set.
+    # Whether requests without a key are served (with every scope); unset: only while no key
+    # exists at all (here or in the catalog) and the service listens on loopback. `zhiku serve`
+    # off loopback with no key refuses to start unless this is true (then it warns).
     allow_anonymous: bool | None = None
+    # The key `zhiku add` and `zhiku ask` send to a running service; unset: one of
+    # ZHIKU_API_KEYS. Needed when the service's keys are only in the catalog.
+    api_key: SecretStr = SecretStr("")
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -130,10 +136,9 @@ class Settings(BaseSettings):
         return frozenset(k.strip() for k in raw.split(",") if k.strip())
 
     @property
-    def anonymous_allowed(self) -> bool:
-        if self.allow_anonymous is not None:
-            return self.allow_anonymous
-        return not self.accepted_api_keys
+    def client_api_key(self) -> str | None:
+        """The key this process's CLI sends to a running service, if any."""
+        return self.api_key.get_secret_value() or min(self.accepted_api_keys, default=None)
 
     @property
     def model_cache_path(self) -> Path:

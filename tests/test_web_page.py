@@ -499,3 +499,47 @@ def test_a_service_with_keys_asks_for_one_and_sends_it_on_every_call(
         assert "Backups run nightly." in opened.value.locator("body").inner_text()
     # Refused calls log "401" to the console before the key is given; nothing else may fail.
     assert [e for e in desktop.errors if "401" not in e] == []
+
+
+@pytest.mark.slow
+def test_a_read_only_key_sees_its_collection_is_told_it_may_not_upload_and_can_be_forgotten(
+    chromium: Any, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", port=free_port(), api_keys="k-admin")
+    with running(settings) as keyed:
+        admin = httpx.Client(base_url=keyed.url, headers={"Authorization": "Bearer k-admin"})
+        for name in ("公开手册", "secret-plans"):
+            admin.post("/api/collections", json={"name": name})
+        made = admin.post("/api/keys", json={"name": "reader", "read": ["公开手册"]})
+        reader_key = made.json()["secret"]
+        watched = Watched(chromium, "zh-CN", {"width": 1360, "height": 860})
+        page = watched.page
+        try:
+            page.goto(keyed.url)
+            page.locator("#key-dialog").wait_for(state="visible")
+            assert page.locator("#key-forget").is_hidden()
+            page.locator("#key-input").fill(reader_key)
+            page.locator("#key-dialog button[value=save]").click()
+            page.locator("#collection-select option[value='公开手册']").wait_for(state="attached")
+            options = page.locator("#collection-select option").all_inner_texts()
+            assert not any("secret-plans" in o for o in options)
+
+            page.locator("#file-input").set_input_files(
+                [{"name": "a.txt", "mimeType": "text/plain", "buffer": "备份每晚进行。".encode()}]
+            )
+            refused = page.locator("li.doc .doc-error")
+            refused.wait_for()
+            assert "无权" in refused.inner_text()
+            watched.shot("desktop-zh-read-only-key")
+
+            page.locator("#key-button").click()
+            page.locator("#key-forget").click()
+            # Started over without a key, the page asks for one again.
+            page.locator("#key-dialog").wait_for(state="visible")
+            assert page.evaluate("localStorage.getItem('zhiku.apiKey')") is None
+            assert page.locator("#key-forget").is_hidden()
+        finally:
+            watched.close()
+            admin.close()
+    # Refused calls log 401 and 403 to the console; nothing else may fail.
+    assert [e for e in watched.errors if "401" not in e and "403" not in e] == []

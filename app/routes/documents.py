@@ -7,7 +7,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Response, UploadFile
 
-from app.deps import CatalogDep, CollectionDep, OperationsDep, ResourcesDep, SettingsDep
+from app.deps import (
+    CatalogDep,
+    CollectionDep,
+    OperationsDep,
+    ResourcesDep,
+    SettingsDep,
+    WritableCollectionDep,
+)
 from app.schemas import DocumentPublic, JobPublic, UploadAccepted
 from core.errors import InvalidInput, TooLarge, ZhikuError
 
@@ -16,7 +23,7 @@ router = APIRouter(prefix="/api/collections/{name}/documents", tags=["documents"
 
 @router.post("", status_code=202)
 async def upload_documents(
-    collection: CollectionDep,
+    collection: WritableCollectionDep,
     operations: OperationsDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="one or more files")],
@@ -87,7 +94,7 @@ FILE_POLICIES = {
 
 @router.delete("/{document_id}", status_code=204)
 def delete_document(
-    collection: CollectionDep, document_id: str, operations: OperationsDep
+    collection: WritableCollectionDep, document_id: str, operations: OperationsDep
 ) -> Response:
     operations.delete_document(collection.id, document_id)
     return Response(status_code=204)

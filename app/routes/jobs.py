@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import CatalogDep, OperationsDep
+from app.deps import JobDep, OperationsDep, WritableJobDep
 from app.schemas import JobPublic
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, catalog: CatalogDep) -> JobPublic:
-    return JobPublic.of(catalog.get_job(job_id))
+def get_job(job: JobDep) -> JobPublic:
+    return JobPublic.of(job)
 
 
 @router.post("/{job_id}/cancel")
-def cancel_job(job_id: str, operations: OperationsDep) -> JobPublic:
-    return JobPublic.of(operations.cancel_job(job_id))
+def cancel_job(job: WritableJobDep, operations: OperationsDep) -> JobPublic:
+    return JobPublic.of(operations.cancel_job(job.id))
 
 
 @router.post("/{job_id}/retry", status_code=202)
-def retry_job(job_id: str, operations: OperationsDep) -> JobPublic:
-    return JobPublic.of(operations.retry_job(job_id))
+def retry_job(job: WritableJobDep, operations: OperationsDep) -> JobPublic:
+    return JobPublic.of(operations.retry_job(job.id))

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.deps import AnswersDep, CatalogDep, OperationsDep, SettingsDep
+from app.deps import AnswersDep, CatalogDep, OperationsDep, PrincipalDep, SettingsDep
 from app.errors import public_error
 from app.questions import check_length
 from app.schemas import citations_json
@@ -21,7 +21,7 @@ from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
 from core.answer.vocabulary import ChatMessage
-from core.errors import InvalidInput, ZhikuError
+from core.errors import InvalidInput, ZhikuError, collection_not_found
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -52,12 +52,14 @@ class ChatCompletionRequest(BaseModel):
 
 
 @router.get("/models")
-def list_models(catalog: CatalogDep) -> dict[str, Any]:
+def list_models(catalog: CatalogDep, scopes: PrincipalDep) -> dict[str, Any]:
+    """The collections this key may read, as models."""
     return {
         "object": "list",
         "data": [
             {"id": c.name, "object": "model", "created": int(c.created_at), "owned_by": "zhiku"}
             for c in catalog.list_collections()
+            if scopes.can_read(c.name)
         ],
     }
 
@@ -78,7 +80,10 @@ async def chat_completions(
     operations: OperationsDep,
     settings: SettingsDep,
     answers: AnswersDep,
+    scopes: PrincipalDep,
 ) -> dict[str, Any] | EventSourceResponse:
+    if not scopes.can_read(body.model):
+        raise collection_not_found(body.model)
     collection = operations.collection(body.model)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():

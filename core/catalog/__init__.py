@@ -10,6 +10,7 @@ from core.catalog.protocol import (
     Conversations,
     Documents,
     Jobs,
+    Keys,
     LeaseLost,
 )
 from core.catalog.records import chunk_id
@@ -24,6 +25,7 @@ __all__ = [
     "Conversations",
     "Documents",
     "Jobs",
+    "Keys",
     "LeaseLost",
     "chunk_id",
     "open_catalog",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from core.catalog.records import (
+    ApiKey,
     Collection,
     Conversation,
     Document,
@@ -22,6 +23,7 @@ from core.catalog.records import (
     ScoredChunk,
     StoredChunk,
 )
+from core.scopes import Scopes
 from core.types import ChunkDraft
 
 
@@ -283,7 +285,39 @@ class Chunks(Protocol):
         ...
 
 
-class Catalog(Collections, Documents, Jobs, Chunks, Protocol):
+class Keys(Protocol):
+    """API keys kept in the catalog, found by a digest of their secret (core/keys.py)."""
+
+    def add_key(self, name: str, secret_hash: str, scopes: Scopes) -> ApiKey:
+        """Raises nothing else."""
+        ...
+
+    def get_key(self, key_id: str) -> ApiKey:
+        """Raises NotFound."""
+        ...
+
+    def active_key(self, secret_hash: str) -> ApiKey | None:
+        """The unrevoked key with this digest, if any. Raises nothing else."""
+        ...
+
+    def has_active_keys(self) -> bool:
+        """Whether any key is unrevoked. Raises nothing else."""
+        ...
+
+    def list_keys(self) -> list[ApiKey]:
+        """Revoked ones included, oldest first. Raises nothing else."""
+        ...
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoking a revoked key keeps its first revocation time. Raises NotFound."""
+        ...
+
+    def touch_key(self, key_id: str) -> None:
+        """Record that the key was used now. Raises nothing else."""
+        ...
+
+
+class Catalog(Collections, Documents, Jobs, Chunks, Keys, Protocol):
     """What a catalog backend provides: every area, in one database, and its lifecycle."""
 
     def close(self) -> None:

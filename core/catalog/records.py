@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from core.scopes import Scopes
 from core.types import ChunkDraft
 
 if TYPE_CHECKING:
@@ -138,6 +139,18 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """A key kept in the catalog: its secret is stored only as a digest (core/keys.py)."""
+
+    id: str
+    name: str
+    scopes: Scopes
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+
 def chunk_id(document_id: str, seq: int) -> str:
     """Derived from document and position, so a second run of a job rewrites the same ids."""
     return f"{document_id[:32]}-{seq:06d}"
@@ -176,6 +189,7 @@ class RowReader(Generic[R]):
 collection_of = RowReader(Collection, columns={"documents": "docs", "chunks": "chunk_count"})
 document_of = RowReader(Document, parse={"status": DocumentStatus})
 job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage})
+api_key_of = RowReader(ApiKey, parse={"scopes": Scopes.from_json})
 
 # Chunk fields stored under another column name (`end` is an SQL keyword); the heading path is
 # stored as JSON. core/catalog/chunk_columns.py writes chunks by the same names.

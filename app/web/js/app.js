@@ -42,7 +42,8 @@ class Banner {
       }
       return;
     }
-    this.show("serviceError", { message: error.message }, "error");
+    if (error.code === "forbidden") this.show("keyForbidden", {}, "error");
+    else this.show("serviceError", { message: error.message }, "error");
     this.hideTimer = setTimeout(() => this.hide(), 8000);
   }
 
@@ -75,6 +76,7 @@ function keyPrompt() {
   const dialog = document.getElementById("key-dialog");
   const input = document.getElementById("key-input");
   const wrong = document.getElementById("key-wrong");
+  const forget = document.getElementById("key-forget");
   let pending = null;
   dialog.addEventListener("close", () => {
     const saved = dialog.returnValue === "save" && input.value.trim();
@@ -83,6 +85,12 @@ function keyPrompt() {
     pending = null;
   });
   document.getElementById("key-cancel").addEventListener("click", () => dialog.close("cancel"));
+  // Forgetting starts the page over without a key: it asks again if the service needs one.
+  forget.addEventListener("click", () => {
+    api.storeKey("");
+    dialog.close("forget");
+    window.location.reload();
+  });
   document.getElementById("key-button").addEventListener("click", () => {
     if (!dialog.open) ask(false);
   });
@@ -95,6 +103,7 @@ function keyPrompt() {
     });
     pending = { promise, resolve };
     wrong.hidden = !refused;
+    forget.hidden = !api.storedKey();
     input.value = api.storedKey();
     dialog.returnValue = "";
     dialog.showModal();

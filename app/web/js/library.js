@@ -10,6 +10,9 @@ const ACTIVE = new Set(["queued", "processing", "searchable"]);
 const POLL_MS = 800;
 const PARALLEL_UPLOADS = 2;
 
+/** What to show for a refused change: a key that may read but not write gets its own words. */
+const messageOf = (error) => (error.code === "forbidden" ? t("keyForbidden") : error.message);
+
 export class Library {
   constructor({ onCollection, onDocuments, onError }) {
     this.onCollection = onCollection;
@@ -119,7 +122,7 @@ export class Library {
     try {
       await api.post("/api/collections", { name });
     } catch (error) {
-      this.formError.textContent = error.message;
+      this.formError.textContent = messageOf(error);
       if (error.unreachable) this.onError(error);
       return;
     }
@@ -273,7 +276,7 @@ export class Library {
         ),
         el("span", { class: "doc-meta" }, formatSize(upload.size)),
         failed
-          ? el("span", { class: "doc-error", role: "alert" }, upload.error.message)
+          ? el("span", { class: "doc-error", role: "alert" }, messageOf(upload.error))
           : progress(upload.pct / 100, t("uploadingPct", { pct: upload.pct })),
       ),
       failed

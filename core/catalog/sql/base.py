@@ -26,7 +26,7 @@ from core.catalog.records import (
     document_of,
     job_of,
 )
-from core.errors import NotFound
+from core.errors import NotFound, job_not_found
 
 LIVE = (DocumentStatus.SEARCHABLE.value, DocumentStatus.READY.value)
 
@@ -128,7 +128,7 @@ class SqlBase(ABC):
             "SELECT * FROM jobs WHERE id=?" + (self.row_lock if lock else ""), (job_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"job {job_id!r} does not exist")
+            raise job_not_found(job_id)
         return job_of(row)
 
     def _assert_held(self, db: Db, job_id: str, worker: str) -> Row:

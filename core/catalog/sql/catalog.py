@@ -9,9 +9,10 @@ from core.catalog.sql.chunks import SqlChunks
 from core.catalog.sql.collections import SqlCollections
 from core.catalog.sql.documents import SqlDocuments
 from core.catalog.sql.jobs import SqlJobs
+from core.catalog.sql.keys import SqlKeys
 
 
-class SqlCatalog(SqlCollections, SqlDocuments, SqlJobs, SqlChunks):
+class SqlCatalog(SqlCollections, SqlDocuments, SqlJobs, SqlChunks, SqlKeys):
     """Implements the Catalog protocol but for connections and the lexical index: a backend
     adds lexical_search, scored_terms, passage_chunks, lexical_gaps, repair_lexical and
     lexical_rows."""

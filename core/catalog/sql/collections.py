@@ -8,7 +8,7 @@ import uuid
 
 from core.catalog.records import Collection, collection_of
 from core.catalog.sql.base import LIVE, SqlBase
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, collection_not_found
 
 
 class SqlCollections(SqlBase):
@@ -31,7 +31,7 @@ class SqlCollections(SqlBase):
     def get_collection(self, name: str) -> Collection:
         rows = self._collections("WHERE k.name=?", (name,))
         if not rows:
-            raise NotFound(f"collection {name!r} does not exist; create it first")
+            raise collection_not_found(name)
         return rows[0]
 
     def collection_by_id(self, collection_id: str) -> Collection:
