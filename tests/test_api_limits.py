@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.rate_limits import storage_uri
 from core.settings import Settings
 from tests.browser import ServiceThread, running
 from tests.conftest import make_settings
@@ -133,3 +134,21 @@ def test_two_services_share_one_count_through_redis(tmp_path: Path, redis_limits
         # Four in all: each service alone has seen two.
         assert_rate_limited(to_one.get("/api/collections"))
         assert_rate_limited(to_two.get("/api/collections"))
+
+
+def test_counts_go_to_the_queue_redis_unless_a_storage_is_named(tmp_path: Path) -> None:
+    queue = "redis://queue.internal:6379/2"
+    assert storage_uri(make_settings(tmp_path)) == "async+memory://"
+    assert storage_uri(make_settings(tmp_path, queue_url=queue)) == f"async+{queue}"
+    named = make_settings(tmp_path, queue_url=queue, rate_limit_storage="memory://")
+    assert storage_uri(named) == "async+memory://"
+
+
+@pytest.mark.parametrize("notation", ["120/minute", "30/second;1200/minute", "", "0"])
+def test_limit_settings_take_the_limits_notation_or_off(tmp_path: Path, notation: str) -> None:
+    assert make_settings(tmp_path, rate_limit=notation).rate_limit == notation
+
+
+def test_a_malformed_limit_fails_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a rate limit"):
+        make_settings(tmp_path, auth_failure_limit="twenty a minute")

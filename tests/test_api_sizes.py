@@ -7,12 +7,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.browser import ServiceThread, running
+from tests.browser import ServiceThread, add_document, running
 from tests.conftest import make_settings
+from tests.llm_server import Answer, FakeOpenAI
 
 PORT = 18221
 JSON_KB = 64
@@ -138,3 +140,34 @@ def test_top_k_out_of_bounds_is_refused(http: httpx.Client, path: str, top_k: in
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
     assert "top_k" in response.json()["error"]["message"]
+
+
+def test_a_long_stored_conversation_goes_on_with_its_latest_turns(tmp_path: Path) -> None:
+    with FakeOpenAI(then=Answer(("备份每晚复制到杭州的归档。",))) as upstream:
+        settings = make_settings(
+            tmp_path / "data",
+            port=18222,
+            llm_backend="openai",
+            llm_base_url=upstream.base_url,
+            llm_model="fake-model",
+            llm_max_retries=0,
+            max_chat_messages=4,
+        )
+        with running(settings) as service, httpx.Client(base_url=service.url, timeout=60) as http:
+            text = "备份每晚复制到杭州的归档。Backups are copied nightly to Hangzhou.".encode()
+            assert add_document(service.url, "ops", "backups.txt", text)["state"] == "done"
+            ask = {"messages": [{"role": "user", "content": "备份复制到哪里？"}]}
+            first = http.post("/api/collections/ops/chat", json=ask)
+            assert first.status_code == 200, first.text
+            conversation = first.json()["conversation_id"]
+            for turn in range(3):
+                follow = {**ask, "conversation_id": conversation}
+                follow["messages"] = [{"role": "user", "content": f"第{turn + 2}次：多久一次？"}]
+                assert http.post("/api/collections/ops/chat", json=follow).status_code == 200
+            stored = http.get(f"/api/collections/ops/conversations/{conversation}").json()
+            assert len(stored["messages"]) == 8
+            # The last answer's prompt: the system prompt, then the latest 3 stored messages
+            # and the question, though 6 earlier ones are stored.
+            sent = upstream.completions[-1].body["messages"]
+            assert [m["role"] for m in sent] == ["system", "assistant", "user", "assistant", "user"]
+            assert "第3次" in sent[2]["content"]
