@@ -6,6 +6,7 @@ starts from a count of zero on one service."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from app.rate_limits import storage_uri
+from cli.service_client import service_client
 from core.settings import Settings
 from tests.browser import ServiceThread, running
 from tests.conftest import make_settings
@@ -152,3 +154,23 @@ def test_limit_settings_take_the_limits_notation_or_off(tmp_path: Path, notation
 def test_a_malformed_limit_fails_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a rate limit"):
         make_settings(tmp_path, auth_failure_limit="twenty a minute")
+
+
+def test_the_commands_wait_out_the_rate_limit(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", port=18214, rate_limit="2/second")
+    texts = [f"第{n}份笔记：备份保留{n}天。Note {n}.".encode() for n in range(5)]
+    with running(settings) as service, service_client(service.url, None) as http:
+        assert http.post("/api/collections", json={"name": "kb"}).status_code == 201
+        started = time.monotonic()
+        for n, text in enumerate(texts):
+            with (tmp_path / f"note{n}.txt").open("wb+") as source:
+                source.write(text)
+                source.seek(0)
+                response = http.post(
+                    "/api/collections/kb/documents", files=[("files", (source.name, source))]
+                )
+            assert response.status_code == 202, response.text
+        # Seven requests at two a second: some waited, none failed, every file whole.
+        assert time.monotonic() - started >= 1
+        sizes = sorted(d["size"] for d in http.get("/api/collections/kb/documents").json())
+        assert sizes == sorted(len(t) for t in texts)
