@@ -77,12 +77,19 @@ class Counters:
     limiter: SlidingWindowCounterRateLimiter
     requests: list[RateLimitItem]
     auth_failures: list[RateLimitItem]
+    failing: bool = False
 
     @classmethod
     def of(cls, settings: Settings) -> Counters:
         uri = storage_uri(settings)
-        # redis-py, which the queue uses already, rather than the library's default coredis.
-        redis = {"key_prefix": KEY_PREFIX, "implementation": "redispy"}
+        # redis-py, which the queue uses already, rather than the library's default coredis;
+        # a Redis that does not answer delays a request by a second at most.
+        redis: dict[str, float | str | bool] = {
+            "key_prefix": KEY_PREFIX,
+            "implementation": "redispy",
+            "socket_timeout": 1.0,
+            "socket_connect_timeout": 1.0,
+        }
         storage = storage_from_string(uri, **(redis if "redis" in uri.split(":")[0] else {}))
         # The async+ scheme gives the asyncio variant.
         assert isinstance(storage, Storage)
@@ -96,14 +103,25 @@ class Counters:
         """Seconds to wait when `who` is over one of `items`, else None; counts this request
         against them when `count`."""
         try:
-            for item in items:
-                allowed = await (self.limiter.hit if count else self.limiter.test)(item, who)
-                if not allowed:
-                    stats = await self.limiter.get_window_stats(item, who)
-                    return max(1, math.ceil(stats.reset_time - time.time()))
+            wait = await self._first_refusal(items, who, count)
         except Exception as exc:  # the storage's own errors vary with the backend
-            # Redis being away must not take the service down with it: serve, unlimited.
-            log.warning("rate limits not counted: %s: %s", type(exc).__name__, exc)
+            # Redis being away must not take the service down with it: serve, unlimited, and
+            # say so once rather than on every request.
+            if not self.failing:
+                log.warning("rate limits are not counted: %s: %s", type(exc).__name__, exc)
+            self.failing = True
+            return None
+        if self.failing:
+            log.info("rate limits are counted again")
+            self.failing = False
+        return wait
+
+    async def _first_refusal(self, items: list[RateLimitItem], who: str, count: bool) -> int | None:
+        for item in items:
+            allowed = await (self.limiter.hit if count else self.limiter.test)(item, who)
+            if not allowed:
+                stats = await self.limiter.get_window_stats(item, who)
+                return max(1, math.ceil(stats.reset_time - time.time()))
         return None
 
 

@@ -174,3 +174,15 @@ def test_the_commands_wait_out_the_rate_limit(tmp_path: Path) -> None:
         assert time.monotonic() - started >= 1
         sizes = sorted(d["size"] for d in http.get("/api/collections/kb/documents").json())
         assert sizes == sorted(len(t) for t in texts)
+
+
+def test_without_its_redis_the_service_serves_uncounted(tmp_path: Path) -> None:
+    # Nothing listens on this port of the tests' own range.
+    settings = make_settings(
+        tmp_path / "data",
+        port=18215,
+        rate_limit="1/minute",
+        rate_limit_storage="redis://127.0.0.1:18299/0",
+    )
+    with running(settings) as service, client(service.url, "127.0.0.9") as http:
+        assert [http.get("/api/collections").status_code for _ in range(3)] == [200] * 3
