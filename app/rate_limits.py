@@ -127,7 +127,8 @@ class Counters:
 
 class RequestLimits:
     """Refuses a request over its rate, or from an address that sent too many wrong keys;
-    counts each 401 it lets through against the address it went to."""
+    counts each 401 it lets through for a request with a key against the address it came
+    from."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -151,20 +152,22 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         address = "address:" + client_address(scope)
+        headers = Headers(scope=scope)
         wait = await counters.refused(counters.auth_failures, "auth:" + address, count=False)
         if wait is not None:
             message = "too many requests with a wrong API key from this address; try again later"
             await too_many(send, wait, message)
             return
-        wait = await counters.refused(
-            counters.requests, requester(scope, Headers(scope=scope)), count=True
-        )
+        wait = await counters.refused(counters.requests, requester(scope, headers), count=True)
         if wait is not None:
             await too_many(send, wait, "too many requests; slow down and try again later")
             return
 
+        # A request without a key is no guess (the page asks for one after such a 401).
+        guessing = "authorization" in headers
+
         async def send_counting_failures(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
+            if guessing and message["type"] == "http.response.start" and message["status"] == 401:
                 await counters.refused(counters.auth_failures, "auth:" + address, count=True)
             await send(message)
 

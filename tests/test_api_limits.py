@@ -186,3 +186,17 @@ def test_without_its_redis_the_service_serves_uncounted(tmp_path: Path) -> None:
     )
     with running(settings) as service, client(service.url, "127.0.0.9") as http:
         assert [http.get("/api/collections").status_code for _ in range(3)] == [200] * 3
+
+
+def test_requests_without_a_key_are_no_guesses(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "data", port=18216, api_keys="only-key", auth_failure_limit="2/minute"
+    )
+    with running(settings) as service:
+        with client(service.url, "127.0.0.10") as bare:
+            assert [bare.get("/v1/models").status_code for _ in range(4)] == [401] * 4
+        for n in range(2):
+            with client(service.url, "127.0.0.10", f"guess-{n}") as guess:
+                assert guess.get("/v1/models").status_code == 401
+        with client(service.url, "127.0.0.10", "only-key") as right:
+            assert_rate_limited(right.get("/v1/models"))
