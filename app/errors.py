@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core import errors
 
@@ -31,6 +32,16 @@ STATUS: dict[type[errors.ZhikuError], int] = {
     errors.ConfigError: 500,
 }
 
+
+# Errors raised as HTTP exceptions by the framework (a body that cannot be parsed, a path or
+# method that does not exist) and by app/body_limits.py.
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+}
 
 # What an error message must not show a client, whatever raised it: addresses (a store's URL,
 # the LLM server's), host:port pairs and absolute file paths (the data directory's).
@@ -72,6 +83,16 @@ def public_error(
     return error_body(exc.code, public)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the path answers: Starlette's 405 names only those of the first route that
+    matched the path, and each method of a path is a route of its own here."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def status_of(exc: errors.ZhikuError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -94,9 +115,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -12,10 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app.auth import principal
+from app.body_limits import BodyLimits
 from app.errors import install_error_handlers
 from app.keyring import KeyRing, refuse_open_service
 from app.metrics import install_metrics
 from app.openapi_access import document_access
+from app.openapi_errors import PROTECTED, errors
+from app.rate_limits import RequestLimits
 from app.request_id import install_request_ids
 from app.routes import chat, collections, documents, health, jobs, keys, openai_compat, query
 from app.routes.page import install_web_page
@@ -71,6 +74,9 @@ def create_app(given: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Zhiku 知库", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    # Inside metrics, so refusals are counted; the rate is checked before the body is read.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(RequestLimits)
     install_metrics(app)
     # Added last, so it runs first: every log line of a request, metrics' included, has its id.
     install_request_ids(app)
@@ -78,7 +84,9 @@ def create_app(given: Settings | None = None) -> FastAPI:
     # Every /api and /v1 route resolves the caller, even one that reads no scope.
     for module in (collections, documents, jobs, query, chat, openai_compat, keys):
         document_access(module.router)
-        app.include_router(module.router, dependencies=[Depends(principal)])
+        app.include_router(
+            module.router, dependencies=[Depends(principal)], responses=errors(*PROTECTED)
+        )
     install_web_page(app)
     return app
 

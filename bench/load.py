@@ -1,8 +1,13 @@
 """Load on a running service over loopback: N concurrent clients ask questions for a bounded
-time; prints one JSON line with requests/s, latency percentiles and errors.
+time; prints one JSON line with requests/s, latency percentiles, errors and the requests the
+service refused with 429 (`limited`).
 
     python -m bench.load --url http://127.0.0.1:8000 --collection kb \
         [--clients 8] [--seconds 30] [--question "..."]...
+
+The limiter's cost: run it against the service started with ZHIKU_RATE_LIMIT=0, then with a
+limit it never reaches (ZHIKU_RATE_LIMIT=1000000/second), in memory or in Redis
+(ZHIKU_RATE_LIMIT_STORAGE); with the default limit, `limited` shows the refusals.
 """
 
 from __future__ import annotations
@@ -20,22 +25,24 @@ DEFAULT_QUESTIONS = ["What is this document about?", "这份文档讲了什么�
 
 async def client_loop(
     http: httpx.AsyncClient, path: str, questions: list[str], until: float, offset: int
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, int]:
     latencies: list[float] = []
-    errors = 0
+    errors = limited = 0
     i = offset
     while time.monotonic() < until:
         started = time.perf_counter()
         try:
             response = await http.post(path, json={"question": questions[i % len(questions)]})
-            if response.status_code != 200:
+            if response.status_code == 429:
+                limited += 1
+            elif response.status_code != 200:
                 errors += 1
             else:
                 latencies.append((time.perf_counter() - started) * 1000)
         except httpx.HTTPError:
             errors += 1
         i += 1
-    return latencies, errors
+    return latencies, errors, limited
 
 
 async def run(
@@ -52,6 +59,7 @@ async def run(
         elapsed = time.monotonic() - started
     latencies = sorted(ms for r in results for ms in r[0])
     errors = sum(r[1] for r in results)
+    limited = sum(r[2] for r in results)
 
     def pct(q: float) -> float | None:
         return (
@@ -63,12 +71,13 @@ async def run(
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),
-        "requests": len(latencies) + errors,
+        "requests": len(latencies) + errors + limited,
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
         "errors": errors,
+        "limited": limited,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 from tqdm import tqdm
 
+from cli.service_client import service_client
 from core.catalog.records import JobState
 from core.ownership import DataDirOwnership, owner_required, read_owner
 from core.resources import Resources
@@ -72,8 +73,7 @@ class LocalTarget:
 
 class HttpTarget:
     def __init__(self, base_url: str, collection: str, api_key: str | None) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-        self._http = httpx.Client(base_url=base_url, timeout=300, headers=headers)
+        self._http = service_client(base_url, api_key)
         self._collection = collection
         found = self._http.get(f"/api/collections/{collection}")
         if found.status_code == 404:

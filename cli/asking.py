@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-import httpx
-
 from app.schemas import QueryResponse
 from cli.adding import check_response
+from cli.service_client import service_client
 from core.answer.assembly import Answering
 from core.ownership import own_data_dir, read_owner
 from core.resources import Resources
@@ -28,8 +27,7 @@ class Asker(Protocol):
 
 class HttpAsker:
     def __init__(self, base_url: str, collection: str, api_key: str | None) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-        self._http = httpx.Client(base_url=base_url, timeout=300, headers=headers)
+        self._http = service_client(base_url, api_key)
         self._path = f"/api/collections/{collection}/query"
 
     def ask(self, question: str, top_k: int) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -92,6 +93,28 @@ class Settings(BaseSettings):
 
     max_upload_mb: float = Field(default=50, gt=0)
 
+    # Limits (README, "Limits"): each is checked before the work it protects and refused with a
+    # JSON error. Requests per API key, or per client address without one, in the `limits`
+    # library's notation ("120/minute", "30/second;1200/minute"); empty or 0 turns it off. The
+    # default allows the page's polling while a batch of uploads is processed (about 15
+    # requests/s for ten files) and stops a flood (300 requests in 3 s).
+    rate_limit: str = "30/second;1200/minute"
+    # 401 answers per client address; past it, every request from that address is refused with
+    # 429 before its key is checked, so keys cannot be guessed at speed.
+    auth_failure_limit: str = "20/minute"
+    # Where both counts live, as a `limits` storage URI (memory://, redis://host:6379/0); unset:
+    # the Redis of ZHIKU_QUEUE_URL when it is one, so replicas share the counts, else memory.
+    rate_limit_storage: str | None = None
+    # A JSON body over this is refused (413) from its Content-Length, or as it arrives, unparsed.
+    max_json_kb: int = Field(default=1024, ge=1)
+    # An upload request's total bytes and files; ZHIKU_MAX_UPLOAD_MB stays the limit per file.
+    max_upload_request_mb: float = Field(default=100, gt=0)
+    max_upload_files: int = Field(default=20, ge=1)
+    # Messages, and their characters in all, in one chat or /v1/chat/completions request: the
+    # history goes to the LLM.
+    max_chat_messages: int = Field(default=50, ge=1)
+    max_chat_chars: int = Field(default=32_000, ge=100)
+
     # Content safety (内容安全, core/content_safety.py), off by default. Word list files, one
     # term per line (`#` comments), comma-separated; a listed question is refused (400
     # content_refused), a listed term in an answer is masked or the answer withheld.
@@ -108,6 +131,17 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     embed_slice_chunks: int = Field(default=512, ge=1)
 
+    @field_validator("rate_limit", "auth_failure_limit")
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        """A typo in a limit fails at start, not on the first request."""
+        if value.strip() not in ("", "0"):
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a rate limit such as 120/minute") from exc
+        return value.strip()
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap_tokens >= self.chunk_tokens:
@@ -117,6 +151,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_upload_request_bytes(self) -> int:
+        return int(self.max_upload_request_mb * 1024 * 1024)
 
     @property
     def catalog_path(self) -> Path:

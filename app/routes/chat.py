@@ -6,7 +6,8 @@ from fastapi import APIRouter, Response
 from sse_starlette import EventSourceResponse
 
 from app.deps import AnswersDep, CollectionDep, ConversationsDep, SettingsDep
-from app.questions import check_length
+from app.openapi_errors import BODY, IN_COLLECTION, errors
+from app.questions import check_length, check_messages, recent_history
 from app.schemas import (
     ChatRequest,
     ChatResponse,
@@ -20,10 +21,12 @@ from core.answer.service import Answer
 from core.answer.vocabulary import ChatMessage
 from core.catalog.records import Message
 
-router = APIRouter(prefix="/api/collections/{name}", tags=["chat"])
+router = APIRouter(
+    prefix="/api/collections/{name}", tags=["chat"], responses=errors(*IN_COLLECTION)
+)
 
 
-@router.post("/chat", response_model=ChatResponse)
+@router.post("/chat", response_model=ChatResponse, responses=errors(*BODY))
 async def chat(
     body: ChatRequest,
     collection: CollectionDep,
@@ -35,10 +38,12 @@ async def chat(
     last message is new; without one, a conversation is started from the messages sent."""
     question = body.messages[-1].content
     check_length(question, settings.max_question_chars)
+    check_messages([m.content for m in body.messages], settings)
     answers.screen_question(collection, *(m.content for m in body.messages if m.role == "user"))
     if body.conversation_id:
         stored = conversations.get(collection.id, body.conversation_id)
         history = [ChatMessage(m.role, m.content) for m in stored.messages if m.role != "system"]  # type: ignore[arg-type]
+        history = recent_history(history, question, settings)
         conversation_id = stored.id
         new = [Message("user", question)]
     else:

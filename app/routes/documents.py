@@ -15,29 +15,47 @@ from app.deps import (
     SettingsDep,
     WritableCollectionDep,
 )
+from app.openapi_errors import BODY, IN_COLLECTION, errors
 from app.schemas import DocumentPublic, JobPublic, UploadAccepted
 from core.errors import InvalidInput, TooLarge, ZhikuError
 
-router = APIRouter(prefix="/api/collections/{name}/documents", tags=["documents"])
+router = APIRouter(
+    prefix="/api/collections/{name}/documents",
+    tags=["documents"],
+    responses=errors(*IN_COLLECTION),
+)
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, responses=errors(*BODY, 415))
 async def upload_documents(
     collection: WritableCollectionDep,
     operations: OperationsDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="one or more files")],
 ) -> list[UploadAccepted]:
-    """Every file is checked before any is stored: a request with a file over the size limit
-    (413) or of an unsupported type (415) stores nothing. Each accepted file is stored and its
+    """Every file is checked before any is stored: a request with a file over the size limit,
+    over the files or bytes allowed in one request (413), or of an unsupported type (415)
+    stores nothing. Each accepted file is stored and its
     job committed before the response."""
+    if len(files) > settings.max_upload_files:
+        raise TooLarge(
+            f"{len(files)} files in one request; the limit is {settings.max_upload_files}"
+            " (ZHIKU_MAX_UPLOAD_FILES): send them in several requests"
+        )
     limit = settings.max_upload_bytes
+    total = 0
     received: list[tuple[str, bytes]] = []
     for upload in files:
         data = await upload.read(limit + 1)
         name = upload.filename or "upload"
         if len(data) > limit:
             raise TooLarge(f"{name!r}: over the {settings.max_upload_mb:g} MB limit")
+        total += len(data)
+        if total > settings.max_upload_request_bytes:
+            raise TooLarge(
+                f"the files are over {settings.max_upload_request_mb:g} MB in all"
+                " (ZHIKU_MAX_UPLOAD_REQUEST_MB): send them in several requests"
+            )
         try:
             operations.inspect(name, data)
         except ZhikuError as exc:

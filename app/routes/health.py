@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -18,7 +20,13 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health)
+# 503 with the same body, naming the part that is not ready.
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"model": Health, "description": "A part of the service is not ready"}
+}
+
+
+@router.get("/readyz", response_model=Health, responses=NOT_READY)
 def readyz(resources: ResourcesDep, worker: WorkerDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

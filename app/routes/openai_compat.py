@@ -15,7 +15,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.deps import AnswersDep, CatalogDep, OperationsDep, PrincipalDep, SettingsDep
 from app.errors import public_error
-from app.questions import check_length
+from app.openapi_errors import BODY, IN_COLLECTION, errors
+from app.questions import check_length, check_messages
 from app.schemas import citations_json
 from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.condense import standalone_question
@@ -74,7 +75,7 @@ def sources(answer: Answer) -> str:
     return "\n\nSources:\n" + "\n".join(lines)
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=errors(*BODY, *IN_COLLECTION))
 async def chat_completions(
     body: ChatCompletionRequest,
     operations: OperationsDep,
@@ -84,6 +85,7 @@ async def chat_completions(
 ) -> dict[str, Any] | EventSourceResponse:
     if not scopes.can_read(body.model):
         raise collection_not_found(body.model)
+    check_messages([m.text() for m in body.messages], settings)
     collection = operations.collection(body.model)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():

@@ -6,14 +6,17 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from app.deps import AnswersDep, CollectionDep, SettingsDep
+from app.openapi_errors import BODY, IN_COLLECTION, errors
 from app.questions import check_length
 from app.schemas import QueryRequest, QueryResponse
 from app.streaming import answer_events, event_response
 
-router = APIRouter(prefix="/api/collections/{name}", tags=["query"])
+router = APIRouter(
+    prefix="/api/collections/{name}", tags=["query"], responses=errors(*IN_COLLECTION)
+)
 
 
-@router.post("/query", response_model=QueryResponse)
+@router.post("/query", response_model=QueryResponse, responses=errors(*BODY))
 async def query(
     body: QueryRequest, collection: CollectionDep, settings: SettingsDep, answers: AnswersDep
 ) -> QueryResponse | EventSourceResponse:

@@ -1,0 +1,55 @@
+"""The error answers the OpenAPI document lists, from one definition: each status with the JSON
+error body every error has (app/errors.py) and what it means here. Routers and routes name the
+statuses they give with `errors(...)`; the statuses every protected route gives are named once
+where the routers are included (app/main.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+MEANINGS = {
+    400: "The body could not be read (a malformed multipart upload).",
+    401: "No API key, or not one the service accepts.",
+    403: "The API key may not do this.",
+    404: "The collection, document, conversation or job does not exist.",
+    409: "The request clashes with what is stored (a name taken, a job in another state, a"
+    " collection made with another embedding model).",
+    413: "The body, an uploaded file, or the files of one request are over their limits.",
+    415: "An uploaded file is of a type the service cannot read.",
+    422: "A value is malformed or over its limit (question length, messages, top_k).",
+    429: "Too many requests, or too many wrong API keys, from this client; see Retry-After.",
+}
+
+# Every route behind the API key: the key is checked and the rate counted before it runs, and
+# its parameters or body can be malformed.
+PROTECTED = (401, 422, 429)
+# A route with a body to read.
+BODY = (400, 413)
+# A route under /api/collections/{name}: the collection may not exist or not fit this process.
+IN_COLLECTION = (404, 409)
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a router or route: the statuses given, each with the error body."""
+    answers: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": MEANINGS[status]}
+        for status in sorted(set(statuses))
+    }
+    if 429 in answers:
+        answers[429]["headers"] = {"Retry-After": RETRY_AFTER}
+    return answers
+
+
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
