@@ -37,15 +37,27 @@ positive_data_acceptance.enabled = false
 negative_data_rejection.enabled = false
 """
 )
+KEY = "fuzz-admin-key"
+AUTHORIZED = {"Authorization": f"Bearer {KEY}"}
 # Building the app reads no settings, so the document can be read before any service runs.
 schema = schemathesis.openapi.from_dict(create_app().openapi(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
-    # No rate limit: the run sends far more requests than a client would.
-    config = make_settings(tmp_path_factory.mktemp("fuzz") / "data", port=18231, rate_limit="0")
-    with running(config) as started, httpx.Client(base_url=started.url) as http:
+    # No limits: the run sends far more requests, and wrong keys, than a client would. A key is
+    # needed, so that a request without one is refused as the document says.
+    config = make_settings(
+        tmp_path_factory.mktemp("fuzz") / "data",
+        port=18231,
+        rate_limit="0",
+        auth_failure_limit="0",
+        api_keys=KEY,
+    )
+    with (
+        running(config) as started,
+        httpx.Client(base_url=started.url, headers=AUTHORIZED) as http,
+    ):
         http.post("/api/collections", json={"name": "kb"}).raise_for_status()
         # A 503 while the model loads is no fault, but would count as a server error.
         wait_until(lambda: http.get("/readyz").status_code == 200, 120, "the service to be ready")
@@ -57,4 +69,4 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]
 def test_answers_are_no_server_error_and_match_the_document(
     case: schemathesis.Case, service: ServiceThread
 ) -> None:
-    case.call_and_validate(base_url=service.url, timeout=60)
+    case.call_and_validate(base_url=service.url, headers=AUTHORIZED, timeout=60)
