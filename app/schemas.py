@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.service import Answer
 from core.catalog.records import Conversation, Job, JobState
+from core.types import ChunkFlag
 
 
 class CollectionCreate(BaseModel):
@@ -151,6 +152,16 @@ class ChunkPublic(BaseModel):
     heading_path: list[str]
     text: str
     score: float
+    # What a reader should know about the text, by name: "instruction" (a sentence in it
+    # speaks to the model as an instruction: data, never obeyed), "ocr".
+    flags: list[str] = Field(default_factory=list)
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _flag_names(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return [f.name.lower() for f in ChunkFlag if f.name and f & value]
+        return value
 
 
 class QueryResponse(BaseModel):

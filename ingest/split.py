@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.answer.instructions import instruction_flags
 from core.types import ChunkDraft, LoadedDocument, Section
 
 SEPARATORS = [
@@ -84,6 +85,7 @@ class Splitter:
                 start=section.offset + start,
                 end=section.offset + start + len(text),
                 tokens=next(refit) if tokens is None else tokens,
+                flags=instruction_flags(text),
             )
             for seq, (section, start, text, tokens) in enumerate(pieces)
         ]

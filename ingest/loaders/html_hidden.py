@@ -1,0 +1,176 @@
+"""Elements of a web page that a reader never sees, removed before its text is read: a page
+can hide text from people (CSS `display:none`, white on white, off-screen, zero size) that a
+model would read as part of the document. Inline styles and simple rules of the page's own
+<style> blocks (tag, .class, #id and their compounds) are understood; scripts are not run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import lxml.html
+
+# The page's background when nothing sets one.
+_PAGE_BACKGROUND = (255, 255, 255)
+_NAMED = {
+    "white": (255, 255, 255),
+    "black": (0, 0, 0),
+    "snow": (255, 250, 250),
+    "ivory": (255, 255, 240),
+    "whitesmoke": (245, 245, 245),
+    "red": (255, 0, 0),
+    "blue": (0, 0, 255),
+    "green": (0, 128, 0),
+    "yellow": (255, 255, 0),
+    "gray": (128, 128, 128),
+    "grey": (128, 128, 128),
+    "silver": (192, 192, 192),
+}
+# Colours closer than this (largest channel difference) cannot be told apart by a reader.
+_INDISTINCT = 8
+_DECLARATION = re.compile(r"([a-z-]+)\s*:\s*([^;]+)")
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_SIMPLE_SELECTOR = re.compile(r"([a-z][a-z0-9]*|\*)?((?:[.#][\w-]+)*)", re.IGNORECASE)
+_ZERO = re.compile(r"^-?0*\.?0+(?:px|pt|em|rem|%|vh|vw)?$")
+_FAR_OFF = re.compile(r"^-\d{3,}(?:\.\d+)?(?:px|pt|em|rem)?$|^-\d{2,}(?:\.\d+)?(?:em|rem|vw|vh|%)$")
+_HEX = re.compile(r"^#([0-9a-f]{3,8})$")
+_RGB = re.compile(r"^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)$")
+_HIDDEN_VALUES = {
+    "display": {"none"},
+    "visibility": {"hidden", "collapse"},
+    "content-visibility": {"hidden"},
+}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    tag: str | None
+    ids: frozenset[str]
+    classes: frozenset[str]
+    style: dict[str, str]
+
+    def matches(self, element: lxml.html.HtmlElement) -> bool:
+        if self.tag and self.tag != element.tag:
+            return False
+        if self.ids and element.get("id") not in self.ids:
+            return False
+        return self.classes <= set((element.get("class") or "").split())
+
+
+def drop_hidden(tree: lxml.html.HtmlElement) -> None:
+    """Remove, in place, every element (with its text) that a reader of the page cannot see."""
+    rules = list(_style_rules(tree))
+    hidden: list[lxml.html.HtmlElement] = []
+    # Depth first without recursion: a hostile page nests elements thousands deep.
+    stack: list[tuple[lxml.html.HtmlElement, tuple[int, int, int]]] = [(tree, _PAGE_BACKGROUND)]
+    while stack:
+        element, background = stack.pop()
+        if not isinstance(element.tag, str):
+            continue
+        style: dict[str, str] = {}
+        for rule in rules:
+            if rule.matches(element):
+                style.update(rule.style)
+        style.update(_declarations(element.get("style") or ""))
+        own = _colour(style.get("background-color") or _first_colour(style.get("background", "")))
+        if own is not None and own[3]:
+            background = own[:3]
+        if _is_hidden(element, style, background):
+            hidden.append(element)
+        else:
+            stack.extend((child, background) for child in element)
+    for element in hidden:
+        element.drop_tree()
+
+
+def _is_hidden(
+    element: lxml.html.HtmlElement, style: dict[str, str], background: tuple[int, int, int]
+) -> bool:
+    if element.get("hidden") is not None or element.get("aria-hidden", "").lower() == "true":
+        return True
+    if any(style.get(name) in values for name, values in _HIDDEN_VALUES.items()):
+        return True
+    if _ZERO.match(style.get("font-size", "")) or _ZERO.match(style.get("opacity", "x")):
+        return True
+    if style.get("clip") in {"rect(0 0 0 0)", "rect(0,0,0,0)", "rect(0px 0px 0px 0px)"}:
+        return True
+    if style.get("clip-path", "").startswith("inset(50%"):
+        return True
+    if "scale(0)" in style.get("transform", ""):
+        return True
+    positioned = style.get("position") in {"absolute", "fixed"}
+    if positioned and any(_FAR_OFF.match(style.get(side, "")) for side in ("left", "top", "right")):
+        return True
+    if _FAR_OFF.match(style.get("text-indent", "")):
+        return True
+    if style.get("overflow") == "hidden" and (
+        _ZERO.match(style.get("width", "x")) or _ZERO.match(style.get("height", "x"))
+    ):
+        return True
+    colour = _colour(style.get("color", ""))
+    if colour is None:
+        return False
+    if not colour[3]:
+        return True
+    return max(abs(a - b) for a, b in zip(colour[:3], background, strict=True)) < _INDISTINCT
+
+
+def _style_rules(tree: lxml.html.HtmlElement) -> Iterator[_Rule]:
+    for block in tree.iter("style"):
+        css = _COMMENT.sub("", block.text_content())
+        for selectors, body in _RULE.findall(css):
+            style = _declarations(body)
+            if not style:
+                continue
+            for selector in selectors.split(","):
+                selector = selector.strip()
+                found = _SIMPLE_SELECTOR.fullmatch(selector)
+                # Descendant, child and pseudo-class selectors are not followed.
+                if not selector or found is None or selector.startswith("@"):
+                    continue
+                parts = re.findall(r"[.#][\w-]+", found.group(2) or "")
+                tag = found.group(1)
+                yield _Rule(
+                    None if tag in (None, "*") else tag.lower(),
+                    frozenset(p[1:] for p in parts if p[0] == "#"),
+                    frozenset(p[1:] for p in parts if p[0] == "."),
+                    style,
+                )
+
+
+def _declarations(css: str) -> dict[str, str]:
+    return {
+        name.lower(): " ".join(value.lower().replace("!important", "").split())
+        for name, value in _DECLARATION.findall(css)
+    }
+
+
+def _first_colour(background: str) -> str:
+    words: list[str] = re.findall(r"#[0-9a-f]+|rgba?\([^)]*\)|[a-z]+", background)
+    return next((word for word in words if _colour(word) is not None), "")
+
+
+def _colour(value: str) -> tuple[int, int, int, bool] | None:
+    """(r, g, b, visible) of a CSS colour, or None for one not understood."""
+    value = value.strip()
+    if value == "transparent":
+        return (0, 0, 0, False)
+    if value in _NAMED:
+        return (*_NAMED[value], True)
+    hexed = _HEX.match(value)
+    if hexed:
+        digits = hexed.group(1)
+        if len(digits) in (3, 4):
+            digits = "".join(d * 2 for d in digits)
+        if len(digits) not in (6, 8):
+            return None
+        alpha = int(digits[6:8], 16) if len(digits) == 8 else 255
+        return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16), alpha > 0)
+    rgb = _RGB.match(value)
+    if rgb:
+        r, g, b = (min(255, int(float(rgb.group(i)))) for i in (1, 2, 3))
+        opacity: str | None = rgb.group(4)
+        return (r, g, b, opacity is None or float(opacity.rstrip("%")) > 0)
+    return None
