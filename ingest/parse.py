@@ -23,7 +23,6 @@ from core.lexical_tokens import lexical_tokens
 from core.settings import Settings
 from core.types import ChunkDraft
 from ingest.loaders import LOADERS
-from ingest.sanitize import sanitize_document
 from ingest.split import Splitter
 
 _PROGRESS_EVERY_S = 0.5
@@ -76,7 +75,7 @@ class Parser:
                 last = now
                 self._catalog.set_page_progress(job.id, worker, done, total)
 
-        loaded = sanitize_document(LOADERS.create(document.media_type).load(data, progress))
+        loaded = LOADERS.create(document.media_type).load(data, progress)
         splitter = Splitter(
             self._tokens.count_tokens,
             self._tokens.token_spans,
