@@ -66,8 +66,17 @@ _ENGLISH = [
     rf"\b(?:dear|hey|hello)\s+{_AI}\b",
     rf"\bif\s+you\s+are\s+an?\s+{_AI}\b",
     rf"\b{_AI}s?\s+(?:reading|processing|summari[sz]ing)\s+this\b",
+    # the model's own prompt asked for
+    r"\b(?:print|output|reveal|show|repeat|display|tell me|leak|disclose)\s+(?:me\s+)?(?:your|the)"
+    r"\s+(?:system\s+prompt|(?:initial|hidden|original|secret)\s+(?:instructions|prompt)"
+    r"|instructions)\b",
+    # a document that addresses whoever answers from it
+    r"\b(?:when|whenever|if|before)\s+(?:you\s+)?(?:answer|respond|repl|summari[sz])\w*\s+(?:to\s+)?"
+    r"(?:(?:any|every|each|all|users?'?s?)\s+(?:questions?|quer(?:y|ies)|prompts?)|(?:the\s+|a\s+)?"
+    r"(?:users?|prompts?|quer(?:y|ies))|(?:this|the)\s+(?:document|passage|page|text))\b[^.]{0,60}"
+    r"\b(?:say|write|respond|reply|answer|include|tell|output|mention|add|recommend|claim|state)\b",
     # forged roles: a line that speaks as the system, Bing's `[system](#context)`, Alpaca
-    r"^(?:#+\s*)?[\[<(]?(?:system|assistant|developer)[\]>)]?\s*:\s*(?:you\b|your\b|ignore|disregard"
+    r"^(?:#+\s*)?[\[<(]?(?:system|assistant|developer|human|user)[\]>)]?\s*:\s*(?:you\b|your\b|ignore|disregard"
     r"|forget|new\b|from now|always|never|do not|don't|answer|reply|respond|say\b|output)",
     r"\[(?:system|assistant|user)\]\s*\(#",
     r"^#+\s*(?:instruction|system|response)s?\s*:?\s*$",
@@ -100,7 +109,11 @@ _CHINESE = [
     r"请(?:直接|只|仅)?回复",
     r"(?:不要|不得|禁止|切勿|千万别|别)(?:提及|提到|透露|泄露|说出|告诉用户|引用)(?:这|此|以上|上述|本|任何|"
     r"你的指令|系统)",
-    r"(?:新的|最新的?)(?:指令|指示|任务|规则|设定)\s*:",
+    r"(?:新的|最新的?)(?:系统)?(?:指令|指示|任务|规则|设定)\s*(?::|如下)",
+    r"(?:输出|打印|泄露|透露|显示|重复|告诉我)(?:你的)?(?:系统提示词?|系统指令|初始指令|提示词)",
+    r"(?:ai|人工智能|模型|助手|大模型|机器人)(?:在)?(?:回答|回复|总结)[^。]{0,10}(?:时|的时候)[,]?\s*(?:必须|务必|应当"
+    r"|应该|要|需要|请)",
+    r"(?:在)?(?:回答|回复)(?:用户的?|任何|所有|这个|该)(?:问题|提问)时[,]?\s*(?:必须|务必|请|一律|只|要)",
     r"从现在(?:开始|起)[,]?\s*(?:你|请|只|一律)",
     r"你现在(?:是|扮演|的身份)",
     r"你的(?:新)?(?:身份|角色|任务)(?:是|变为|改为)",
