@@ -44,6 +44,16 @@ _HIDDEN_VALUES = {
 }
 
 
+# The properties that can hide an element or set the colours compared; a rule of others only.
+_RELEVANT = frozenset(
+    {
+        *_HIDDEN_VALUES,
+        *"font-size opacity clip clip-path transform position left top right".split(),
+        *"text-indent overflow width height color background background-color".split(),
+    }
+)
+
+
 @dataclass(frozen=True)
 class _Rule:
     tag: str | None
@@ -59,9 +69,44 @@ class _Rule:
         return self.classes <= set((element.get("class") or "").split())
 
 
+class _Rules:
+    """The page's rules indexed by what an element must have (an id, a class, a tag), so
+    that an element is checked against the few rules that could match it: a hostile page
+    has thousands of rules and elements."""
+
+    def __init__(self, rules: list[_Rule]) -> None:
+        self._any: list[tuple[int, _Rule]] = []
+        self._by: dict[str, list[tuple[int, _Rule]]] = {}
+        for order, rule in enumerate(rules):
+            key = (
+                f"#{min(rule.ids)}"
+                if rule.ids
+                else f".{min(rule.classes)}"
+                if rule.classes
+                else rule.tag
+            )
+            if key is None:
+                self._any.append((order, rule))
+            else:
+                self._by.setdefault(key, []).append((order, rule))
+
+    def style(self, element: lxml.html.HtmlElement) -> dict[str, str]:
+        """The declarations of the rules that match, later rules winning."""
+        if not self._by and not self._any:
+            return {}
+        keys = [str(element.tag), f"#{element.get('id')}"]
+        keys.extend(f".{name}" for name in (element.get("class") or "").split())
+        candidates = [*self._any, *(r for key in keys for r in self._by.get(key, ()))]
+        style: dict[str, str] = {}
+        for _, rule in sorted(candidates, key=lambda found: found[0]):
+            if rule.matches(element):
+                style.update(rule.style)
+        return style
+
+
 def drop_hidden(tree: lxml.html.HtmlElement) -> None:
     """Remove, in place, every element (with its text) that a reader of the page cannot see."""
-    rules = list(_style_rules(tree))
+    rules = _Rules(list(_style_rules(tree)))
     hidden: list[lxml.html.HtmlElement] = []
     # Depth first without recursion: a hostile page nests elements thousands deep.
     stack: list[tuple[lxml.html.HtmlElement, tuple[int, int, int]]] = [(tree, _PAGE_BACKGROUND)]
@@ -69,10 +114,7 @@ def drop_hidden(tree: lxml.html.HtmlElement) -> None:
         element, background = stack.pop()
         if not isinstance(element.tag, str):
             continue
-        style: dict[str, str] = {}
-        for rule in rules:
-            if rule.matches(element):
-                style.update(rule.style)
+        style = rules.style(element)
         style.update(_declarations(element.get("style") or ""))
         own = _colour(style.get("background-color") or _first_colour(style.get("background", "")))
         if own is not None and own[3]:
@@ -121,7 +163,7 @@ def _style_rules(tree: lxml.html.HtmlElement) -> Iterator[_Rule]:
     for block in tree.iter("style"):
         css = _COMMENT.sub("", block.text_content())
         for selectors, body in _RULE.findall(css):
-            style = _declarations(body)
+            style = {k: v for k, v in _declarations(body).items() if k in _RELEVANT}
             if not style:
                 continue
             for selector in selectors.split(","):
