@@ -6,6 +6,7 @@ documents are answered as they are without them."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -16,12 +17,14 @@ import httpx
 import pytest
 
 from core.answer.instructions import WITHHELD, is_instruction
+from core.answer.prompt import build_prompt
 from core.catalog.records import JobStage
 from core.lexical_tokens import lexical_tokens
+from core.llm.extractive import ExtractiveLLM
 from core.types import ChunkDraft, ChunkFlag
 from tests.browser import running
 from tests.catalog_steps import add, catalogs_on
-from tests.conftest import make_settings
+from tests.conftest import make_settings, passage
 from tests.llm_server import Answer, FakeOpenAI
 
 CORPUS = Path(__file__).parent / "data" / "injection"
@@ -222,6 +225,22 @@ def test_prompts_carry_no_planted_instruction_or_invisible_text(
 
 def _prompt_text(body: dict[str, Any]) -> str:
     return "\n".join(str(m["content"]) for m in body["messages"])
+
+
+def test_a_documents_footnote_markers_cite_nothing(tmp_path: Path) -> None:
+    text = "Mozilla was founded in 1998.[3] Its list is read as items[3] in code."
+    passages = [passage(1, text, "d", "m.md", None), passage(2, "Tea.", "e", "t.md", None)]
+    passages.append(passage(3, "Coffee is brewed hot.", "f", "c.md", None))
+    prompt = build_prompt("When was Mozilla founded?", passages, "en")
+    user = prompt.messages[-1].content
+    assert "founded in 1998. Its list" in user and "items[3]" in user
+    llm = ExtractiveLLM(make_settings(tmp_path))
+
+    async def answer() -> str:
+        return "".join([delta async for delta in llm.stream(prompt)])
+
+    said = asyncio.run(answer())
+    assert "founded in 1998." in said and re.findall(r"\[\d+\]", said) == ["[1]"]
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,13 @@ NOT_FOUND: dict[Language, str] = {
 _LANGUAGE_NAMES: dict[Language, str] = {"zh": "Chinese", "en": "English"}
 
 # A passage may contain text shaped like our delimiters; neutralise it so the passage cannot
-# close its block and speak as the prompt.
-# Spaces inside the tag and look-alike angle brackets are read as a tag by a model too.
+# close its block and speak as the prompt. Spaces inside the tag and look-alike angle brackets
+# are read as a tag by a model too.
 _DELIMITER = re.compile(r"[<＜‹〈]\s*(/?)\s*(passages?)\b", re.IGNORECASE)
+
+# A document's own footnote markers ("founded in 1998.[3]") have the form the model cites with,
+# so they go; after punctuation only, since `items[3]` in code is not one.
+_FOOTNOTE = re.compile(r"(?<=[.。,，;；:：!?！？)\"”’])\s?\[\d{1,3}\]")
 
 
 def escape_passage(text: str) -> str:
@@ -44,7 +48,7 @@ def render_passages(passages: Sequence[Passage]) -> str:
     for p in passages:
         page = f' page="{p.chunk.page}"' if p.chunk.page is not None else ""
         source = escape_passage(p.filename).replace('"', "'").replace("\n", " ")
-        text = escape_passage(withhold_instructions(sanitize(p.chunk.text)))
+        text = escape_passage(_FOOTNOTE.sub("", withhold_instructions(sanitize(p.chunk.text))))
         blocks.append(f'<passage n="{p.n}" source="{source}"{page}>\n{text}\n</passage>')
     return "<passages>\n" + "\n".join(blocks) + "\n</passages>"
 
