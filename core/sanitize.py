@@ -12,6 +12,9 @@ from functools import cache
 
 # Zero-width joiner: it joins emoji into one picture (👩‍💻), the only place a reader sees it.
 _ZWJ = "\u200d"
+# Letters and marks that render as nothing: the combining grapheme joiner, Hangul fillers,
+# Khmer inherent vowels and Mongolian free variation selectors.
+_BLANK = frozenset("\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5\u180b\u180c\u180d\u180f")
 # Line and paragraph separators are invisible line breaks: kept as breaks.
 _LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n\n"})
 # One variation selector picks a glyph's form (text or emoji); a run of them, or the
@@ -40,13 +43,15 @@ _SAFE_DELIMITERS = str.maketrans({"<": "‹", ">": "›", "[": "⁅", "]": "⁆"
 @cache
 def _invisible() -> re.Pattern[str]:
     """Format characters (Unicode category Cf: tag characters, zero-width spaces and joiners,
-    bidirectional marks, embeddings, overrides and isolates, the soft hyphen, the BOM) and
-    control characters other than tab and line breaks, as one character class."""
+    bidirectional marks, embeddings, overrides and isolates, the soft hyphen, the BOM), the
+    blank letters and marks of `_BLANK`, and control characters other than tab and line
+    breaks, as one character class."""
     ranges: list[list[int]] = []
     for code in range(sys.maxunicode + 1):
         char = chr(code)
         category = unicodedata.category(char)
-        if (category == "Cf" and char != _ZWJ) or (category == "Cc" and char not in "\t\n\r"):
+        format_char = category == "Cf" and char != _ZWJ
+        if format_char or char in _BLANK or (category == "Cc" and char not in "\t\n\r"):
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1][1] = code
             else:
