@@ -24,12 +24,15 @@ _PRONOUN = (
     r"(?:the |your |my |these |those |this |all (?:of )?(?:the |your )?|any (?:of )?(?:the )?)?"
 )
 _BEFORE = (
-    r"(?:(?:above|previous|prior|preceding|earlier|foregoing|original|initial|system|old)\s+)*"
+    r"(?:(?:above|previous|prior|preceding|earlier|foregoing|original|initial|system|old|following"
+    r"|and|or)\s+)*"
 )
 _THINGS = (
     r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|commands?|context"
     r"|conversation|question|passages?|constraints|guardrails|system prompt)"
 )
+# A slot in a URL for the model to fill: {answer}, %7Bq%7D, <summary>, [DATA], $SECRET.
+_SLOT = r"(?:\{[\w ]{1,30}\}|%7b|<[\w -]{1,40}>|\[[\w -]{1,40}\]|\$\{?[a-z_]{2,30})"
 _SAY = r"(?:reply|respond|answer|say|output|repeat|tell the user|pretend|act as|claim|insist)"
 _AI = r"(?:ai|a\.i\.|assistant|chatbot|language model|llm|large language model|model|chatgpt|gpt)"
 
@@ -41,6 +44,12 @@ _ENGLISH = [
     r"\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:above|before|previous"
     r"|prior|earlier|you (?:were|have been) told)",
     r"\b(?:ignore|disregard)\s+(?:the\s+)?(?:above|previous|preceding|foregoing)\b",
+    r"\b(?:ignore|disregard|forget)\s+(?:the\s+)?(?:rest|remainder)\s+of\s+(?:this|the)\b",
+    r"\b(?:ignore|disregard)\s+(?:everything|anything|all)\s+else\b",
+    r"\bstop everything\b",
+    r"\b(?:just|only|simply)\s+(?:print|say|output|write|reply|respond)\s*(?:with\s*)?[:\"“'‘]",
+    r"\b(?:do not|don't)\s+(?:translate|summari[sz]e|answer)\b[^.]{0,40}\binstead\b",
+    r"\b(?:decode|decrypt)\b[^.]{0,40}\b(?:and|then)\s+(?:follow|execute|obey|do what)\b",
     # you must reply / answer / say …
     rf"\byou\s+(?:must|should|will|shall|need to|have to|are (?:required|instructed|told|ordered)"
     rf" to)\s+(?:now\s+|always\s+|only\s+|instead\s+)*{_SAY}\b",
@@ -59,7 +68,7 @@ _ENGLISH = [
     r"\bfrom\s+now\s+on\s*,?\s+(?:you\s+(?:are|will|must|only|always|answer|reply|respond|say)|always"
     r"|only|answer|reply|respond)\b",
     r"\byou\s+are\s+now\s+(?:an?\s+|in\s+|the\s+|my\s+)?",
-    r"\b(?:developer|dan|god|jailbreak|unrestricted)\s+mode\b",
+    r"\b(?:dan|jailbreak|jailbroken|unrestricted)\s+mode\b",
     rf"\bas\s+an?\s+(?:artificial intelligence|{_AI})(?:\s+(?:language model|assistant|model))?"
     r"\s*,",
     rf"\b(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+|any\s+)?{_AI}s?\b",
@@ -79,16 +88,19 @@ _ENGLISH = [
     r"^(?:#+\s*)?[\[<(]?(?:system|assistant|developer|human|user)[\]>)]?\s*:\s*(?:you\b|your\b|ignore|disregard"
     r"|forget|new\b|from now|always|never|do not|don't|answer|reply|respond|say\b|output)",
     r"\[(?:system|assistant|user)\]\s*\(#",
+    r"^(?:assistant|chatgpt|ai assistant)\s*:\s*\S",
     r"^#+\s*(?:instruction|system|response)s?\s*:?\s*$",
     r"\bsystem\s+(?:prompt|message|instructions?|override|notice)\s*:",
     # forged prompt blocks and citation markers
-    r"</?\s*(?:passages?|context|documents?|search_results|sources?|system|instructions?)\s*[>\s]",
+    r"</?\s*(?:passages?|context|documents?|search_results|system|instructions?)\s*[>\s]",
     r"【\s*\d+\s*†[^】]*】",
     r"\[\s*doc\s*\d+\s*\]",
     r"\[\s*(?:source|citation)s?\s*(?::\s*[^\]]*)?\]",
     r"\bcite\s+(?:this|it|the following)\b[^.]{0,40}\[\d+\]",
     # an image or link for the answer to carry (exfiltration)
-    r"!\[[^\]]*\]\(\s*https?://[^)\s]*(?:\{|%7b|\$|<|\[)",
+    r"\[[^\]]*\]\(\s*https?://[^)\s]*" + _SLOT,
+    r"^\[[^\]]+\]:\s*https?://\S*" + _SLOT,
+    r"<img\b[^>]*\bsrc\s*=\s*[\"']?https?://[^\"'\s>]*" + _SLOT,
     r"\b(?:include|add|append|render|embed|insert|display|show|output)\b[^.]{0,60}\b(?:image|picture"
     r"|markdown|link|url|pixel)\b[^.]{0,80}\b(?:your|the|every|each)\s+(?:answer|response|reply"
     r"|output)",
@@ -107,6 +119,8 @@ _CHINESE = [
     r"(?:^|请|请你|务必|只|仅|直接)(?:只|仅|直接)?(?:回复|回答|输出|答复)(?:以下|如下|下面)?(?:内容|文字)?"
     r"\s*[:“\"「『]",
     r"请(?:直接|只|仅)?回复",
+    r"(?:不要|别|无需|不用)(?:翻译|总结|回答)(?:这|此|上面|以上)?[^。]{0,10}[,]?\s*(?:而是|改为|直接)(?:说|输出|回答|回复|打印)",
+    r"(?:解码|解密)[^。]{0,20}(?:并|然后)(?:执行|照做|遵循|按)",
     r"(?:不要|不得|禁止|切勿|千万别|别)(?:提及|提到|透露|泄露|说出|告诉用户|引用)(?:这|此|以上|上述|本|任何|"
     r"你的指令|系统)",
     r"(?:新的|最新的?)(?:系统)?(?:指令|指示|任务|规则|设定)\s*(?::|如下)",
