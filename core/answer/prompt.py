@@ -47,7 +47,9 @@ def render_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for p in passages:
         page = f' page="{p.chunk.page}"' if p.chunk.page is not None else ""
-        source = escape_passage(p.filename).replace('"', "'").replace("\n", " ")
+        # A file's name is chosen by whoever uploads it: untrusted text as much as its content.
+        name = withhold_instructions(sanitize(p.filename))
+        source = escape_passage(name).replace('"', "'").replace("\n", " ")
         text = escape_passage(_FOOTNOTE.sub("", withhold_instructions(sanitize(p.chunk.text))))
         blocks.append(f'<passage n="{p.n}" source="{source}"{page}>\n{text}\n</passage>')
     return "<passages>\n" + "\n".join(blocks) + "\n</passages>"
