@@ -50,6 +50,7 @@ _RELEVANT = frozenset(
         *_HIDDEN_VALUES,
         *"font-size opacity clip clip-path transform position left top right".split(),
         *"text-indent overflow width height color background background-color".split(),
+        "background-image",
     }
 )
 
@@ -104,32 +105,56 @@ class _Rules:
         return style
 
 
+_Colour = tuple[int, int, int]
+
+
 def drop_hidden(tree: lxml.html.HtmlElement) -> None:
-    """Remove, in place, every element (with its text) that a reader of the page cannot see."""
+    """Remove, in place, every element (with its text) that a reader of the page cannot see,
+    and the text of elements whose colour is their background's (their children may set a
+    colour of their own)."""
     rules = _Rules(list(_style_rules(tree)))
     hidden: list[lxml.html.HtmlElement] = []
-    # Depth first without recursion: a hostile page nests elements thousands deep.
-    stack: list[tuple[lxml.html.HtmlElement, tuple[int, int, int]]] = [(tree, _PAGE_BACKGROUND)]
+    # Depth first without recursion: a hostile page nests elements thousands deep. Each
+    # element comes with the colour and background it inherits; the background is None where
+    # it is a picture, on which text may be of any colour.
+    stack: list[tuple[lxml.html.HtmlElement, _Colour | None, _Colour | None]] = [
+        (tree, None, _PAGE_BACKGROUND)
+    ]
     while stack:
-        element, background = stack.pop()
+        element, colour, background = stack.pop()
         if not isinstance(element.tag, str):
             continue
         style = rules.style(element)
         style.update(_declarations(element.get("style") or ""))
+        if _is_hidden(element, style):
+            hidden.append(element)
+            continue
         own = _colour(style.get("background-color") or _first_colour(style.get("background", "")))
         if own is not None and own[3]:
             background = own[:3]
-        if _is_hidden(element, style, background):
+        if "url(" in style.get("background", "") + style.get("background-image", ""):
+            background = None
+        written = _colour(style.get("color", ""))
+        if written is not None and not written[3]:
             hidden.append(element)
-        else:
-            stack.extend((child, background) for child in element)
+            continue
+        colour = written[:3] if written is not None else colour
+        if _indistinct(colour, background):
+            element.text = None
+            for child in element:
+                child.tail = None
+        stack.extend((child, colour, background) for child in element)
     for element in hidden:
         element.drop_tree()
 
 
-def _is_hidden(
-    element: lxml.html.HtmlElement, style: dict[str, str], background: tuple[int, int, int]
-) -> bool:
+def _indistinct(colour: _Colour | None, background: _Colour | None) -> bool:
+    if colour is None or background is None:
+        return False
+    return max(abs(a - b) for a, b in zip(colour, background, strict=True)) < _INDISTINCT
+
+
+def _is_hidden(element: lxml.html.HtmlElement, style: dict[str, str]) -> bool:
     if element.get("hidden") is not None or element.get("aria-hidden", "").lower() == "true":
         return True
     if any(style.get(name) in values for name, values in _HIDDEN_VALUES.items()):
@@ -147,16 +172,9 @@ def _is_hidden(
         return True
     if _FAR_OFF.match(style.get("text-indent", "")):
         return True
-    if style.get("overflow") == "hidden" and (
+    return style.get("overflow") == "hidden" and bool(
         _ZERO.match(style.get("width", "x")) or _ZERO.match(style.get("height", "x"))
-    ):
-        return True
-    colour = _colour(style.get("color", ""))
-    if colour is None:
-        return False
-    if not colour[3]:
-        return True
-    return max(abs(a - b) for a, b in zip(colour[:3], background, strict=True)) < _INDISTINCT
+    )
 
 
 def _style_rules(tree: lxml.html.HtmlElement) -> Iterator[_Rule]:
