@@ -23,6 +23,7 @@ from core.lexical_tokens import lexical_tokens
 from core.llm.extractive import ExtractiveLLM
 from core.sanitize import sanitize
 from core.types import ChunkDraft, ChunkFlag
+from ingest.loaders.html import HtmlLoader
 from tests.browser import running
 from tests.catalog_steps import add, catalogs_on
 from tests.conftest import make_settings, passage
@@ -347,3 +348,23 @@ def test_ordinary_sentences_are_not_instructions(sentence: str) -> None:
 )
 def test_sanitize_strips_the_invisible_and_breaks_template_tokens(raw: str, clean: str) -> None:
     assert sanitize(raw) == clean
+
+
+def test_hidden_html_goes_and_readable_text_stays() -> None:
+    page = """<html><head><title>Page</title><style>
+    .hero { background-image: url(hero.jpg) } .light { color: #fff } .gone { display: none }
+    </style></head><body>
+    <p>The first paragraph of the page is plain text that anyone can read here.</p>
+    <div class="hero"><p class="light">Kept on a picture, this sentence is long enough.</p></div>
+    <div style="color:#fff">gone1<p>gone2</p><p style="color:#000">Kept dark child, also a
+    sentence long enough to be read as content.</p></div>
+    <div style="background:#000"><p style="color:white">Kept white on black, a sentence long
+    enough to be read as content.</p></div>
+    <p class="gone">gone3</p><p style="color:rgba(0,0,0,0)">gone4</p>
+    <p style="position:absolute; left:-9999px">gone5</p><p style="opacity:0">gone6</p>
+    </body></html>"""
+    loaded = HtmlLoader().load(page.encode(), lambda done, total: None)
+    text = "\n".join(s.text for s in loaded.sections)
+    for kept in ("Kept on a picture", "Kept dark child", "Kept white on black", "plain text"):
+        assert kept in text, text
+    assert "gone" not in text, text
