@@ -60,7 +60,7 @@ RAW_TOKENS = (
     "<｜User｜>",
 )
 # Files whose every planted marker is hidden from a reader (HTML, Markdown, Word).
-HIDDEN = ("en-hidden.html", "zh-hidden.html", "zh-hidden.md", "zh-hidden.docx")
+HIDDEN = ("en-hidden.html", "zh-hidden.html", "zh-hidden.md", "zh-hidden.docx", "en-hidden.pdf")
 PLANTED = ("en-planted.md", "en-chat-template.md", "en-forged.md", "en-exfil.md", "zh-planted.txt")
 PLANTED += ("zh-forged.md", "en-zero-width.md", "zh-zero-width.txt")
 
