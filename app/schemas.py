@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.service import Answer
 from core.catalog.records import ApiKey, Conversation, Job, JobState
+from core.types import ChunkFlag
 
 # A collection's name: one path segment, no control characters (PostgreSQL text refuses NUL).
 CollectionName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")]
@@ -154,6 +155,16 @@ class ChunkPublic(BaseModel):
     heading_path: list[str]
     text: str
     score: float
+    # What a reader should know about the text, by name: "instruction" (a sentence in it
+    # speaks to the model as an instruction: data, never obeyed), "ocr".
+    flags: list[str] = Field(default_factory=list)
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _flag_names(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return [f.name.lower() for f in ChunkFlag if f.name and f & value]
+        return value
 
 
 class QueryResponse(BaseModel):

@@ -45,3 +45,6 @@ class ChunkDraft:
     start: int
     end: int
     tokens: int
+    # ChunkFlag bits. Keyword-only, so that StoredChunk's own fields (which have no default)
+    # can follow the draft's; records.RowReader passes it by name.
+    flags: int = field(default=0, kw_only=True)

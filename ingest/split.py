@@ -8,7 +8,9 @@ from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.answer.instructions import instruction_flags
 from core.types import ChunkDraft, LoadedDocument, Section
+from ingest.sanitize import sanitize_document
 
 SEPARATORS = [
     "\n\n",
@@ -56,8 +58,10 @@ class Splitter:
         )
 
     def split(self, document: LoadedDocument) -> list[ChunkDraft]:
+        """Chunks of the document's sanitized text (ingest/sanitize.py: every loaded document
+        passes here), each flagged when a sentence in it speaks as an instruction."""
         cuts: list[tuple[Section, int, str, int | None]] = []
-        for section in document.sections:
+        for section in sanitize_document(document).sections:
             cursor = 0
             for text, tokens in self._split_section(section.text):
                 start = section.text.find(text, cursor)
@@ -84,6 +88,7 @@ class Splitter:
                 start=section.offset + start,
                 end=section.offset + start + len(text),
                 tokens=next(refit) if tokens is None else tokens,
+                flags=instruction_flags(text),
             )
             for seq, (section, start, text, tokens) in enumerate(pieces)
         ]

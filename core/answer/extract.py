@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from core.answer.cite import words
+from core.answer.instructions import instruction_sentences, withhold_instructions
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Prompt
 
@@ -27,17 +28,22 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     """Sentences ranked by how much of the question they hold (ties: better passage, earlier
     sentence). A question word in the sentence counts fully; one only in its context (the rest
     of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
-    leaves to its title what it is about."""
+    leaves to its title what it is about. A sentence that speaks as an instruction is never
+    picked, so it is neither an answer nor evidence that the passages hold one."""
     asked = words(prompt.question)
     if not asked:
         return []
     picks: list[Pick] = []
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
-        context = asked & words("\n".join((stem, *p.chunk.heading_path, p.chunk.text)))
+        withheld = instruction_sentences(p.chunk.text)
+        # Nor does an instruction lend its words to the sentences around it.
+        kept = withhold_instructions(p.chunk.text, withheld)
+        context = asked & words("\n".join((stem, *p.chunk.heading_path, kept)))
+        starts = {s.start for s in withheld}
         for s in split_sentences(p.chunk.text):
             own = asked & words(s.text)
-            if own:
+            if own and s.start not in starts:
                 held = len(own) + _CONTEXT_WEIGHT * len(context - own)
                 picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))

@@ -165,7 +165,7 @@ class Row(Protocol):
 class RowReader(Generic[R]):
     """Builds a record from a row, one column per dataclass field: the field's name unless
     `columns` names another, its value as stored unless `parse` has a function for it: the
-    dataclass (with no keyword-only fields) stays the one declaration of a record's fields."""
+    dataclass stays the one declaration of a record's fields."""
 
     def __init__(
         self,
@@ -175,13 +175,16 @@ class RowReader(Generic[R]):
     ) -> None:
         columns, parse = columns or {}, parse or {}
         self._record = record
-        self._plan = [(columns.get(f.name, f.name), parse.get(f.name)) for f in fields(record)]
+        plan = [(f, columns.get(f.name, f.name), parse.get(f.name)) for f in fields(record)]
+        self._plan = [(column, to) for f, column, to in plan if not f.kw_only]
+        self._named = [(f.name, column, to) for f, column, to in plan if f.kw_only]
 
     def __call__(self, r: Row) -> R:
         # Positional, in field order: as fast as a hand-written constructor call, which
-        # matters for the chunks every search reads.
+        # matters for the chunks every search reads; keyword-only fields by name.
         return self._record(
-            *[r[column] if to is None else to(r[column]) for column, to in self._plan]
+            *[r[column] if to is None else to(r[column]) for column, to in self._plan],
+            **{name: r[c] if to is None else to(r[c]) for name, c, to in self._named},
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from core.answer.cite import MARKER
 from core.answer.extract import best_sentences
 from core.answer.prompt import NOT_FOUND
 from core.answer.vocabulary import Prompt
@@ -31,7 +32,9 @@ class ExtractiveLLM:
         chosen.sort(key=lambda p: (p.rank, p.position))
         joiner = "" if prompt.language == "zh" else " "
         for i, pick in enumerate(chosen):
-            yield f"{joiner if i else ''}{pick.text} [{pick.n}]"
+            # A document's own footnote markers ("founded in 1998.[3]") would read as
+            # citations of other passages: only the passage's own number cites.
+            yield f"{joiner if i else ''}{MARKER.sub('', pick.text)} [{pick.n}]"
 
     async def aclose(self) -> None:
         return None

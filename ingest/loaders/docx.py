@@ -18,6 +18,7 @@ from lxml import etree
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
 from ingest.loaders import DOCX
+from ingest.loaders.docx_hidden import drop_hidden_runs
 from ingest.loaders.protocol import PageProgress
 
 # A .docx is a zip; a few hundred KB can inflate to gigabytes of XML that lxml would try to
@@ -89,6 +90,7 @@ def _refuse_zip_bomb(data: bytes) -> None:
 
 def _read_parts(data: bytes) -> list[_Part]:
     document = docx.Document(io.BytesIO(data))
+    drop_hidden_runs(document.element.body)
     # Paragraph.style looks each style up by a linear search, seconds on a long document;
     # one map from style id to name makes it a dict lookup.
     style_names = {style.style_id: style.name or "" for style in document.styles}

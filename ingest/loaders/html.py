@@ -12,6 +12,7 @@ from trafilatura.metadata import extract_metadata
 
 from core.errors import LoadError
 from core.types import LoadedDocument
+from ingest.loaders.html_hidden import drop_hidden
 from ingest.loaders.markdown import split_markdown_sections
 from ingest.loaders.protocol import PageProgress
 from ingest.text_encoding import decode_text
@@ -118,6 +119,7 @@ def _parse(page: str, drop: tuple[str, ...]) -> lxml.html.HtmlElement | None:
         tree = lxml.html.document_fromstring(page)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+    drop_hidden(tree)
     for element in list(tree.iter(*drop)):
         element.drop_tree()
     return tree

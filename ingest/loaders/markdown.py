@@ -9,6 +9,7 @@ from markdown_it.token import Token
 
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
+from ingest.loaders.markdown_hidden import drop_hidden_markdown
 from ingest.loaders.protocol import PageProgress
 from ingest.text_encoding import CJK_CHARS, decode_text
 
@@ -25,7 +26,7 @@ _INLINE_TEXT = frozenset({"text", "code_inline"})
 
 class MarkdownLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
-        text = decode_text(data)
+        text = drop_hidden_markdown(decode_text(data))
         sections = split_markdown_sections(text)
         if not sections:
             raise LoadError("the file has no text")

@@ -16,6 +16,7 @@ from pypdf.errors import PyPdfError
 
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
+from ingest.loaders.pdf_hidden import visible_text
 from ingest.loaders.protocol import PageProgress
 from ingest.text_encoding import CJK_CHARS, CONTROL_CHARS
 
@@ -73,7 +74,7 @@ class PdfLoader:
         failures: list[str] = []
         for index in range(total):
             try:
-                raw = reader.pages[index].extract_text()
+                raw = visible_text(reader.pages[index])
             except _PYPDF_FAILURES as exc:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))

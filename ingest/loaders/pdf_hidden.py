@@ -1,0 +1,60 @@
+"""A PDF page's text without what a reader never sees: text drawn in an invisible rendering
+mode (`3 Tr`, `7 Tr`) on a page with no picture, and text too small to read. An OCR'd scan
+draws its text invisibly over the picture of the page, where a reader sees it: that text
+stays. White text is kept: it is often written on a coloured box (a table's header), which
+only a renderer could tell apart from a white page."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pypdf import PageObject
+
+_INVISIBLE_MODES = {3, 7}
+# Points: a glyph this small is a dot to a reader.
+_TINY = 1.0
+
+
+def visible_text(page: PageObject) -> str:
+    """`page.extract_text()`, less the pieces a reader cannot see."""
+    modes = [0]
+    pictures: list[bool] = []  # whether the page has any, looked up at the first need
+    kept: list[str] = []
+
+    def before(operator: bytes, operands: list[Any], cm: list[float], tm: list[float]) -> None:
+        if operator == b"q":
+            modes.append(modes[-1])
+        elif operator == b"Q" and len(modes) > 1:
+            modes.pop()
+        elif operator == b"Tr" and operands:
+            modes[-1] = int(operands[0])
+
+    def text(piece: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if piece.strip() and modes[-1] in _INVISIBLE_MODES:
+            if not pictures:
+                pictures.append(_has_pictures(page))
+            if not pictures[0]:
+                return
+        if piece.strip() and _scaled(size, cm, tm) < _TINY:
+            return
+        kept.append(piece)
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return "".join(kept)
+
+
+def _scaled(size: float, cm: list[float], tm: list[float]) -> float:
+    """The font's height on the page, in points (text and page matrices applied)."""
+    if not size:
+        # Some producers set the size in the matrix and use 1 (or 0) in Tf: no judgement.
+        return _TINY
+    height = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+    return abs(size) * height if height else _TINY
+
+
+def _has_pictures(page: PageObject) -> bool:
+    try:
+        return bool(page.images)
+    except Exception:  # a broken image dictionary: assume a picture, keep the text
+        return True
