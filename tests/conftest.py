@@ -69,6 +69,10 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "data_dir": data_dir,
         "worker_poll_seconds": 0.1,
         "parse_processes": 0,
+        # Tests send requests, and wrong keys, far faster than people; the limits' own tests
+        # (test_api_limits.py) turn them on.
+        "rate_limit": "0",
+        "auth_failure_limit": "0",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -45,15 +45,8 @@ schema = schemathesis.openapi.from_dict(create_app().openapi(), config=CONFIG)
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
-    # No limits: the run sends far more requests, and wrong keys, than a client would. A key is
-    # needed, so that a request without one is refused as the document says.
-    config = make_settings(
-        tmp_path_factory.mktemp("fuzz") / "data",
-        port=18231,
-        rate_limit="0",
-        auth_failure_limit="0",
-        api_keys=KEY,
-    )
+    # A key is needed, so that a request without one is refused as the document says.
+    config = make_settings(tmp_path_factory.mktemp("fuzz") / "data", port=18231, api_keys=KEY)
     with (
         running(config) as started,
         httpx.Client(base_url=started.url, headers=AUTHORIZED) as http,

@@ -48,10 +48,7 @@ def zhiku_keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("scopes") / "data"
-    # No limits: the tests send many requests, and many wrong keys, from one address.
-    settings = make_settings(
-        data_dir, port=free_port(), api_keys=ROOT, rate_limit="0", auth_failure_limit="0"
-    )
+    settings = make_settings(data_dir, port=free_port(), api_keys=ROOT)
     with running(settings) as service:
         root = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"})
         jobs, documents = {}, {}

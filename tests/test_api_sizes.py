@@ -25,7 +25,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]
     settings = make_settings(
         tmp_path_factory.mktemp("sizes") / "data",
         port=PORT,
-        rate_limit="0",
         max_json_kb=JSON_KB,
         max_upload_mb=0.6,
         max_upload_request_mb=1,
