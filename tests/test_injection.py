@@ -24,6 +24,7 @@ from core.llm.extractive import ExtractiveLLM
 from core.sanitize import sanitize
 from core.types import ChunkDraft, ChunkFlag
 from ingest.loaders.html import HtmlLoader
+from tests.asking import MODES, ask
 from tests.browser import running
 from tests.catalog_steps import add, catalogs_on
 from tests.conftest import make_settings, passage
@@ -239,6 +240,31 @@ def test_prompts_carry_no_planted_instruction_or_invisible_text(
         assert not [t for t in RAW_TOKENS if t.lower() in prompt.lower()]
         assert WITHHELD in prompt
         assert "attacker.example" not in prompt
+
+
+def test_an_address_planted_in_an_instruction_leads_nowhere_and_is_never_quoted(
+    generative: tuple[str, FakeOpenAI],
+) -> None:
+    """The model never read the instruction that holds the address, so the address is not
+    the passage's to lend to a link, whichever passage the answer cites; nor is the
+    instruction a citation's quote."""
+    url, upstream = generative
+    planted = "https://collect.attacker.example/pixel.png"
+    upstream.reply_with(
+        Answer(deltas=(f"The logo is at [the logo]({planted}) ", "and [here]", f"({planted}) [1]."))
+    )
+    # Answered by the ordinary sentence beside the planted one, in the same chunk.
+    question = "Does the Aurora coffee machine make espresso, lungo and americano?"
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for mode in MODES:
+            asked = ask(http, "inj", question, mode)
+            assert asked.status == 200, asked
+            for text in asked.texts():
+                # The links' words stay: the answer was given, not abstained.
+                assert "The logo is at the logo" in text, (mode, text)
+                assert "attacker.example" not in text, (mode, text)
+            for citation in asked.citations:
+                assert "PWNED" not in citation["quote"], (mode, citation)
 
 
 def _prompt_text(body: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.answer.instructions import WITHHELD, withhold_instructions
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Passage
 from core.lexical_tokens import lexical_tokens
@@ -42,9 +43,10 @@ def support(claim: str, passage: str) -> tuple[float, str]:
         return 0.0, ""
     best_quote, best_shared = "", -1
     for sentence in split_sentences(passage):
-        shared = len(claimed & words(sentence.text))
-        if shared > best_shared:
-            best_quote, best_shared = sentence.text, shared
+        text = sentence.text.replace(WITHHELD, "").strip()
+        shared = len(claimed & words(text))
+        if text and shared > best_shared:
+            best_quote, best_shared = text, shared
     return len(claimed & words(passage)) / len(claimed), best_quote
 
 
@@ -59,7 +61,8 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
             passage = by_n.get(number)
             if passage is None:
                 continue
-            share, quote = support(claim, passage.chunk.text)
+            # An instruction sentence is never shown as what the passage says.
+            share, quote = support(claim, withhold_instructions(passage.chunk.text))
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,

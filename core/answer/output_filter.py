@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.answer.instructions import withhold_instructions
 from core.answer.leak import PromptGuard
 from core.answer.links import Allowed, LinkFilter, undecided_from
 from core.answer.prompt import NOT_FOUND
@@ -16,8 +17,10 @@ from core.telemetry import ANSWER_FILTERED
 
 
 def passages_text(passages: Sequence[Passage]) -> str:
-    """What the passages say; their file names are the uploader's, not the document's."""
-    return "\n".join(p.chunk.text for p in passages)
+    """What the passages say, as the model read them: an instruction sentence was withheld
+    from it, so an address planted in one leads nowhere. Their file names are the uploader's,
+    not the document's."""
+    return "\n".join(withhold_instructions(p.chunk.text) for p in passages)
 
 
 class _StreamedLinks:
@@ -45,7 +48,10 @@ class OutputFilter:
         self._numbers = {p.n for p in prompt.passages}
         self._links = LinkFilter(Allowed(passages_text(prompt.passages)), self._numbers)
         system = next((m.content for m in prompt.messages if m.role == "system"), "")
-        spoken = [*NOT_FOUND.values(), *(p.chunk.text for p in prompt.passages)]
+        spoken = [
+            *NOT_FOUND.values(),
+            *(withhold_instructions(p.chunk.text) for p in prompt.passages),
+        ]
         self._guard = PromptGuard(system, spoken, prompt.language)
         self._streamed_links = _StreamedLinks(self._links)
         self._screen = screen
