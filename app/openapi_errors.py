@@ -20,7 +20,8 @@ class ErrorBody(BaseModel):
 
 
 MEANINGS = {
-    400: "The body could not be read (a malformed multipart upload).",
+    400: "The body could not be read (a malformed multipart upload), or a question was refused"
+    " by the deployment's content-safety word lists (code content_refused).",
     401: "No API key, or not one the service accepts.",
     403: "The API key may not do this.",
     404: "The collection, document, conversation or job does not exist.",
