@@ -8,21 +8,27 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
 from core.catalog import Jobs, LeaseLost
-from core.catalog.records import Job, JobStage
-from core.errors import ZhikuError
+from core.catalog.records import Job, JobStage, JobState
+from core.errors import NotFound, ZhikuError
 from core.resources import Resources
+from ingest.checkpoint import checkpoint_dir, drop_checkpoint
 from ingest.operations import Operations
-from ingest.parse import ParsePool
+from ingest.parse import Parsed, ParsePool
+from ingest.parse_process import ParserCrashed, ParseStopped
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger("zhiku.worker")
+
+# How often a worker looks whether the jobs in hand were cancelled, so that a cancel stops
+# their parse within seconds rather than at the next lease renewal.
+_CANCEL_CHECK_S = 1.0
 
 
 class Worker:
@@ -40,6 +46,10 @@ class Worker:
         self._parse_pool = parse_pool
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
+        self._checkpoints = checkpoint_dir(self._settings.blob_path)
+        # When the loop last came round or a job in hand moved on (monotonic): /readyz
+        # reports a worker that stopped ticking.
+        self.ticked_at = time.monotonic()
 
     def wake(self) -> None:
         """Called when a job was just committed, so it starts without waiting for a poll."""
@@ -47,6 +57,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self.ticked_at = time.monotonic()
             if not self.run_once():
                 woken = self._wake.wait(self._settings.worker_poll_seconds)
                 self._wake.clear()
@@ -72,14 +83,8 @@ class Worker:
         if jobs:
             with self._leased(jobs):
                 for job, outcome in self._parse_pool.parse(jobs, self.name):
-                    if isinstance(outcome, BrokenProcessPool):
-                        # A parser process died (crash, out of memory): try again; a document
-                        # that keeps killing it fails once its attempts run out.
-                        self._catalog.release_job(job.id, self.name)
-                    elif isinstance(outcome, Exception):
-                        self._record([job], outcome)
-                    else:
-                        self._attempt([job], partial(self._pipeline.store, job, self.name, outcome))
+                    self.ticked_at = time.monotonic()
+                    self._parsed(job, outcome)
             return True
         jobs = self._catalog.claim_jobs(
             JobStage.EMBED,
@@ -93,6 +98,45 @@ class Worker:
                 self._attempt(jobs, lambda: self._pipeline.embed(jobs, self.name))
             return True
         return False
+
+    def _parsed(self, job: Job, outcome: Parsed | Exception) -> None:
+        """Record a parse's outcome. Only the document's own faults are charged to it: a
+        parser that crashed (tried again until its attempts run out) or a cap it hit (failed
+        at once); a stopping worker gives the job back for a later claim to continue."""
+        if isinstance(outcome, ParseStopped):
+            self._catalog.release_job(job.id, self.name)
+            return
+        if isinstance(outcome, ParserCrashed):
+            try:
+                charged = self._catalog.charge_failure(
+                    job.id, self.name, outcome.args[0], self._settings.job_max_attempts
+                )
+            except LeaseLost:
+                return
+            log.warning("job %s: %s (failure %d)", job.id, outcome.args[0], charged.failures)
+            if charged.state == JobState.FAILED:
+                drop_checkpoint(self._checkpoints, job.id)
+            return
+        if isinstance(outcome, Exception):
+            self._record([job], outcome)
+        else:
+            if outcome.resumed_pages:
+                log.info(
+                    "job %s: continued from page %d of %d, read before the worker stopped",
+                    job.id,
+                    outcome.resumed_pages + 1,
+                    outcome.pages,
+                )
+            self._attempt([job], partial(self._pipeline.store, job, self.name, outcome))
+        if self._left_parsing(job.id):
+            drop_checkpoint(self._checkpoints, job.id)
+
+    def _left_parsing(self, job_id: str) -> bool:
+        try:
+            job = self._catalog.get_job(job_id)
+        except NotFound:
+            return True
+        return job.stage != JobStage.PARSE or job.state in (JobState.FAILED, JobState.CANCELLED)
 
     def _attempt(self, jobs: Sequence[Job], work: Callable[[], None]) -> None:
         try:
@@ -125,8 +169,17 @@ class Worker:
         ids = [j.id for j in jobs]
 
         def renew() -> None:
-            while not done.wait(lease / 3):
-                self._catalog.renew_leases(ids, self.name, lease)
+            renewed = time.monotonic()
+            while not done.wait(min(_CANCEL_CHECK_S, lease / 3)):
+                # A cheap read every second finds cancelled and deleted jobs; the lease is
+                # written every third of its length.
+                held = {j.id for j in self._catalog.get_jobs(ids) if j.state == JobState.RUNNING}
+                lost = set(ids) - held
+                if time.monotonic() - renewed >= lease / 3:
+                    renewed = time.monotonic()
+                    lost |= self._catalog.renew_leases(ids, self.name, lease)
+                if lost:
+                    self._parse_pool.cancel(lost)
 
         thread = threading.Thread(target=renew, name="zhiku-lease", daemon=True)
         thread.start()
