@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,7 +22,7 @@ from bench.hostile import docx_bomb
 from core.catalog import open_catalog
 from core.catalog.records import DocumentStatus, JobStage, JobState
 from ingest.checkpoint import checkpoint_dir
-from tests.conftest import make_settings
+from tests.conftest import drain, make_settings
 from tests.nodes import Node
 
 GOOD = "# 知库\n\n文档问答服务，带引用的回答。\n\nSelf-hosted document question answering.\n"
@@ -178,3 +179,24 @@ def test_readiness_fails_while_a_running_job_makes_no_progress(tmp_path: Path) -
         assert ready.status_code == 503
         jobs = ready.json()["checks"]["jobs"]
         assert jobs.startswith("stalled: 1 running job(s)") and job_id in jobs, jobs
+
+
+def test_a_text_embedded_before_takes_its_stored_vector_instead_of_being_embedded_again(
+    node: Node,
+) -> None:
+    """The embedding cache a restarted job relies on: vectors found by text hash
+    (the chunks_by_text index). A marked vector shows it was reused, not recomputed."""
+    collection = node.operations.open_collection("kb")
+    first = node.add_bytes(collection, "first.md", GOOD.encode())
+    drain(node)
+    stored = node.catalog.document_vectors(collection.id, first.document.id)[0][1]
+    # The opposite direction: a valid vector the embedder would never give this text.
+    marked = (-np.frombuffer(stored, dtype=np.float16)).tobytes()
+    with node.catalog.transaction() as db:
+        db.execute("UPDATE chunks SET vector=? WHERE document_id=?", (marked, first.document.id))
+
+    again = node.add_bytes(collection, "again.md", GOOD.encode() + b"\n")
+    drain(node)
+
+    vectors = node.catalog.document_vectors(collection.id, again.document.id)
+    assert vectors and all(vector == marked for _, vector, _, _ in vectors)

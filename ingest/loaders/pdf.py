@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
@@ -79,6 +79,13 @@ class PdfLoader:
         for index in range(len(texts), total):
             try:
                 raw = reader.pages[index].extract_text()
+            except LimitReachedError as exc:
+                # pypdf's own cap on what a stream may inflate to: a page built to exhaust
+                # memory, which every later attempt would meet again.
+                raise LoadError(
+                    f"page {index + 1} of the PDF inflates to more than pypdf reads"
+                    f" ({_reason(exc)}); the file looks built to exhaust memory"
+                ) from exc
             except _PYPDF_FAILURES as exc:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
