@@ -4,7 +4,9 @@ shared/data/docs; prints one JSON line: how each hostile file ended, the seconds
 good file was ready, and the peak memory of the service process and of its parse processes.
 
     python -m bench.hostile_ingest [--port 18310] [--data DIR] [--parse-memory-mb 2048]
-        [--parse-processes 2] [--docs DIR]
+        [--parse-processes 2] [--docs DIR] [--without-hostile]
+
+`--without-hostile` uploads the good files alone: the time they take on their own, to compare.
 
 Memory is read from /proc: the service's own high-water mark (VmHWM), and the resident size of
 every process of its process group sampled five times a second (the parse processes' peaks)."""
@@ -133,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--parse-processes", type=int, default=2)
     shared = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
     parser.add_argument("--docs", type=Path, default=shared / "docs")
+    parser.add_argument("--without-hostile", action="store_true")
     args = parser.parse_args(argv)
     data = args.data or Path(tempfile.mkdtemp(prefix="zhiku-hostile-"))
     data.mkdir(parents=True, exist_ok=True)
@@ -167,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             if time.monotonic() > deadline or service.poll() is not None:
                 raise SystemExit(f"the service did not start; see {data / 'serve.log'}")
             time.sleep(0.2)
-        result = measure(url, service.pid, hostile_files(), good_files(args.docs))
+        hostile = [] if args.without_hostile else hostile_files()
+        result = measure(url, service.pid, hostile, good_files(args.docs))
         print(json.dumps({**result, "parse_memory_mb": args.parse_memory_mb}, ensure_ascii=False))
     finally:
         os.killpg(service.pid, signal.SIGKILL)

@@ -226,10 +226,14 @@ class ParsePool:
         return None
 
     def _replace(self, slot: ParseProcess) -> None:
+        """A fresh process in its place; none while stopping."""
         slot.kill()
         with self._lock:
             at = self._slots.index(slot)
-            self._slots[at] = ParseProcess(self._settings)
+            if self._stopping.is_set():
+                del self._slots[at]
+            else:
+                self._slots[at] = ParseProcess(self._settings)
 
     def close(self) -> None:
         with self._lock:

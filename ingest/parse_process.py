@@ -11,6 +11,7 @@ space close to the cap is read as what it is."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -114,6 +115,8 @@ def _parse_capped(parser: Any, job: Job, worker: str, memory_mb: int, started_at
     cap = memory_mb * _MB
     limit = _vm("VmSize") + cap
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     outcome: Any
     exhausted = False
@@ -162,7 +165,9 @@ class ParseProcess:
 
     def send(self, job: Job, worker: str, timeout: float) -> None:
         self.job = job
-        self.conn.send((job, worker))
+        # One that died (while starting) is found dead by the pool, which reports a crash.
+        with contextlib.suppress(OSError):
+            self.conn.send((job, worker))
         self._timeout = timeout
         # The clock runs from when the process can start on the document, not while it is
         # still loading its parser.

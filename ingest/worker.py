@@ -149,6 +149,9 @@ class Worker:
             log.info("lost the lease on %s; another worker or a cancel took over", jobs)
         elif isinstance(exc, ZhikuError):
             self._fail(jobs, exc.message)
+        elif isinstance(exc, MemoryError):
+            # Parsed in this process (ZHIKU_PARSE_PROCESSES=0), with no cap of its own.
+            self._fail(jobs, "the document needs more memory to read than this worker has")
         else:
             log.error("job failed unexpectedly", exc_info=exc)
             self._fail(jobs, f"internal error while processing: {type(exc).__name__}: {exc}")
@@ -173,11 +176,15 @@ class Worker:
             while not done.wait(min(_CANCEL_CHECK_S, lease / 3)):
                 # A cheap read every second finds cancelled and deleted jobs; the lease is
                 # written every third of its length.
-                held = {j.id for j in self._catalog.get_jobs(ids) if j.state == JobState.RUNNING}
-                lost = set(ids) - held
-                if time.monotonic() - renewed >= lease / 3:
-                    renewed = time.monotonic()
-                    lost |= self._catalog.renew_leases(ids, self.name, lease)
+                try:
+                    jobs_now = self._catalog.get_jobs(ids)
+                    lost = set(ids) - {j.id for j in jobs_now if j.state == JobState.RUNNING}
+                    if time.monotonic() - renewed >= lease / 3:
+                        renewed = time.monotonic()
+                        lost |= self._catalog.renew_leases(ids, self.name, lease)
+                except Exception as exc:  # a catalog hiccup: try again at the next tick
+                    log.warning("could not check or renew leases: %s", exc)
+                    continue
                 if lost:
                     self._parse_pool.cancel(lost)
 

@@ -193,8 +193,10 @@ class SqlJobs(SqlBase):
     def stalled_jobs(self, seconds: float) -> list[Job]:
         with self.reading() as db:
             rows = db.execute(
-                "SELECT * FROM jobs WHERE state=? AND updated_at < ? ORDER BY updated_at",
-                (JobState.RUNNING, self.now(db) - seconds),
+                # `stage IN` lets the claim index find the running jobs.
+                "SELECT * FROM jobs WHERE stage IN (?,?) AND state=? AND updated_at < ?"
+                " ORDER BY updated_at",
+                (JobStage.PARSE, JobStage.EMBED, JobState.RUNNING, self.now(db) - seconds),
             ).fetchall()
         return [job_of(r) for r in rows]
 
