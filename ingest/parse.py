@@ -1,7 +1,7 @@
 """Parsing a document (load, split, lexical tokens). It is CPU-bound pure Python, so it runs in
-a pool of processes: ingestion uses every core, the service's own process stays responsive
-while documents are parsed, and a parser that crashes takes down a pool process, not the
-worker."""
+parser processes: ingestion uses every core, the service's own process stays responsive while
+documents are parsed, and a document that exhausts memory or time, or crashes its parser, costs
+one process (replaced at once), never the worker (ingest/parse_process.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ log = logging.getLogger("zhiku.parse")
 _PROGRESS_EVERY_S = 0.5
 # How often the pool looks at deadlines, cancels and stops while its processes parse.
 _POLL_S = 0.25
+# A parse running this long beside idle processes lets them embed (Worker._embed_beside):
+# longer than most documents take, so bulk ingestion keeps parsing first.
+_LONG_PARSE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -148,13 +151,20 @@ class ParsePool:
         ParseStopped, and its job can continue from its checkpoint elsewhere."""
         self._stopping.set()
 
-    def parse(self, jobs: Sequence[Job], worker: str) -> Iterator[tuple[Job, Parsed | Exception]]:
-        """Each job with its result or the exception that ends it, in completion order."""
+    def parse(
+        self,
+        jobs: Sequence[Job],
+        worker: str,
+        on_idle: Callable[[], None] | None = None,
+    ) -> Iterator[tuple[Job, Parsed | Exception]]:
+        """Each job with its result or the exception that ends it, in completion order.
+        `on_idle` is called, at each poll, while a parse has run for a while and other
+        processes have nothing left to parse (it must return at once)."""
         try:
             if self._local is not None:
                 yield from self._parse_here(self._local, jobs, worker)
             else:
-                yield from self._parse_in_processes(jobs, worker)
+                yield from self._parse_in_processes(jobs, worker, on_idle)
         finally:
             with self._lock:
                 self._cancelled.difference_update(j.id for j in jobs)
@@ -181,7 +191,7 @@ class ParsePool:
                 yield job, exc
 
     def _parse_in_processes(
-        self, jobs: Sequence[Job], worker: str
+        self, jobs: Sequence[Job], worker: str, on_idle: Callable[[], None] | None
     ) -> Iterator[tuple[Job, Parsed | Exception]]:
         self.start()
         timeout = self._settings.parse_timeout_seconds
@@ -191,6 +201,10 @@ class ParsePool:
                 if slot.job is None and waiting and not self._stopping.is_set():
                     slot.send(waiting.pop(), worker, timeout)
             busy = [slot for slot in self._slots if slot.job is not None]
+            idle = not waiting and len(busy) < len(self._slots)
+            long = any(time.monotonic() - slot.sent_at > _LONG_PARSE_S for slot in busy)
+            if on_idle is not None and idle and long:
+                on_idle()
             wait([s.conn for s in busy] + [s.process.sentinel for s in busy], _POLL_S)
             for slot in busy:
                 job = slot.job

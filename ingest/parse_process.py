@@ -161,6 +161,7 @@ class ParseProcess:
         self.started = False
         self.job: Job | None = None
         self._timeout = 0.0
+        self.sent_at = 0.0
         self.deadline = float("inf")
 
     def send(self, job: Job, worker: str, timeout: float) -> None:
@@ -169,6 +170,7 @@ class ParseProcess:
         with contextlib.suppress(OSError):
             self.conn.send((job, worker))
         self._timeout = timeout
+        self.sent_at = time.monotonic()
         # The clock runs from when the process can start on the document, not while it is
         # still loading its parser.
         self.deadline = time.monotonic() + timeout if self.started else float("inf")

@@ -50,6 +50,7 @@ class Worker:
         # When the loop last came round or a job in hand moved on (monotonic): /readyz
         # reports a worker that stopped ticking.
         self.ticked_at = time.monotonic()
+        self._beside: threading.Thread | None = None
 
     def wake(self) -> None:
         """Called when a job was just committed, so it starts without waiting for a poll."""
@@ -81,11 +82,20 @@ class Worker:
             max_jobs=max(1, 4 * self._parse_pool.processes),
         )
         if jobs:
-            with self._leased(jobs):
-                for job, outcome in self._parse_pool.parse(jobs, self.name):
-                    self.ticked_at = time.monotonic()
-                    self._parsed(job, outcome)
+            try:
+                with self._leased(jobs):
+                    for job, outcome in self._parse_pool.parse(jobs, self.name, self._embed_beside):
+                        self.ticked_at = time.monotonic()
+                        self._parsed(job, outcome)
+            finally:
+                if self._beside is not None:
+                    self._beside.join()
+                    self._beside = None
             return True
+        return self._embed_slice()
+
+    def _embed_slice(self) -> bool:
+        s = self._settings
         jobs = self._catalog.claim_jobs(
             JobStage.EMBED,
             self.name,
@@ -98,6 +108,17 @@ class Worker:
                 self._attempt(jobs, lambda: self._pipeline.embed(jobs, self.name))
             return True
         return False
+
+    def _embed_beside(self) -> None:
+        """Called by the parse pool while one long parse (a large or hostile file) holds a
+        process and the others have nothing left to parse: the idle cores embed what was
+        parsed, one slice at a time in a thread, so the documents beside it become ready
+        without waiting for it."""
+        if self._beside is None or not self._beside.is_alive():
+            self._beside = threading.Thread(
+                target=self._embed_slice, name="zhiku-embed-beside", daemon=True
+            )
+            self._beside.start()
 
     def _parsed(self, job: Job, outcome: Parsed | Exception) -> None:
         """Record a parse's outcome. Only the document's own faults are charged to it: a

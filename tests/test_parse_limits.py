@@ -51,9 +51,10 @@ def test_a_document_over_the_memory_cap_fails_alone_at_once(
     assert "needs more than 256 MB of memory to read" in (job.error or "")
     assert job.attempts == 1 and job.failures == 1  # failed at once, not tried again
     document = node.catalog.get_document(collection.id, good.document.id)
-    assert document.status == DocumentStatus.SEARCHABLE
-    assert node.worker.run_once()  # the embed stage of the good one: the pool still parses
-    assert not node.worker.run_once()
+    assert document.status in (DocumentStatus.SEARCHABLE, DocumentStatus.READY)
+    drain(node)
+    document = node.catalog.get_document(collection.id, good.document.id)
+    assert document.status == DocumentStatus.READY
 
 
 def test_a_document_over_the_time_limit_fails_alone_in_a_process(
@@ -204,3 +205,25 @@ def test_a_text_embedded_before_takes_its_stored_vector_instead_of_being_embedde
 
     vectors = node.catalog.document_vectors(collection.id, again.document.id)
     assert vectors and all(vector == marked for _, vector, _, _ in vectors)
+
+
+@pytest.mark.slow
+def test_documents_beside_a_long_parse_become_ready_without_waiting_for_it(
+    node_factory: Callable[..., Node], shared_data: Path
+) -> None:
+    node = node_factory(parse_processes=2)
+    collection = node.operations.open_collection("kb")
+    long = node.add_path(collection, shared_data / "pdfs" / LONG_PDF)
+    good = node.add_bytes(collection, "good.md", GOOD.encode())
+    node.parse_pool.start()
+    worker = threading.Thread(target=node.worker.run_once)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 120
+        while node.catalog.get_document(collection.id, good.document.id).status != "ready":
+            assert time.monotonic() < deadline, "the good document never became ready"
+            time.sleep(0.1)
+        assert node.catalog.get_job(long.job.id).stage == JobStage.PARSE  # still parsing
+    finally:
+        worker.join(timeout=300)
+    assert node.catalog.get_job(long.job.id).stage == JobStage.EMBED
