@@ -32,8 +32,9 @@ log = logging.getLogger("zhiku.parse")
 _PROGRESS_EVERY_S = 0.5
 # How often the pool looks at deadlines, cancels and stops while its processes parse.
 _POLL_S = 0.25
-# A parse running this long beside idle processes lets them embed (Worker._embed_beside):
-# longer than most documents take, so bulk ingestion keeps parsing first.
+# A parse running this long beside idle processes with nothing to parse lets them embed
+# (Worker._more_while_parsing): longer than most documents take, so bulk ingestion keeps
+# parsing everything first.
 _LONG_PARSE_S = 5.0
 
 
@@ -155,19 +156,19 @@ class ParsePool:
         self,
         jobs: Sequence[Job],
         worker: str,
-        on_idle: Callable[[], None] | None = None,
+        more: Callable[[int, bool], Sequence[Job]] | None = None,
     ) -> Iterator[tuple[Job, Parsed | Exception]]:
         """Each job with its result or the exception that ends it, in completion order.
-        `on_idle` is called, at each poll, while a parse has run for a while and other
-        processes have nothing left to parse (it must return at once)."""
+        While some processes have nothing left to parse, `more(idle processes, whether a
+        parse has run long)` is asked at each poll for more jobs to parse now."""
         try:
             if self._local is not None:
                 yield from self._parse_here(self._local, jobs, worker)
             else:
-                yield from self._parse_in_processes(jobs, worker, on_idle)
+                yield from self._parse_in_processes(jobs, worker, more)
         finally:
             with self._lock:
-                self._cancelled.difference_update(j.id for j in jobs)
+                self._cancelled.clear()  # one parse at a time: these were all its jobs
 
     def _parse_here(
         self, parser: Parser, jobs: Sequence[Job], worker: str
@@ -191,7 +192,10 @@ class ParsePool:
                 yield job, exc
 
     def _parse_in_processes(
-        self, jobs: Sequence[Job], worker: str, on_idle: Callable[[], None] | None
+        self,
+        jobs: Sequence[Job],
+        worker: str,
+        more: Callable[[int, bool], Sequence[Job]] | None,
     ) -> Iterator[tuple[Job, Parsed | Exception]]:
         self.start()
         timeout = self._settings.parse_timeout_seconds
@@ -201,10 +205,12 @@ class ParsePool:
                 if slot.job is None and waiting and not self._stopping.is_set():
                     slot.send(waiting.pop(), worker, timeout)
             busy = [slot for slot in self._slots if slot.job is not None]
-            idle = not waiting and len(busy) < len(self._slots)
-            long = any(time.monotonic() - slot.sent_at > _LONG_PARSE_S for slot in busy)
-            if on_idle is not None and idle and long:
-                on_idle()
+            idle = len(self._slots) - len(busy)
+            if more is not None and idle and not waiting and not self._stopping.is_set():
+                long = any(time.monotonic() - slot.sent_at > _LONG_PARSE_S for slot in busy)
+                waiting = list(reversed(more(idle, long)))
+                if waiting:
+                    continue
             wait([s.conn for s in busy] + [s.process.sentinel for s in busy], _POLL_S)
             for slot in busy:
                 job = slot.job

@@ -29,6 +29,8 @@ log = logging.getLogger("zhiku.worker")
 # How often a worker looks whether the jobs in hand were cancelled, so that a cancel stops
 # their parse within seconds rather than at the next lease renewal.
 _CANCEL_CHECK_S = 1.0
+# While parsing, idle parser processes look for more documents at most this often.
+_CLAIM_AGAIN_S = 1.0
 
 
 class Worker:
@@ -51,6 +53,7 @@ class Worker:
         # reports a worker that stopped ticking.
         self.ticked_at = time.monotonic()
         self._beside: threading.Thread | None = None
+        self._claimed_at = 0.0
 
     def wake(self) -> None:
         """Called when a job was just committed, so it starts without waiting for a poll."""
@@ -82,9 +85,11 @@ class Worker:
             max_jobs=max(1, 4 * self._parse_pool.processes),
         )
         if jobs:
+            held = [j.id for j in jobs]
+            more = partial(self._more_while_parsing, held)
             try:
-                with self._leased(jobs):
-                    for job, outcome in self._parse_pool.parse(jobs, self.name, self._embed_beside):
+                with self._leased(held):
+                    for job, outcome in self._parse_pool.parse(jobs, self.name, more):
                         self.ticked_at = time.monotonic()
                         self._parsed(job, outcome)
             finally:
@@ -104,21 +109,31 @@ class Worker:
             max_chunks=s.embed_slice_chunks,
         )
         if jobs:
-            with self._leased(jobs):
+            with self._leased([j.id for j in jobs]):
                 self._attempt(jobs, lambda: self._pipeline.embed(jobs, self.name))
             return True
         return False
 
-    def _embed_beside(self) -> None:
-        """Called by the parse pool while one long parse (a large or hostile file) holds a
-        process and the others have nothing left to parse: the idle cores embed what was
-        parsed, one slice at a time in a thread, so the documents beside it become ready
-        without waiting for it."""
-        if self._beside is None or not self._beside.is_alive():
+    def _more_while_parsing(self, held: list[str], idle: int, long_parse: bool) -> list[Job]:
+        """Called by the parse pool when some of its processes have nothing left to parse:
+        more documents for them, so that none waits for a long parse (a large or hostile
+        file) to end; with none left and a long parse running, the idle cores embed what was
+        parsed, a slice at a time in a thread, so the documents beside it become ready."""
+        now = time.monotonic()
+        if now - self._claimed_at < _CLAIM_AGAIN_S:
+            return []
+        self._claimed_at = now
+        s = self._settings
+        jobs = self._catalog.claim_jobs(
+            JobStage.PARSE, self.name, s.job_lease_seconds, s.job_max_attempts, max_jobs=4 * idle
+        )
+        held.extend(j.id for j in jobs)
+        if not jobs and long_parse and (self._beside is None or not self._beside.is_alive()):
             self._beside = threading.Thread(
                 target=self._embed_slice, name="zhiku-embed-beside", daemon=True
             )
             self._beside.start()
+        return jobs
 
     def _parsed(self, job: Job, outcome: Parsed | Exception) -> None:
         """Record a parse's outcome. Only the document's own faults are charged to it: a
@@ -185,12 +200,11 @@ class Worker:
                 continue
 
     @contextmanager
-    def _leased(self, jobs: Sequence[Job]) -> Iterator[None]:
+    def _leased(self, ids: list[str]) -> Iterator[None]:
         """Renew the leases every third of their length while the work runs; a worker that
         dies stops renewing and its jobs become claimable when the lease runs out."""
         done = threading.Event()
         lease = self._settings.job_lease_seconds
-        ids = [j.id for j in jobs]
 
         def renew() -> None:
             renewed = time.monotonic()
