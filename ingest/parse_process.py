@@ -95,7 +95,7 @@ def _child_main(conn: Connection, settings: Settings, memory_mb: int) -> None:
     while True:
         try:
             job, worker = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the parent closed the pipe or was killed
             return
         reply = _parse_capped(parser, job, worker, memory_mb, started_at)
         try:
