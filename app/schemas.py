@@ -63,6 +63,8 @@ class JobPublic(BaseModel):
     state: str
     stage: str
     attempts: int
+    # Attempts that failed by the document's fault; a restart of the worker is not one.
+    failures: int
     progress: Progress
     error: str | None
     eta_seconds: float | None
@@ -78,6 +80,7 @@ class JobPublic(BaseModel):
             state=j.state.value,
             stage=j.stage.value,
             attempts=j.attempts,
+            failures=j.failures,
             progress=Progress(
                 pages_done=j.pages_done,
                 pages_total=j.pages_total,

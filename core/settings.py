@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     # Processes that parse documents; 0 parses inside the worker's own process.
     parse_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0)
 
+    # Caps on parsing one document (README, "Hostile files"): a parser process may map this
+    # much memory above what it holds at start (an address-space limit), and is killed after
+    # this long; either fails that document alone, at once, without retrying it. A 352-page
+    # PDF reads in well under both. With parse_processes = 0 the memory cap is not applied
+    # and the time limit is checked between pages only (README).
+    parse_memory_mb: int = Field(default=2048, ge=0)
+    parse_timeout_seconds: float = Field(default=300, gt=0)
+    # /readyz answers 503 when a job runs this long without progress, or the worker loop of
+    # this process has not come round for this long (longer than one parse may take).
+    worker_stall_seconds: float = Field(default=900, gt=0)
+
     job_lease_seconds: float = Field(default=60, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     worker_poll_seconds: float = Field(default=2.0, gt=0)

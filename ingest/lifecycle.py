@@ -4,6 +4,7 @@ started and stopped together by `zhiku serve`, `zhiku worker` and `zhiku add --w
 from __future__ import annotations
 
 import threading
+import time
 
 from core.resources import Resources
 from ingest.operations import Operations
@@ -32,9 +33,11 @@ class WorkerThread:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stops claiming and finishes the unit of work in hand first; the resources stay open
-        for their owner to close."""
+        """Stops claiming, cuts the parses in hand short (their jobs go back to the queue at
+        once, uncharged, and continue from their checkpoints) and finishes an embedding slice
+        in hand; the resources stay open for their owner to close."""
         self._stop.set()
+        self.parse_pool.interrupt()
         self.worker.wake()
         if self._thread is not None:
             self._thread.join()
@@ -42,5 +45,11 @@ class WorkerThread:
 
     @property
     def state(self) -> str:
-        """`ok` while the thread runs, `stopped` once it died or was stopped."""
-        return "ok" if self._thread is not None and self._thread.is_alive() else "stopped"
+        """`ok` while the thread runs and its loop comes round; `stopped` once it died or was
+        stopped; `stalled: ...` when its loop has not come round for worker_stall_seconds."""
+        if self._thread is None or not self._thread.is_alive():
+            return "stopped"
+        idle = time.monotonic() - self.worker.ticked_at
+        if idle > self._resources.settings.worker_stall_seconds:
+            return f"stalled: the worker has made no progress for {idle:.0f} s"
+        return "ok"

@@ -18,8 +18,9 @@ log = logging.getLogger("zhiku.worker")
 
 
 def run_worker(settings: Settings) -> int:
-    """Works until SIGTERM or SIGINT, then stops claiming, finishes the unit of work in hand
-    (a parsed batch or an embedded slice, after which it holds no job) and exits 0. Embedded,
+    """Works until SIGTERM or SIGINT, then stops claiming, gives the parses in hand back at
+    once (they continue from their checkpoints elsewhere), finishes an embedding slice in hand
+    (after which it holds no job) and exits 0. Embedded,
     it owns the data directory; with a Chroma server, any number of workers run at once."""
     configure_logging(settings)
     stop = threading.Event()
@@ -36,7 +37,7 @@ def run_worker(settings: Settings) -> int:
             settings.vector_store,
         )
         stop.wait()
-        log.info("stopping: no new jobs are claimed; the work in hand finishes first")
+        log.info("stopping: no new jobs are claimed; parses go back to the queue")
         worker.stop()
         log.info("worker %s stopped", name)
     return 0

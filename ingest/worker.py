@@ -8,21 +8,29 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
 from core.catalog import Jobs, LeaseLost
-from core.catalog.records import Job, JobStage
-from core.errors import ZhikuError
+from core.catalog.records import Job, JobStage, JobState
+from core.errors import NotFound, ZhikuError
 from core.resources import Resources
+from ingest.checkpoint import checkpoint_dir, drop_checkpoint
 from ingest.operations import Operations
-from ingest.parse import ParsePool
+from ingest.parse import Parsed, ParsePool
+from ingest.parse_process import ParserCrashed, ParseStopped
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger("zhiku.worker")
+
+# How often a worker looks whether the jobs in hand were cancelled, so that a cancel stops
+# their parse within seconds rather than at the next lease renewal.
+_CANCEL_CHECK_S = 1.0
+# While parsing, idle parser processes look for more documents at most this often.
+_CLAIM_AGAIN_S = 1.0
 
 
 class Worker:
@@ -40,6 +48,12 @@ class Worker:
         self._parse_pool = parse_pool
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
+        self._checkpoints = checkpoint_dir(self._settings.blob_path)
+        # When the loop last came round or a job in hand moved on (monotonic): /readyz
+        # reports a worker that stopped ticking.
+        self.ticked_at = time.monotonic()
+        self._beside: threading.Thread | None = None
+        self._claimed_at = 0.0
 
     def wake(self) -> None:
         """Called when a job was just committed, so it starts without waiting for a poll."""
@@ -47,6 +61,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self.ticked_at = time.monotonic()
             if not self.run_once():
                 woken = self._wake.wait(self._settings.worker_poll_seconds)
                 self._wake.clear()
@@ -70,17 +85,22 @@ class Worker:
             max_jobs=max(1, 4 * self._parse_pool.processes),
         )
         if jobs:
-            with self._leased(jobs):
-                for job, outcome in self._parse_pool.parse(jobs, self.name):
-                    if isinstance(outcome, BrokenProcessPool):
-                        # A parser process died (crash, out of memory): try again; a document
-                        # that keeps killing it fails once its attempts run out.
-                        self._catalog.release_job(job.id, self.name)
-                    elif isinstance(outcome, Exception):
-                        self._record([job], outcome)
-                    else:
-                        self._attempt([job], partial(self._pipeline.store, job, self.name, outcome))
+            held = [j.id for j in jobs]
+            more = partial(self._more_while_parsing, held)
+            try:
+                with self._leased(held):
+                    for job, outcome in self._parse_pool.parse(jobs, self.name, more):
+                        self.ticked_at = time.monotonic()
+                        self._parsed(job, outcome)
+            finally:
+                if self._beside is not None:
+                    self._beside.join()
+                    self._beside = None
             return True
+        return self._embed_slice()
+
+    def _embed_slice(self) -> bool:
+        s = self._settings
         jobs = self._catalog.claim_jobs(
             JobStage.EMBED,
             self.name,
@@ -89,10 +109,70 @@ class Worker:
             max_chunks=s.embed_slice_chunks,
         )
         if jobs:
-            with self._leased(jobs):
+            with self._leased([j.id for j in jobs]):
                 self._attempt(jobs, lambda: self._pipeline.embed(jobs, self.name))
             return True
         return False
+
+    def _more_while_parsing(self, held: list[str], idle: int, long_parse: bool) -> list[Job]:
+        """Called by the parse pool when some of its processes have nothing left to parse:
+        more documents for them, so that none waits for a long parse (a large or hostile
+        file) to end; with none left and a long parse running, the idle cores embed what was
+        parsed, a slice at a time in a thread, so the documents beside it become ready."""
+        now = time.monotonic()
+        if now - self._claimed_at < _CLAIM_AGAIN_S:
+            return []
+        self._claimed_at = now
+        s = self._settings
+        jobs = self._catalog.claim_jobs(
+            JobStage.PARSE, self.name, s.job_lease_seconds, s.job_max_attempts, max_jobs=4 * idle
+        )
+        held.extend(j.id for j in jobs)
+        if not jobs and long_parse and (self._beside is None or not self._beside.is_alive()):
+            self._beside = threading.Thread(
+                target=self._embed_slice, name="zhiku-embed-beside", daemon=True
+            )
+            self._beside.start()
+        return jobs
+
+    def _parsed(self, job: Job, outcome: Parsed | Exception) -> None:
+        """Record a parse's outcome. Only the document's own faults are charged to it: a
+        parser that crashed (tried again until its attempts run out) or a cap it hit (failed
+        at once); a stopping worker gives the job back for a later claim to continue."""
+        if isinstance(outcome, ParseStopped):
+            self._catalog.release_job(job.id, self.name)
+            return
+        if isinstance(outcome, ParserCrashed):
+            try:
+                charged = self._catalog.charge_failure(
+                    job.id, self.name, outcome.args[0], self._settings.job_max_attempts
+                )
+            except LeaseLost:
+                return
+            log.warning("job %s: %s (failure %d)", job.id, outcome.args[0], charged.failures)
+            if charged.state == JobState.FAILED:
+                drop_checkpoint(self._checkpoints, job.id)
+            return
+        if isinstance(outcome, Exception):
+            self._record([job], outcome)
+        else:
+            if outcome.resumed_pages:
+                log.info(
+                    "job %s: continued from page %d of %d, read before the worker stopped",
+                    job.id,
+                    outcome.resumed_pages + 1,
+                    outcome.pages,
+                )
+            self._attempt([job], partial(self._pipeline.store, job, self.name, outcome))
+        if self._left_parsing(job.id):
+            drop_checkpoint(self._checkpoints, job.id)
+
+    def _left_parsing(self, job_id: str) -> bool:
+        try:
+            job = self._catalog.get_job(job_id)
+        except NotFound:
+            return True
+        return job.stage != JobStage.PARSE or job.state in (JobState.FAILED, JobState.CANCELLED)
 
     def _attempt(self, jobs: Sequence[Job], work: Callable[[], None]) -> None:
         try:
@@ -105,6 +185,9 @@ class Worker:
             log.info("lost the lease on %s; another worker or a cancel took over", jobs)
         elif isinstance(exc, ZhikuError):
             self._fail(jobs, exc.message)
+        elif isinstance(exc, MemoryError):
+            # Parsed in this process (ZHIKU_PARSE_PROCESSES=0), with no cap of its own.
+            self._fail(jobs, "the document needs more memory to read than this worker has")
         else:
             log.error("job failed unexpectedly", exc_info=exc)
             self._fail(jobs, f"internal error while processing: {type(exc).__name__}: {exc}")
@@ -117,16 +200,28 @@ class Worker:
                 continue
 
     @contextmanager
-    def _leased(self, jobs: Sequence[Job]) -> Iterator[None]:
+    def _leased(self, ids: list[str]) -> Iterator[None]:
         """Renew the leases every third of their length while the work runs; a worker that
         dies stops renewing and its jobs become claimable when the lease runs out."""
         done = threading.Event()
         lease = self._settings.job_lease_seconds
-        ids = [j.id for j in jobs]
 
         def renew() -> None:
-            while not done.wait(lease / 3):
-                self._catalog.renew_leases(ids, self.name, lease)
+            renewed = time.monotonic()
+            while not done.wait(min(_CANCEL_CHECK_S, lease / 3)):
+                # A cheap read every second finds cancelled and deleted jobs; the lease is
+                # written every third of its length.
+                try:
+                    jobs_now = self._catalog.get_jobs(ids)
+                    lost = set(ids) - {j.id for j in jobs_now if j.state == JobState.RUNNING}
+                    if time.monotonic() - renewed >= lease / 3:
+                        renewed = time.monotonic()
+                        lost |= self._catalog.renew_leases(ids, self.name, lease)
+                except Exception as exc:  # a catalog hiccup: try again at the next tick
+                    log.warning("could not check or renew leases: %s", exc)
+                    continue
+                if lost:
+                    self._parse_pool.cancel(lost)
 
         thread = threading.Thread(target=renew, name="zhiku-lease", daemon=True)
         thread.start()

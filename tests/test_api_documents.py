@@ -212,4 +212,5 @@ def test_readiness_reports_catalog_store_model_and_worker(client: TestClient) ->
         "vector_store": "ok",
         "embedding_model": "ok",
         "worker": "ok",
+        "jobs": "ok",
     }

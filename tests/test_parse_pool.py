@@ -1,5 +1,5 @@
 """Parsing in a pool of real processes: results come back, and a parser process that dies
-costs an attempt, not the worker."""
+is charged to its document, not to the worker."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_killed_parser_process_returns_the_job_to_the_queue(
     worker.join(timeout=60)
 
     job = node.catalog.get_job(added.job.id)
-    assert job.state == JobState.QUEUED and job.attempts == 1
+    assert job.state == JobState.QUEUED and job.attempts == 1 and job.failures == 1
     assert node.worker.run_once()  # a fresh pool parses it
     document = node.catalog.get_document(collection.id, added.document.id)
     assert document.status == DocumentStatus.SEARCHABLE and document.pages == 352

@@ -145,9 +145,11 @@ class Jobs(Protocol):
         max_chunks: int = 0,
     ) -> list[Job]:
         """Atomically take the oldest claimable jobs of a stage (queued, or running with an
-        expired lease): no job is ever handed to two claimers at once. Jobs that reached
-        `max_attempts` are failed instead. Parse claims up to `max_jobs`; embed claims up to
-        `max_chunks` chunks in all (at least one job). Raises nothing else."""
+        expired lease): no job is ever handed to two claimers at once. `max_attempts` bounds
+        the failures charged to a document (charge_failure); claims themselves are capped at
+        CLAIMS_PER_ATTEMPT times it, so a job whose worker keeps dying is failed instead.
+        Parse claims up to `max_jobs`; embed claims up to `max_chunks` chunks in all (at least
+        one job). Raises nothing else."""
         ...
 
     def renew_leases(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> set[str]:
@@ -165,8 +167,20 @@ class Jobs(Protocol):
         ...
 
     def release_job(self, job_id: str, worker: str) -> None:
-        """Give a held job back to the queue untouched (its attempt still counts); nothing
+        """Give a held job back to the queue with no failure charged (the claim still counts
+        in `attempts`): the worker is stopping, not the document failing; nothing
         when the worker no longer holds it. Raises nothing else."""
+        ...
+
+    def charge_failure(self, job_id: str, worker: str, reason: str, max_failures: int) -> Job:
+        """Count a failure that was the document's fault (its parser crashed): back to the
+        queue, or failed with `reason` once it failed `max_failures` times. Raises NotFound,
+        LeaseLost."""
+        ...
+
+    def stalled_jobs(self, seconds: float) -> list[Job]:
+        """Running jobs that recorded no progress (claim, pages, vectors) for `seconds`,
+        stalest first. Raises nothing else."""
         ...
 
     def release_running_jobs(self) -> int:

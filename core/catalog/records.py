@@ -94,6 +94,8 @@ class Job:
     updated_at: float
     started_at: float | None
     finished_at: float | None
+    # Attempts that failed by the document's fault (`attempts` counts every claim).
+    failures: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ import zlib
 from collections import Counter
 
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
 from ingest.loaders.pdf_hidden import visible_text
-from ingest.loaders.protocol import PageProgress
+from ingest.loaders.protocol import PageCheckpoint, PageProgress
 from ingest.text_encoding import CJK_CHARS, CONTROL_CHARS
 
 log = logging.getLogger(__name__)
@@ -69,17 +69,29 @@ _LIGATURES = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFB00,
 
 class PdfLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
+        return self.load_resuming(data, progress, PageCheckpoint())
+
+    def load_resuming(
+        self, data: bytes, progress: PageProgress, checkpoint: PageCheckpoint
+    ) -> LoadedDocument:
         reader, total = _open(data)
-        texts: list[str] = []
+        texts = checkpoint.pages
         failures: list[str] = []
-        for index in range(total):
+        for index in range(len(texts), total):
             try:
                 raw = visible_text(reader.pages[index])
+            except LimitReachedError as exc:
+                # pypdf's own cap on what a stream may inflate to: a page built to exhaust
+                # memory, which every later attempt would meet again.
+                raise LoadError(
+                    f"page {index + 1} of the PDF inflates to more than pypdf reads"
+                    f" ({_reason(exc)}); the file looks built to exhaust memory"
+                ) from exc
             except _PYPDF_FAILURES as exc:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
                 raw = ""
-            texts.append(clean_page_text(raw))
+            checkpoint.add(clean_page_text(raw))
             progress(index + 1, total)
         visible = sum(len("".join(text.split())) for text in texts)
         if failures and visible == 0:

@@ -333,3 +333,30 @@ def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> No
     conversations.append(kb.id, started.id, [Message("assistant", "a\x00b", [{"quote": "\x00"}])])
     got = conversations.get(kb.id, started.id).messages[0]
     assert got.content == "ab" and got.citations == [{"quote": "\x00"}]
+
+
+def test_failures_charged_to_a_document_requeue_it_then_fail_it(catalog: Catalog) -> None:
+    collection = catalog.create_collection("kb", "model", 200, 20)
+    (job_id,) = add(catalog, collection.id, 1)
+    assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
+    with pytest.raises(LeaseLost):
+        catalog.charge_failure(job_id, "other", "the parser process died", 2)
+
+    requeued = catalog.charge_failure(job_id, "w", "the parser process died", 2)
+    assert requeued.state == JobState.QUEUED and requeued.failures == 1
+    assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
+    failed = catalog.charge_failure(job_id, "w", "the parser process died", 2)
+    assert failed.state == JobState.FAILED and failed.failures == 2 and failed.attempts == 2
+    assert failed.error == "the parser process died (2 times); it was given up"
+
+
+def test_a_running_job_without_progress_is_reported_stalled(catalog: Catalog) -> None:
+    collection = catalog.create_collection("kb", "model", 200, 20)
+    (job_id,) = add(catalog, collection.id, 1)
+    assert catalog.stalled_jobs(0.1) == []  # queued is not stalled
+    assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 3)
+    assert catalog.stalled_jobs(60) == []
+    threading.Event().wait(0.3)
+    assert [j.id for j in catalog.stalled_jobs(0.2)] == [job_id]
+    catalog.set_page_progress(job_id, "w", 1, 10)  # progress
+    assert catalog.stalled_jobs(0.2) == []

@@ -12,6 +12,11 @@ from core.catalog.records import DocumentStatus, Job, JobStage, JobState, job_of
 from core.catalog.sql.base import BATCH, Db, SqlBase, marks
 from core.errors import Conflict
 
+# Claims are counted apart from failures: a process stopped mid-job (restart, deploy, SIGKILL)
+# is not the document's fault, so it may be claimed again, but a document that kills the
+# whole worker every time must still end; it gets this many claims per attempt it is allowed.
+CLAIMS_PER_ATTEMPT = 10
+
 
 class SqlJobs(SqlBase):
     """The Jobs protocol in SQL."""
@@ -59,7 +64,7 @@ class SqlJobs(SqlBase):
             taken: list[str] = []
             total = 0
             for row in rows:
-                if row["attempts"] >= max_attempts:
+                if row["attempts"] >= CLAIMS_PER_ATTEMPT * max_attempts:
                     self._fail(
                         db,
                         row["id"],
@@ -169,6 +174,32 @@ class SqlJobs(SqlBase):
                 (JobState.QUEUED, time.time(), job_id, worker, JobState.RUNNING),
             )
 
+    def charge_failure(self, job_id: str, worker: str, reason: str, max_failures: int) -> Job:
+        with self.transaction() as db:
+            job = self._assert_held(db, job_id, worker)
+            failures = int(job["failures"]) + 1
+            db.execute("UPDATE jobs SET failures=? WHERE id=?", (failures, job_id))
+            if failures >= max_failures:
+                times = "once" if failures == 1 else f"{failures} times"
+                self._fail(db, job_id, f"{reason} ({times}); it was given up")
+            else:
+                db.execute(
+                    "UPDATE jobs SET state=?, lease_until=NULL, worker=NULL, updated_at=?"
+                    " WHERE id=?",
+                    (JobState.QUEUED, time.time(), job_id),
+                )
+            return self._job_row(db, job_id)
+
+    def stalled_jobs(self, seconds: float) -> list[Job]:
+        with self.reading() as db:
+            rows = db.execute(
+                # `stage IN` lets the claim index find the running jobs.
+                "SELECT * FROM jobs WHERE stage IN (?,?) AND state=? AND updated_at < ?"
+                " ORDER BY updated_at",
+                (JobStage.PARSE, JobStage.EMBED, JobState.RUNNING, self.now(db) - seconds),
+            ).fetchall()
+        return [job_of(r) for r in rows]
+
     def release_running_jobs(self) -> int:
         with self.transaction() as db:
             cursor = db.execute(
@@ -218,6 +249,8 @@ class SqlJobs(SqlBase):
         with self.transaction() as db:
             if worker is not None:
                 self._assert_held(db, job_id, worker)
+                # The worker's verdict on the document: a failure charged to it.
+                db.execute("UPDATE jobs SET failures=failures+1 WHERE id=?", (job_id,))
             self._fail(db, job_id, reason)
             return self._job_row(db, job_id)
 

@@ -1,0 +1,106 @@
+"""Hostile files, made on the spot so no large binary is kept: small uploads that inflate to
+hundreds of megabytes once read (the attacks of issue 17), each written in bounded memory.
+
+- `docx_bomb`: a valid .docx whose word/document.xml inflates to `xml_mb` MB of tiny
+  paragraphs, just under the loader's 200 MB archive cap by default (a few hundred KB on disk);
+- `pdf_bomb`: a one-page PDF whose FlateDecode content streams inflate to `content_mb` MB of
+  text-showing operators, split into streams each under pypdf's own 75 MB inflation limit;
+- `html_bomb`: an HTML page of `mb` MB of tiny elements (HTML travels uncompressed, so it is as
+  large as the upload limit lets it be).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+_MB = 1024 * 1024
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+)
+_DOCUMENT_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+)
+_DOCUMENT_TAIL = "</w:body></w:document>"
+_PARAGRAPH = "<w:p><w:r><w:t>炸 bomb</w:t></w:r></w:p>"
+
+
+def docx_bomb(xml_mb: float = 190) -> bytes:
+    """A .docx of one part inflating to `xml_mb` MB: millions of one-word paragraphs."""
+    block = _PARAGRAPH.encode() * 4096
+    count = int(xml_mb * _MB) // len(block)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _RELS)
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(_DOCUMENT_HEAD.encode())
+            for _ in range(count):
+                part.write(block)
+            part.write(_DOCUMENT_TAIL.encode())
+    return out.getvalue()
+
+
+def pdf_bomb(content_mb: float = 190, per_stream_mb: float = 60) -> bytes:
+    """A one-page PDF whose content streams inflate to `content_mb` MB of `(..) Tj` operators."""
+    line = b"BT /F1 9 Tf 10 700 Td (bomb bomb bomb) Tj ET\n"
+    per_stream = int(per_stream_mb * _MB) // len(line)
+    streams: list[bytes] = []
+    left = int(content_mb * _MB) // len(line)
+    while left > 0:
+        n = min(per_stream, left)
+        packer = zlib.compressobj(9)
+        chunk = line * 4096
+        body = b"".join(packer.compress(chunk) for _ in range(n // 4096)) + packer.flush()
+        streams.append(body)
+        left -= n
+    first_stream = 5
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R"
+        b" >> >> /Contents ["
+        + b" ".join(b"%d 0 R" % (first_stream + i) for i in range(len(streams)))
+        + b"] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    objects += [
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(s) + s + b"\nendstream"
+        for s in streams
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
+
+
+def html_bomb(mb: float = 40) -> bytes:
+    """An HTML page of `mb` MB of tiny nested elements."""
+    cell = b"<div><span>\xe7\x82\xb8</span><b>bomb</b></div>"
+    body = cell * (int(mb * _MB) // len(cell))
+    return b"<!doctype html><html><head><title>bomb</title></head><body>" + body + b"</body></html>"
