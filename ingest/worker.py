@@ -184,13 +184,21 @@ class Worker:
         if isinstance(exc, LeaseLost):
             log.info("lost the lease on %s; another worker or a cancel took over", jobs)
         elif isinstance(exc, ZhikuError):
-            self._fail(jobs, exc.message)
+            # The job's error is shown to API clients: the public message, which names no
+            # internal address (a store's, the model server's); the log has the full one.
+            if exc.public != exc.message:
+                log.warning("job failed: %s", exc.message)
+            self._fail(jobs, exc.public)
         elif isinstance(exc, MemoryError):
             # Parsed in this process (ZHIKU_PARSE_PROCESSES=0), with no cap of its own.
             self._fail(jobs, "the document needs more memory to read than this worker has")
         else:
             log.error("job failed unexpectedly", exc_info=exc)
-            self._fail(jobs, f"internal error while processing: {type(exc).__name__}: {exc}")
+            self._fail(
+                jobs,
+                f"internal error while processing ({type(exc).__name__}); the worker's log says"
+                " more",
+            )
 
     def _fail(self, jobs: Sequence[Job], reason: str) -> None:
         for job in jobs:
