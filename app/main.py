@@ -16,8 +16,7 @@ from app.body_limits import BodyLimits
 from app.errors import install_error_handlers
 from app.keyring import KeyRing, refuse_open_service
 from app.metrics import install_metrics
-from app.openapi_access import document_access
-from app.openapi_errors import PROTECTED, errors
+from app.openapi_errors import PROTECTED, document_refusals, errors
 from app.rate_limits import RequestLimits
 from app.request_id import install_request_ids
 from app.routes import chat, collections, documents, health, jobs, keys, openai_compat, query
@@ -83,7 +82,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # Every /api and /v1 route resolves the caller, even one that reads no scope.
     for module in (collections, documents, jobs, query, chat, openai_compat, keys):
-        document_access(module.router)
+        document_refusals(module.router)
         app.include_router(
             module.router, dependencies=[Depends(principal)], responses=errors(*PROTECTED)
         )

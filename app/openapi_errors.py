@@ -1,13 +1,19 @@
 """The error answers the OpenAPI document lists, from one definition: each status with the JSON
 error body every error has (app/errors.py) and what it means here. Routers and routes name the
 statuses they give with `errors(...)`; the statuses every protected route gives are named once
-where the routers are included (app/main.py)."""
+where the routers are included (app/main.py); 403 goes on exactly the routes that depend on a
+write or admin check, found from their own dependencies so the document cannot drift."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+
+from app.deps import REFUSING
 
 
 class ErrorDetail(BaseModel):
@@ -23,7 +29,7 @@ MEANINGS = {
     400: "The body could not be read (a malformed multipart upload), or a question was refused"
     " by the deployment's content-safety word lists (code content_refused).",
     401: "No API key, or not one the service accepts.",
-    403: "The API key may not do this.",
+    403: "The API key may read this collection but not change it, or is not admin.",
     404: "The collection, document, conversation or job does not exist.",
     409: "The request clashes with what is stored (a name taken, a job in another state, a"
     " collection made with another embedding model).",
@@ -54,3 +60,19 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+
+
+def _calls(dependant: Dependant) -> set[Any]:
+    found = set()
+    for dependency in dependant.dependencies:
+        found.add(dependency.call)
+        found |= _calls(dependency)
+    return found
+
+
+def document_refusals(guarded: APIRouter) -> None:
+    """403 on each route of a router behind the key that checks a write or admin scope;
+    called before the document is first built."""
+    for route in guarded.routes:
+        if isinstance(route, APIRoute) and _calls(route.dependant) & set(REFUSING):
+            route.responses.update(errors(403))

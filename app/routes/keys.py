@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.deps import AdminDep, CatalogDep, KeyRingDep
-from app.openapi_access import NOT_FOUND
+from app.openapi_errors import BODY, errors
 from app.schemas import KeyCreate, KeyCreated, KeyPublic
 from core.keys import create_key
 from core.scopes import Scopes
@@ -14,7 +14,7 @@ from core.scopes import Scopes
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(*BODY))
 def create(body: KeyCreate, _: AdminDep, catalog: CatalogDep, ring: KeyRingDep) -> KeyCreated:
     key, secret = create_key(catalog, body.name, Scopes.of(body.read, body.write, body.admin))
     ring.forget()
@@ -26,7 +26,7 @@ def list_keys(_: AdminDep, catalog: CatalogDep) -> list[KeyPublic]:
     return [KeyPublic.of(k) for k in catalog.list_keys()]
 
 
-@router.delete("/{key_id}", status_code=204, responses={404: NOT_FOUND})
+@router.delete("/{key_id}", status_code=204, responses=errors(404))
 def revoke(key_id: str, _: AdminDep, catalog: CatalogDep, ring: KeyRingDep) -> Response:
     catalog.revoke_key(key_id)
     ring.forget()
