@@ -3,6 +3,7 @@ the Alembic revisions in versions/."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from sqlalchemy.pool import NullPool
 SCHEMA_LOCK = 7_302_114_563_001
 
 _SCRIPTS = ScriptDirectory(str(Path(__file__).parent))
+# Alembic lists each plugin it sets up at INFO: a dozen lines before every `zhiku` command's
+# own output on a fresh data directory. The revisions it runs stay logged.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def sqlite_url(path: Path) -> URL:
