@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,7 +74,13 @@ class ServiceThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=60)
-        assert not self.thread.is_alive(), "the service thread did not stop"
+        if self.thread.is_alive():
+            # Where every thread waits says what held the shutdown up.
+            stacks = "\n".join(
+                f"--- {thread}\n{''.join(traceback.format_stack(frame))}"
+                for thread, frame in sys._current_frames().items()
+            )
+            raise AssertionError(f"the service thread did not stop:\n{stacks}")
 
 
 @contextmanager
