@@ -300,3 +300,20 @@ class KeyPublic(BaseModel):
 
 class KeyCreated(KeyPublic):
     secret: str = Field(description="send as `Authorization: Bearer SECRET`; shown only here")
+
+
+class ReembedCreate(BaseModel):
+    # A key of core/embedding's EMBEDDERS or a sentence-transformers model present offline.
+    model: str = Field(min_length=1, max_length=200)
+
+
+class ReembedPublic(BaseModel):
+    collection: str
+    # The model queries use now: it changes only when every chunk has its new vector.
+    embedding_model: str
+    # `running` while a re-embedding is under way, `cancelled` in a cancel's answer, else `idle`.
+    state: str
+    # The model being embedded with; null when idle.
+    target_model: str | None
+    chunks_done: int
+    chunks_total: int

@@ -88,7 +88,10 @@ class SqlChunks(SqlBase):
             if not held:
                 raise LeaseLost(",".join(job_ids))
             db.executemany(
-                "UPDATE chunks SET vector=? WHERE rowid=?", [(v, rowid) for rowid, v in vectors]
+                # Only where none is: a re-embedding's switch may have given the chunk its
+                # new model's vector while this batch was embedded with the old one.
+                "UPDATE chunks SET vector=? WHERE rowid=? AND vector IS NULL",
+                [(v, rowid) for rowid, v in vectors],
             )
             db.execute(
                 "UPDATE jobs SET chunks_done=(SELECT count(*) FROM chunks c WHERE"

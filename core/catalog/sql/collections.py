@@ -20,7 +20,9 @@ class SqlCollections(SqlBase):
         cid = uuid.uuid4().hex
         with self.transaction() as db:
             added = db.execute(
-                "INSERT INTO collections VALUES (?,?,?,?,?,?) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO collections (id, name, embedding_model, chunk_tokens,"
+                " chunk_overlap_tokens, created_at) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT (name) DO NOTHING",
                 (cid, name, embedding_model, chunk_tokens, chunk_overlap_tokens, time.time()),
             )
             if added.rowcount != 1:
@@ -62,7 +64,7 @@ class SqlCollections(SqlBase):
                 " (SELECT id FROM conversations WHERE collection_id=?)",
                 (collection.id,),
             )
-            for table in ("chunks", "jobs", "documents", "conversations"):
+            for table in ("chunks", "jobs", "documents", "conversations", "reembeds"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id=?", (collection.id,))
             db.execute("DELETE FROM collections WHERE id=?", (collection.id,))
             self.drop_lexical(db, collection.id)
