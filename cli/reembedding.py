@@ -41,12 +41,13 @@ def run_reembed(
             return 0
         assert model is not None
         operations.start_reembed(found, model)
+        # A worker process owns the data directory, or workers share the stores: they do it.
+        elsewhere = owner is not None or not owner_required(settings)
         if not wait:
-            who = "the running worker" if owner or not owner_required(settings) else None
-            print(f"{collection}: re-embedding with {model} recorded;", end=" ")
-            print(f"{who or '`zhiku serve` or `zhiku worker`'} will do it")
+            who = "the workers" if elsewhere else "`zhiku serve` or `zhiku worker`"
+            print(f"{collection}: re-embedding with {model} recorded; {who} will do it")
             return 0
-        if owner is not None or not owner_required(settings):
+        if elsewhere:
             return _follow(lambda: _view(operations, collection))
         with DataDirOwnership(settings.data_dir, role="cli"):
             worker = WorkerThread(resources, operations)

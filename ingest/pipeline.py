@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.catalog import Chunks
-from core.catalog.records import Job
+from core.catalog.records import Collection, Job
+from core.errors import NotFound
 from core.resources import Resources
 from core.stores.protocol import VectorMeta, VectorStore
 from core.telemetry import CHUNKS_INGESTED, PAGES_INGESTED
@@ -43,17 +44,20 @@ class Pipeline:
         by_collection: dict[str, list[Job]] = {}
         for job in jobs:
             by_collection.setdefault(job.collection_id, []).append(job)
-        collections = {c: self._catalog.collection_by_id(c) for c in by_collection}
         by_model: dict[str, list[Job]] = {}
-        for job in jobs:
-            by_model.setdefault(collections[job.collection_id].embedding_model, []).append(job)
+        for collection_id, group in by_collection.items():
+            collection = self._live_collection(collection_id)
+            if collection is not None:
+                by_model.setdefault(collection.embedding_model, []).extend(group)
         for model, group in by_model.items():
             self._embed_chunks(model, [j.id for j in group], worker)
         # One store write per collection for the whole slice: Chroma persists every call, so
         # per-document upserts of small documents cost more than embedding them.
         for collection_id, group in by_collection.items():
             # Read again: a re-embedding may have switched the collection meanwhile.
-            collection = self._catalog.collection_by_id(collection_id)
+            collection = self._live_collection(collection_id)
+            if collection is None:
+                continue
             publish(
                 self._catalog,
                 self._resources.store,
@@ -67,6 +71,13 @@ class Pipeline:
                 if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
                     # Deleted or cancelled while we embedded: take back what was published.
                     self._resources.store.delete_document(collection.space, job.document_id)
+
+    def _live_collection(self, collection_id: str) -> Collection | None:
+        """None for a collection deleted meanwhile: its jobs and chunks went with it."""
+        try:
+            return self._catalog.collection_by_id(collection_id)
+        except NotFound:
+            return None
 
     def _embed_chunks(self, model: str, job_ids: list[str], worker: str) -> None:
         embedder = self._resources.embedder_for(model)

@@ -22,8 +22,9 @@ log = logging.getLogger("zhiku.reembed")
 # Chunks per batch: small, as the multilingual model embeds a few passages a second on a
 # small CPU, and each batch is a checkpoint and a chance to notice a cancel or a stop.
 REEMBED_BATCH = 16
-# How often an idle re-embedder looks for work.
+# How often an idle re-embedder looks for work, and how long it waits after a failure.
 _POLL_S = 1.0
+_AFTER_FAILURE_S = 10.0
 
 
 class Reembedder:
@@ -37,9 +38,11 @@ class Reembedder:
         while not stop.is_set():
             try:
                 worked = self.run_once(stop)
-            except ZhikuError as exc:
-                log.warning("re-embedding failed, will try again: %s", exc.message)
-                worked = False
+            except Exception as exc:  # a store or a model failing: the thread lives on
+                message = exc.message if isinstance(exc, ZhikuError) else repr(exc)
+                log.warning("re-embedding failed, will try again: %s", message)
+                stop.wait(_AFTER_FAILURE_S)
+                continue
             if not worked:
                 stop.wait(_POLL_S)
 
