@@ -133,6 +133,12 @@ def test_zhiku_reembed_wait_runs_it_here_when_no_service_owns_the_data(tmp_path:
     added = zhiku("add", str(source), str(tmp_path / "menu.txt"), "-c", "kb", "--wait")
     assert added.returncode == 0, added.stderr
     assert "idle; model " + MINILM in zhiku("reembed", "-c", "kb", "--status").stdout
+    # Recorded for a worker to do; cancelled before any did it.
+    recorded = zhiku("reembed", "-c", "kb", "--model", E5)
+    assert recorded.returncode == 0 and "`zhiku serve` or `zhiku worker`" in recorded.stdout
+    assert f"{MINILM} → {E5}, 0/2 chunks" in zhiku("reembed", "-c", "kb", "--status").stdout
+    assert zhiku("reembed", "-c", "kb", "--cancel").returncode == 0
+    assert "idle; model " + MINILM in zhiku("reembed", "-c", "kb", "--status").stdout
 
     ran = zhiku("reembed", "-c", "kb", "--model", E5, "--wait")
 

@@ -37,6 +37,9 @@ class SqlChunks(SqlBase):
         with self.transaction() as db:
             job = self._assert_held(db, job_id, worker)
             cid, did = job["collection_id"], job["document_id"]
+            # A re-embedding's switch (sql/reembeds.py) comes wholly before or after these
+            # chunks: before, they are embedded with the new model; after, it waits for them.
+            db.execute("SELECT id FROM collections WHERE id=?" + self.share_lock, (cid,))
             self._drop_chunks(db, cid, did)
             rows = [chunk_row(cid, did, d, h) for d, h in zip(drafts, text_hashes, strict=True)]
             self.insert_chunks(db, rows, lexical)

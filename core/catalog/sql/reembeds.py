@@ -119,7 +119,8 @@ class SqlReembeds(SqlBase):
         still lacks its new vector, as one of a document added meanwhile may."""
         with self.transaction() as db:
             reembed = self._assert_reembed_held(db, collection_id, worker)
-            # Locks the collection's row: a document's chunks are inserted under it too.
+            # Locks the collection's row: chunks are inserted under a share lock of it, so none
+            # arrives between the count below and the switch.
             db.execute(
                 "SELECT id FROM collections WHERE id=?" + self.row_lock, (collection_id,)
             ).fetchone()
@@ -130,7 +131,8 @@ class SqlReembeds(SqlBase):
             if left["n"]:
                 return False
             db.execute(
-                "UPDATE chunks SET vector=next_vector, next_vector=NULL WHERE collection_id=?",
+                "UPDATE chunks SET vector=next_vector, next_vector=NULL"
+                " WHERE collection_id=? AND next_vector IS NOT NULL",
                 (collection_id,),
             )
             db.execute(
