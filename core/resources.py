@@ -46,9 +46,25 @@ class Resources:
             return self.embedder
         with self._embedders_lock:
             if model not in self._embedders:
-                settings = self.settings.model_copy(update={"embedding_model": model})
-                self._embedders[model] = open_embedder(settings)
+                self._embedders[model] = self._open(model)
             return self._embedders[model]
+
+    def can_open(self, model: str) -> bool:
+        """Whether this process can embed with the model: its tokenizer loads (cheap). Only a
+        model that opens is kept, so that names asked for in vain fill no memory."""
+        if model == self.embedder.model_id or model in self._embedders:
+            return True
+        try:
+            candidate = self._open(model)
+            candidate.count_tokens(["知库 zhiku"])
+        except Exception:  # each engine fails in its own way on a model it cannot find
+            return False
+        with self._embedders_lock:
+            self._embedders.setdefault(model, candidate)
+        return True
+
+    def _open(self, model: str) -> Embedder:
+        return open_embedder(self.settings.model_copy(update={"embedding_model": model}))
 
     @cached_property
     def store(self) -> VectorStore:

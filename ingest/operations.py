@@ -50,23 +50,13 @@ class Operations:
         or one it can open: a collection re-embedded with another). Raises NotFound, and
         EmbeddingModelMismatch when its model cannot be opened here."""
         found = self._catalog.get_collection(name)
-        if not self.can_embed(found.embedding_model):
+        if not self._resources.can_open(found.embedding_model):
             raise EmbeddingModelMismatch(
                 f"collection {name!r} was created with embedding model "
                 f"{found.embedding_model!r}, which this process cannot open (it uses "
                 f"{self._settings.embedding_model!r}); set ZHIKU_EMBEDDING_MODEL to match"
             )
         return found
-
-    def can_embed(self, model: str) -> bool:
-        """Whether this process can open the model: its tokenizer loads (cheap, and kept)."""
-        if model == self._settings.embedding_model:
-            return True
-        try:
-            self._resources.embedder_for(model).count_tokens(["知库 zhiku"])
-        except Exception:  # each engine fails in its own way on a model it cannot find
-            return False
-        return True
 
     def open_collection(self, name: str) -> Collection:
         """The collection, created with the defaults when missing (`zhiku add`)."""
@@ -145,7 +135,7 @@ class Operations:
         EmbeddingModelMismatch when this process cannot open the model."""
         if model == collection.embedding_model:
             raise Conflict(f"collection {collection.name!r} already uses {model!r}")
-        if not self.can_embed(model):
+        if not self._resources.can_open(model):
             raise EmbeddingModelMismatch(
                 f"embedding model {model!r} cannot be opened here: name a model of"
                 " core/embedding's EMBEDDERS or one in the local Hugging Face cache"
