@@ -98,6 +98,12 @@ def test_reembedding_switches_at_the_end_keeps_a_stopped_batch_and_takes_documen
     assert _top_file(node, ADDED[1]) == ADDED[0]
     resumed = node.catalog.get_reembed(before.id)
     assert resumed is not None and resumed.chunks_total == halfway.chunks_total + 1
+    # A document deleted meanwhile, already re-embedded (batches go in chunk order), leaves
+    # both spaces.
+    [menu] = _chunks(node, during, "menu.txt")
+    assert menu.id in node.store.ids(started.space) and menu.id in node.store.ids(old_space)
+    node.operations.delete_document(before.id, menu.document_id)
+    assert menu.id not in node.store.ids(started.space) | node.store.ids(old_space)
 
     # ...and re-embedded before the switch; the stopped attempt's vectors are kept.
     assert reembedder.run_once()
@@ -105,7 +111,7 @@ def test_reembedding_switches_at_the_end_keeps_a_stopped_batch_and_takes_documen
     assert (after.embedding_model, after.space) == (E5, started.space)
     assert node.catalog.get_reembed(before.id) is None
     assert node.store.ids(old_space) == set()
-    assert len(node.store.ids(after.space)) == after.chunks == len(DOCUMENTS) + 1
+    assert len(node.store.ids(after.space)) == after.chunks == len(DOCUMENTS)
     assert _top_file(node, PARAPHRASE) == "backup.txt"
     assert _top_file(node, "新员工第一天要拿什么？") == ADDED[0]
     # Documents added after the switch are embedded with the collection's new model.
