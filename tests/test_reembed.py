@@ -19,6 +19,8 @@ from tests.conftest import drain
 from tests.nodes import Node
 
 E5 = "multilingual-e5-small"
+# Named, so the tests hold whichever model is the default.
+MINILM = "all-MiniLM-L6-v2"
 
 # One short chunk each: the multilingual model embeds a few passages a second here.
 DOCUMENTS = {
@@ -73,10 +75,10 @@ class StopAfter(threading.Event):
 def test_reembedding_switches_at_the_end_keeps_a_stopped_batch_and_takes_documents_added_meanwhile(
     node_factory: Callable[..., Node], catalog_url: str | None
 ) -> None:
-    node = node_factory()
+    node = node_factory(embedding_model=MINILM)
     before = _collection(node)
     old_space = before.space
-    assert before.embedding_model != E5 and old_space == before.id
+    assert before.embedding_model == MINILM and old_space == before.id
     started = node.operations.start_reembed(before, E5)
     assert (started.model, started.space, started.chunks_done) == (E5, space_for(before.id, E5), 0)
     with pytest.raises(Conflict):
@@ -129,7 +131,7 @@ def _chunks(node: Node, collection: Collection, filename: str) -> list:  # type:
 def test_a_cancelled_reembedding_leaves_the_old_model_and_space_untouched(
     node_factory: Callable[..., Node], catalog_url: str | None
 ) -> None:
-    node = node_factory()
+    node = node_factory(embedding_model=MINILM)
     before = _collection(node)
     started = node.operations.start_reembed(before, E5)
     reembedder = Reembedder(node.resources, "test-worker")
@@ -154,7 +156,10 @@ def test_a_cancelled_reembedding_leaves_the_old_model_and_space_untouched(
     assert node.catalog.get_collection("kb").embedding_model == E5
 
 
-def test_a_model_this_process_cannot_open_or_the_same_model_is_refused(node: Node) -> None:
+def test_a_model_this_process_cannot_open_or_the_same_model_is_refused(
+    node_factory: Callable[..., Node],
+) -> None:
+    node = node_factory(embedding_model=MINILM)
     collection = _collection(node)
     with pytest.raises(EmbeddingModelMismatch):
         node.operations.start_reembed(collection, "no-such-model-anywhere")

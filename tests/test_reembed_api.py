@@ -18,7 +18,9 @@ PORT = 18641
 def test_reembed_routes_need_the_right_scope_take_model_names_only_and_cancel_cleanly(
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(tmp_path / "data", port=PORT, api_keys=ROOT)
+    settings = make_settings(
+        tmp_path / "data", port=PORT, api_keys=ROOT, embedding_model="all-MiniLM-L6-v2"
+    )
     with running(settings) as service:
         root = httpx.Client(
             base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"}, timeout=60

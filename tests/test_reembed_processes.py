@@ -33,7 +33,12 @@ def _filler(n: int) -> str:
 
 
 def _env(data: Path) -> dict[str, str]:
-    return {"ZHIKU_DATA_DIR": str(data), "ZHIKU_WORKER_POLL_SECONDS": "0.2"}
+    return {
+        "ZHIKU_DATA_DIR": str(data),
+        "ZHIKU_WORKER_POLL_SECONDS": "0.2",
+        # Named, so the tests hold whichever model is the default.
+        "ZHIKU_EMBEDDING_MODEL": MINILM,
+    }
 
 
 def _upload(client: httpx.Client, filename: str, text: str) -> None:
