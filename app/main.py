@@ -19,7 +19,17 @@ from app.metrics import install_metrics
 from app.openapi_errors import PROTECTED, document_refusals, errors
 from app.rate_limits import RequestLimits
 from app.request_id import install_request_ids
-from app.routes import chat, collections, documents, health, jobs, keys, openai_compat, query
+from app.routes import (
+    chat,
+    collections,
+    documents,
+    health,
+    jobs,
+    keys,
+    openai_compat,
+    query,
+    reembed,
+)
 from app.routes.page import install_web_page
 from core.answer.assembly import Answering
 from core.logging_setup import configure_logging
@@ -81,7 +91,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
     install_request_ids(app)
     app.include_router(health.router)
     # Every /api and /v1 route resolves the caller, even one that reads no scope.
-    for module in (collections, documents, jobs, query, chat, openai_compat, keys):
+    for module in (collections, reembed, documents, jobs, query, chat, openai_compat, keys):
         document_refusals(module.router)
         app.include_router(
             module.router, dependencies=[Depends(principal)], responses=errors(*PROTECTED)

@@ -300,3 +300,26 @@ class KeyPublic(BaseModel):
 
 class KeyCreated(KeyPublic):
     secret: str = Field(description="send as `Authorization: Bearer SECRET`; shown only here")
+
+
+# A model name's part: words joined by single dots, so never `..` and never a leading dot.
+_NAME_PART = r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*"
+
+
+class ReembedCreate(BaseModel):
+    # A key of core/embedding's EMBEDDERS or a sentence-transformers model in the local cache,
+    # by name (`owner/model` at most): never a folder path, which the operator alone may name
+    # in ZHIKU_EMBEDDING_MODEL.
+    model: str = Field(min_length=1, max_length=200, pattern=rf"^{_NAME_PART}(/{_NAME_PART})?$")
+
+
+class ReembedPublic(BaseModel):
+    collection: str
+    # The model queries use now: it changes only when every chunk has its new vector.
+    embedding_model: str
+    # `running` while a re-embedding is under way, `cancelled` in a cancel's answer, else `idle`.
+    state: str
+    # The model being embedded with; null when idle.
+    target_model: str | None
+    chunks_done: int
+    chunks_total: int

@@ -40,6 +40,15 @@ def main(argv: list[str] | None = None) -> None:
         "check", help="verify and repair catalog, lexical index and vector store agreement"
     )
     check.add_argument("--collection", "-c", help="only this collection")
+    reembed = commands.add_parser(
+        "reembed", help="change a collection's embedding model without a wipe, in the background"
+    )
+    reembed.add_argument("--collection", "-c", required=True)
+    picked = reembed.add_mutually_exclusive_group(required=True)
+    picked.add_argument("--model", "-m", help="the new model (ZHIKU_EMBEDDING_MODEL's names)")
+    picked.add_argument("--status", action="store_true", help="progress of the one under way")
+    picked.add_argument("--cancel", action="store_true", help="stop it; the old model stays")
+    reembed.add_argument("--wait", action="store_true", help="show progress until the switch")
     add_keys_command(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -73,6 +82,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from cli.checking import run_check
 
         return run_check(settings, args.collection)
+    if args.command == "reembed":
+        from cli.reembedding import run_reembed
+
+        action = "status" if args.status else "cancel" if args.cancel else "start"
+        return run_reembed(settings, args.collection, args.model, action, args.wait)
     from cli.adding import add_files
 
     return add_files(settings, args.paths, args.collection, args.wait)

@@ -3,6 +3,7 @@ embedder), opened and closed in this one place for the service, the worker and t
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from types import TracebackType
 
@@ -30,10 +31,40 @@ class Resources:
         self.catalog: Catalog = open_catalog(settings)
         self.blobs = BlobStore(settings.blob_path)
         self.queue: WakeQueue = open_queue(settings)
+        # Embedders of models other than the settings' (collections re-embedded with another
+        # model), opened on first use and kept: a model loads once per process.
+        self._embedders: dict[str, Embedder] = {}
+        self._embedders_lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
         return open_embedder(self.settings)
+
+    def embedder_for(self, model: str) -> Embedder:
+        """The embedder of a collection's model. Loads nothing: each engine loads on first use."""
+        if model == self.embedder.model_id:
+            return self.embedder
+        with self._embedders_lock:
+            if model not in self._embedders:
+                self._embedders[model] = self._open(model)
+            return self._embedders[model]
+
+    def can_open(self, model: str) -> bool:
+        """Whether this process can embed with the model: its tokenizer loads (cheap). Only a
+        model that opens is kept, so that names asked for in vain fill no memory."""
+        if model == self.embedder.model_id or model in self._embedders:
+            return True
+        try:
+            candidate = self._open(model)
+            candidate.count_tokens(["知库 zhiku"])
+        except Exception:  # each engine fails in its own way on a model it cannot find
+            return False
+        with self._embedders_lock:
+            self._embedders.setdefault(model, candidate)
+        return True
+
+    def _open(self, model: str) -> Embedder:
+        return open_embedder(self.settings.model_copy(update={"embedding_model": model}))
 
     @cached_property
     def store(self) -> VectorStore:

@@ -9,6 +9,7 @@ import time
 from core.resources import Resources
 from ingest.operations import Operations
 from ingest.parse import ParsePool
+from ingest.reembed import Reembedder
 from ingest.worker import Worker
 
 
@@ -17,20 +18,28 @@ class WorkerThread:
         self._resources = resources
         self.parse_pool = ParsePool(resources.settings, resources.settings.parse_processes)
         self.worker = Worker(resources, operations, self.parse_pool)
+        self.reembedder = Reembedder(resources, self.worker.name)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reembed_thread: threading.Thread | None = None
 
     def start(self, sole_owner: bool) -> None:
         """The sole owner of an embedded data directory knows no other worker is alive, so jobs
         left running by a crash restart at once instead of after their lease runs out."""
         if sole_owner:
             self._resources.catalog.release_running_jobs()
+            self._resources.catalog.release_reembeds()
         self.parse_pool.start()
         self._resources.queue.listen(self.worker.wake)
         self._thread = threading.Thread(
             target=self.worker.run, args=(self._stop,), name="zhiku-worker"
         )
         self._thread.start()
+        # Re-embeddings (ingest/reembed.py) beside ingestion, which they never hold up.
+        self._reembed_thread = threading.Thread(
+            target=self.reembedder.run, args=(self._stop,), name="zhiku-reembed"
+        )
+        self._reembed_thread.start()
 
     def stop(self) -> None:
         """Stops claiming, cuts the parses in hand short (their jobs go back to the queue at
@@ -41,6 +50,8 @@ class WorkerThread:
         self.worker.wake()
         if self._thread is not None:
             self._thread.join()
+        if self._reembed_thread is not None:
+            self._reembed_thread.join()
         self.parse_pool.close()
 
     @property

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.catalog.records import Collection, Document, Job
-from core.errors import EmbeddingModelMismatch, NotFound
+from core.catalog.records import Collection, Document, Job, Reembed
+from core.errors import Conflict, EmbeddingModelMismatch, NotFound
 from core.resources import Resources
+from core.stores import space_for
 from ingest.intake import UNKNOWN_MEDIA, AddResult, Intake
 from ingest.repair import CheckReport, check_collection
 
@@ -45,14 +46,15 @@ class Operations:
         )
 
     def collection(self, name: str) -> Collection:
-        """An existing collection this process can embed for. Raises NotFound, and
-        EmbeddingModelMismatch when it was made with another model."""
+        """An existing collection this process can embed for (its model is this process's,
+        or one it can open: a collection re-embedded with another). Raises NotFound, and
+        EmbeddingModelMismatch when its model cannot be opened here."""
         found = self._catalog.get_collection(name)
-        if found.embedding_model != self._settings.embedding_model:
+        if not self._resources.can_open(found.embedding_model):
             raise EmbeddingModelMismatch(
                 f"collection {name!r} was created with embedding model "
-                f"{found.embedding_model!r} but this process uses "
-                f"{self._settings.embedding_model!r}; set ZHIKU_EMBEDDING_MODEL to match"
+                f"{found.embedding_model!r}, which this process cannot open (it uses "
+                f"{self._settings.embedding_model!r}); set ZHIKU_EMBEDDING_MODEL to match"
             )
         return found
 
@@ -68,8 +70,10 @@ class Operations:
         other collection holds."""
         collection = self._catalog.get_collection(name)
         document_ids = [d.id for d in self._catalog.list_documents(collection.id)]
+        spaces = self._spaces(collection.id)
         self._catalog.delete_collection(name)
-        self._resources.store.drop_collection(collection.id)
+        for space in spaces:
+            self._resources.store.drop_collection(space)
         self._drop_unreferenced_files(document_ids)
 
     def check(self, collection: Collection) -> CheckReport:
@@ -98,7 +102,7 @@ class Operations:
         """Catalog first (the document disappears from queries at once), then vectors, then
         the file when no other collection holds the same bytes. Raises NotFound."""
         document = self._catalog.delete_document(collection_id, document_id)
-        self._resources.store.delete_document(collection_id, document_id)
+        self._delete_vectors(collection_id, document_id)
         self._drop_unreferenced_files([document_id])
         return document
 
@@ -107,7 +111,7 @@ class Operations:
     def cancel_job(self, job_id: str) -> Job:
         """The document fails with no chunk or vector left behind. Raises NotFound, Conflict."""
         job = self._catalog.cancel_job(job_id)
-        self._resources.store.delete_document(job.collection_id, job.document_id)
+        self._delete_vectors(job.collection_id, job.document_id)
         return job
 
     def retry_job(self, job_id: str) -> Job:
@@ -120,7 +124,56 @@ class Operations:
         """The worker's verdict: the document fails and its vectors go. Raises LeaseLost when
         the worker no longer holds the job."""
         self._catalog.fail_job(job.id, reason, worker=worker)
-        self._resources.store.delete_document(job.collection_id, job.document_id)
+        self._delete_vectors(job.collection_id, job.document_id)
+
+    # re-embedding ------------------------------------------------------------------------
+
+    def start_reembed(self, collection: Collection, model: str) -> Reembed:
+        """Embed the collection again with `model`, into a vector space of its own, in the
+        background (ingest/reembed.py); queries keep the current model until the switch.
+        Raises Conflict when it already uses that model or one is under way,
+        EmbeddingModelMismatch when this process cannot open the model."""
+        if model == collection.embedding_model:
+            raise Conflict(f"collection {collection.name!r} already uses {model!r}")
+        if not self._resources.can_open(model):
+            raise EmbeddingModelMismatch(
+                f"embedding model {model!r} cannot be opened here: name a model of"
+                " core/embedding's EMBEDDERS or one in the local Hugging Face cache"
+            )
+        if self._catalog.get_reembed(collection.id) is not None:
+            raise Conflict(f"collection {collection.name!r} is already being re-embedded")
+        # The re-embedder empties the space first (what a cancelled attempt left there):
+        # this process may not be the one allowed to open an embedded store.
+        return self._catalog.start_reembed(collection.id, model, space_for(collection.id, model))
+
+    def reembed_status(self, collection: Collection) -> Reembed | None:
+        return self._catalog.get_reembed(collection.id)
+
+    def cancel_reembed(self, collection: Collection, drop_space: bool = True) -> Reembed:
+        """The new vector space goes (without `drop_space`, where another process owns an
+        embedded store: its re-embedder drops it, or the next start empties it); the
+        collection keeps its model and space, untouched. Raises NotFound when none is under
+        way."""
+        cancelled = self._catalog.cancel_reembed(collection.id)
+        if drop_space:
+            self._resources.store.drop_collection(cancelled.space)
+        return cancelled
+
+    def _spaces(self, collection_id: str) -> list[str]:
+        """The vector space in use and the one a re-embedding fills, if any."""
+        spaces = [self._catalog.collection_by_id(collection_id).space]
+        reembed = self._catalog.get_reembed(collection_id)
+        if reembed is not None:
+            spaces.append(reembed.space)
+        return spaces
+
+    def _delete_vectors(self, collection_id: str, document_id: str) -> None:
+        try:
+            spaces = self._spaces(collection_id)
+        except NotFound:
+            spaces = [collection_id]
+        for space in spaces:
+            self._resources.store.delete_document(space, document_id)
 
     def _drop_unreferenced_files(self, document_ids: Sequence[str]) -> None:
         for document_id in document_ids:

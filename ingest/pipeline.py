@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.catalog import Chunks
-from core.catalog.records import Job
+from core.catalog.records import Collection, Job
+from core.errors import NotFound
 from core.resources import Resources
 from core.stores.protocol import VectorMeta, VectorStore
 from core.telemetry import CHUNKS_INGESTED, PAGES_INGESTED
@@ -37,11 +38,49 @@ class Pipeline:
         CHUNKS_INGESTED.inc(len(parsed.drafts))
 
     def embed(self, jobs: Sequence[Job], worker: str) -> None:
-        """Embed the chunks these jobs still lack, each distinct text once and longest first
-        in shared batches, checkpointing vectors in the catalog; then copy each document's
-        vectors to the vector store and mark it ready."""
-        job_ids = [j.id for j in jobs]
-        model = self._resources.embedder.model_id
+        """Embed the chunks these jobs still lack with their collection's model, each distinct
+        text once and longest first in shared batches, checkpointing vectors in the catalog;
+        then copy each document's vectors to its collection's vector space and mark it ready."""
+        by_collection: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_collection.setdefault(job.collection_id, []).append(job)
+        by_model: dict[str, list[Job]] = {}
+        for collection_id, group in by_collection.items():
+            collection = self._live_collection(collection_id)
+            if collection is not None:
+                by_model.setdefault(collection.embedding_model, []).extend(group)
+        for model, group in by_model.items():
+            self._embed_chunks(model, [j.id for j in group], worker)
+        # One store write per collection for the whole slice: Chroma persists every call, so
+        # per-document upserts of small documents cost more than embedding them.
+        for collection_id, group in by_collection.items():
+            # Read again: a re-embedding may have switched the collection meanwhile.
+            collection = self._live_collection(collection_id)
+            if collection is None:
+                continue
+            publish(
+                self._catalog,
+                self._resources.store,
+                collection.space,
+                collection_id,
+                [j.document_id for j in group],
+                collection.embedding_model,
+            )
+            lost = set(self._catalog.mark_ready([j.id for j in group], worker))
+            for job in group:
+                if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
+                    # Deleted or cancelled while we embedded: take back what was published.
+                    self._resources.store.delete_document(collection.space, job.document_id)
+
+    def _live_collection(self, collection_id: str) -> Collection | None:
+        """None for a collection deleted meanwhile: its jobs and chunks went with it."""
+        try:
+            return self._catalog.collection_by_id(collection_id)
+        except NotFound:
+            return None
+
+    def _embed_chunks(self, model: str, job_ids: list[str], worker: str) -> None:
+        embedder = self._resources.embedder_for(model)
         pending = self._catalog.chunks_without_vectors(job_ids)
         rows_by_hash: dict[bytes, list[int]] = {}
         text_by_hash: dict[bytes, str] = {}
@@ -58,9 +97,7 @@ class Pipeline:
         )
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
-            vectors = self._resources.embedder.embed([text_by_hash[h] for h in batch]).astype(
-                np.float16
-            )
+            vectors = embedder.embed([text_by_hash[h] for h in batch]).astype(np.float16)
             self._catalog.store_vectors(
                 worker,
                 job_ids,
@@ -70,24 +107,6 @@ class Pipeline:
                     for r in rows_by_hash[h]
                 ],
             )
-        # One store write per collection for the whole slice: Chroma persists every call, so
-        # per-document upserts of small documents cost more than embedding them.
-        by_collection: dict[str, list[Job]] = {}
-        for job in jobs:
-            by_collection.setdefault(job.collection_id, []).append(job)
-        for collection_id, group in by_collection.items():
-            publish(
-                self._catalog,
-                self._resources.store,
-                collection_id,
-                [j.document_id for j in group],
-                model,
-            )
-            lost = set(self._catalog.mark_ready([j.id for j in group], worker))
-            for job in group:
-                if job.id in lost and self._gone_or_failed(collection_id, job.document_id):
-                    # Deleted or cancelled while we embedded: take back what was published.
-                    self._resources.store.delete_document(collection_id, job.document_id)
 
     def _gone_or_failed(self, collection_id: str, document_id: str) -> bool:
         if not self._catalog.document_exists(collection_id, document_id):
@@ -98,11 +117,13 @@ class Pipeline:
 def publish(
     catalog: Chunks,
     store: VectorStore,
+    space: str,
     collection_id: str,
     document_ids: Sequence[str],
     model: str,
 ) -> int:
-    """Copy documents' vectors from the catalog to the vector store (idempotent: by id)."""
+    """Copy documents' vectors from the catalog to the collection's vector space (idempotent:
+    by id)."""
     ids: list[str] = []
     blobs: list[bytes] = []
     metas: list[VectorMeta] = []
@@ -111,8 +132,8 @@ def publish(
             ids.append(chunk_id)
             blobs.append(vector)
             metas.append(VectorMeta(document_id=document_id, page=page, seq=seq))
-    store.ensure_collection(collection_id, model)
+    store.ensure_collection(space, model)
     if ids:
         vectors = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(ids), -1)
-        store.upsert(collection_id, ids, vectors.astype(np.float32), metas)
+        store.upsert(space, ids, vectors.astype(np.float32), metas)
     return len(ids)

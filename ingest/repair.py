@@ -41,11 +41,13 @@ def check_collection(catalog: Catalog, store: VectorStore, collection: Collectio
         orphan_lexical,
     )
     ready = catalog.live_chunk_ids(collection.id, [DocumentStatus.READY])
-    stored = store.ids(collection.id)
+    stored = store.ids(collection.space)
     orphans = sorted(stored - set(ready))
-    store.delete_ids(collection.id, orphans)
+    store.delete_ids(collection.space, orphans)
     lacking = sorted({ready[i] for i in set(ready) - stored})
-    restored = publish(catalog, store, collection.id, lacking, collection.embedding_model)
+    restored = publish(
+        catalog, store, collection.space, collection.id, lacking, collection.embedding_model
+    )
     return CheckReport(
         collection=collection.name,
         chunks=len(catalog.live_chunk_ids(collection.id, list(DocumentStatus))),

@@ -28,6 +28,7 @@ from core.catalog.records import DocumentStatus, JobStage, JobState, NewDocument
 from core.catalog.schema import metadata, tables_for
 from core.catalog.sqlite import sqlite_path
 from core.catalog.tsearch import lexemes, tsvector_literal
+from core.errors import Conflict
 from core.lexical_tokens import lexical_tokens
 from core.settings import Settings
 from core.types import ChunkDraft
@@ -253,6 +254,38 @@ def test_a_catalog_made_by_main_is_upgraded_in_place_with_every_row(
     catalog.store_parsed(claimed.id, "w", 1, [draft], [_lexical(text)], [b"\1" * 32])
     hits = catalog.lexical_search(CID, lexical_tokens("restore folder"), 5)
     assert hits[0].chunk.document_id == NEW_DID
+
+
+def test_a_collection_made_by_main_keeps_its_space_and_switches_once_every_chunk_is_reembedded(
+    settings: Settings, opened: list[Catalog]
+) -> None:
+    _make_main_catalog(settings)
+    catalog = _open(settings, opened)
+    collection = catalog.get_collection("kb")
+    assert (collection.embedding_model, collection.vector_space, collection.space) == (
+        "model",
+        None,
+        CID,
+    )
+    catalog.start_reembed(CID, "other", "space2")
+    claimed = catalog.claim_reembed("w", 60)
+    assert claimed is not None and (claimed.chunks_done, claimed.chunks_total) == (0, 2)
+    assert catalog.claim_reembed("w2", 60) is None
+    first, second = catalog.chunks_to_reembed(CID, 10)
+    catalog.store_next_vectors(CID, "w", 60, [(first.rowid, b"\0" * 8)])
+    assert [c.id for c in catalog.chunks_to_reembed(CID, 10)] == [second.id]
+
+    assert not catalog.finish_reembed(CID, "w")
+    assert catalog.get_collection("kb").embedding_model == "model"
+    catalog.store_next_vectors(CID, "w", 60, [(second.rowid, b"\1" * 8)])
+    with pytest.raises(Conflict):
+        catalog.finish_reembed(CID, "w2")
+    assert catalog.finish_reembed(CID, "w")
+
+    after = catalog.get_collection("kb")
+    assert (after.embedding_model, after.space) == ("other", "space2")
+    assert [v for _, v, _, _ in catalog.document_vectors(CID, DID)] == [b"\0" * 8, b"\1" * 8]
+    assert catalog.get_reembed(CID) is None
 
 
 def test_a_catalog_made_by_main_ends_with_the_tables_of_a_fresh_one(

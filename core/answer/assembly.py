@@ -19,7 +19,9 @@ class Answering:
         """`settings` may differ from the resources' in what only answering reads (reranking,
         the LLM backend, expansion)."""
         self._retriever = HybridRetriever(
-            Searcher(resources.catalog, resources.store, resources.embedder),
+            Searcher(
+                resources.catalog, resources.store, resources.embedder, resources.embedder_for
+            ),
             open_reranker(settings),
             settings.rerank_candidates,
         )

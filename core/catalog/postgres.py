@@ -26,6 +26,7 @@ _CONNECT_SECONDS = 10
 class PostgresCatalog(PostgresLexicalIndex):
     row_lock = " FOR UPDATE"
     claim_lock = " FOR UPDATE SKIP LOCKED"
+    share_lock = " FOR SHARE"
 
     def __init__(self, settings: Settings) -> None:
         if not settings.database_url:

@@ -20,6 +20,8 @@ from core.catalog.records import (
     Message,
     NewDocument,
     PassageChunk,
+    Reembed,
+    ReembedChunk,
     ScoredChunk,
     StoredChunk,
 )
@@ -331,7 +333,50 @@ class Keys(Protocol):
         ...
 
 
-class Catalog(Collections, Documents, Jobs, Chunks, Keys, Protocol):
+class Reembeds(Protocol):
+    """Re-embeddings: a collection's chunks embedded with another model beside the vectors in
+    use, checkpointed per batch, switched over in one transaction (core/catalog/sql/reembeds.py)."""
+
+    def start_reembed(self, collection_id: str, model: str, space: str) -> Reembed:
+        """Raises Conflict when one is already under way."""
+        ...
+
+    def get_reembed(self, collection_id: str) -> Reembed | None:
+        """With its progress; None when none is under way. Raises nothing else."""
+        ...
+
+    def claim_reembed(self, worker: str, lease_seconds: float) -> Reembed | None:
+        """One no live worker holds, leased to `worker`. Raises nothing else."""
+        ...
+
+    def release_reembeds(self) -> int:
+        """Forget every lease (the sole owner, at start). Raises nothing else."""
+        ...
+
+    def chunks_to_reembed(self, collection_id: str, limit: int) -> list[ReembedChunk]:
+        """Chunks still without their new vector. Raises nothing else."""
+        ...
+
+    def store_next_vectors(
+        self,
+        collection_id: str,
+        worker: str,
+        lease_seconds: float,
+        vectors: Sequence[tuple[int, bytes]],
+    ) -> None:
+        """Raises NotFound when cancelled, Conflict when another worker holds it."""
+        ...
+
+    def finish_reembed(self, collection_id: str, worker: str) -> bool:
+        """Switch when every chunk has its new vector; False otherwise. Raises as above."""
+        ...
+
+    def cancel_reembed(self, collection_id: str) -> Reembed:
+        """Raises NotFound when none is under way."""
+        ...
+
+
+class Catalog(Collections, Documents, Jobs, Chunks, Keys, Reembeds, Protocol):
     """What a catalog backend provides: every area, in one database, and its lifecycle."""
 
     def close(self) -> None:

@@ -48,6 +48,34 @@ class Collection:
     created_at: float
     documents: int = 0
     chunks: int = 0
+    vector_space: str | None = None
+
+    @property
+    def space(self) -> str:
+        """The vector space its queries read: named by its id until a re-embedding moves it."""
+        return self.vector_space or self.id
+
+
+@dataclass(frozen=True)
+class Reembed:
+    """A collection being embedded again with another model, into a vector space of its own."""
+
+    collection_id: str
+    model: str
+    space: str
+    created_at: float
+    chunks_done: int
+    chunks_total: int
+
+
+@dataclass(frozen=True)
+class ReembedChunk:
+    rowid: int
+    id: str
+    document_id: str
+    page: int | None
+    seq: int
+    text: str
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ collections = Table(
     Column("chunk_tokens", Integer, nullable=False),
     Column("chunk_overlap_tokens", Integer, nullable=False),
     Column("created_at", SECONDS, nullable=False),
+    # The vector space its queries read; NULL: the one named by its id (every collection made
+    # before revision 0004). A re-embedding moves it to a space of the new model.
+    Column("vector_space", Text),
 )
 
 documents = Table(
@@ -88,6 +91,9 @@ chunks = Table(
     Column("vector", BYTES),
     # Bits of ChunkFlag (core/types.py): what a reader of the chunk should know about its text.
     Column("flags", Integer, nullable=False, server_default=text("0")),
+    # The vector of the model the collection is being re-embedded with (table `reembeds`),
+    # moved into `vector` when every chunk has one.
+    Column("next_vector", BYTES),
     UniqueConstraint("collection_id", "id"),
     Index("chunks_by_document", "collection_id", "document_id", "seq"),
     Index(
@@ -189,6 +195,20 @@ api_keys = Table(
     Column("created_at", SECONDS, nullable=False),
     Column("last_used_at", SECONDS),
     Column("revoked_at", SECONDS),
+)
+
+
+# A re-embedding under way: one per collection, claimed by one worker at a time under a lease.
+reembeds = Table(
+    "reembeds",
+    metadata,
+    Column("collection_id", Text, primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("space", Text, nullable=False),
+    Column("worker", Text),
+    Column("lease_until", SECONDS),
+    Column("created_at", SECONDS, nullable=False),
+    Column("updated_at", SECONDS, nullable=False),
 )
 
 

@@ -3,7 +3,7 @@ searchable and ready documents, dense over ready ones."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.catalog import Chunks
 from core.catalog.records import Collection, ScoredChunk
@@ -20,10 +20,19 @@ _OVERFETCH = 2
 
 
 class Searcher:
-    def __init__(self, catalog: Chunks, store: VectorStore, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        catalog: Chunks,
+        store: VectorStore,
+        embedder: Embedder,
+        embedders: Callable[[str], Embedder] | None = None,
+    ) -> None:
+        """`embedders` opens the embedder of another model (a collection re-embedded with
+        one); without it, only `embedder`'s model is searched."""
         self._catalog = catalog
         self._store = store
         self._embedder = embedder
+        self._embedders = embedders
 
     def lexical(
         self,
@@ -52,13 +61,18 @@ class Searcher:
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """Raises EmbeddingModelMismatch when the collection was embedded with another model."""
-        if collection.embedding_model != self._embedder.model_id:
-            raise EmbeddingModelMismatch(
-                f"collection {collection.name!r} was embedded with {collection.embedding_model!r};"
-                f" this service embeds queries with {self._embedder.model_id!r}"
-            )
-        vector = self._embedder.embed_query(query)
-        hits = self._store.query(collection.id, vector, limit * _OVERFETCH + 10, document_ids)
+        """Questions are embedded with the collection's model. Raises EmbeddingModelMismatch
+        when that is another model than this searcher's and it was given no `embedders`."""
+        embedder = self._embedder
+        if collection.embedding_model != embedder.model_id:
+            if self._embedders is None:
+                raise EmbeddingModelMismatch(
+                    f"collection {collection.name!r} was embedded with"
+                    f" {collection.embedding_model!r}; this service embeds queries with"
+                    f" {embedder.model_id!r}"
+                )
+            embedder = self._embedders(collection.embedding_model)
+        vector = embedder.embed_query(query)
+        hits = self._store.query(collection.space, vector, limit * _OVERFETCH + 10, document_ids)
         chunks = self._catalog.ready_chunks(collection.id, [h.id for h in hits])
         return [ScoredChunk(chunks[h.id], h.similarity) for h in hits if h.id in chunks][:limit]

@@ -26,6 +26,9 @@ class VectorHit:
 
 
 class VectorStore(Protocol):
+    """Every method's `collection_id` names a vector space: a collection's id, or a space a
+    re-embedding fills beside it (core.stores.space_for); spaces are independent."""
+
     @staticmethod
     def single_process(settings: Settings) -> bool:
         """Whether only one process at a time may open the store these settings pick (an

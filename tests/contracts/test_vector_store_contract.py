@@ -14,7 +14,7 @@ import pytest
 from core.errors import BackendUnavailable, EmbeddingModelMismatch
 from core.ownership import owner_required
 from core.settings import Settings
-from core.stores import VECTOR_STORES, open_vector_store
+from core.stores import VECTOR_STORES, open_vector_store, space_for
 from core.stores.protocol import VectorMeta, VectorStore
 from tests.conftest import make_settings
 
@@ -186,6 +186,27 @@ def test_another_embedding_model_is_refused_in_any_process(
     with pytest.raises(EmbeddingModelMismatch):
         new_store().ensure_collection(collection_id, "another-model")
     new_store().ensure_collection(collection_id, MODEL)
+
+
+def test_a_second_space_of_another_model_lives_beside_the_first_and_drops_alone(
+    new_store: StoreFactory, store: VectorStore, collection_id: str
+) -> None:
+    """A re-embedding fills a space named for the new model while queries read the old one."""
+    _put(store, collection_id, "d1", {"a": _unit(1), "b": _unit(0, 1)})
+    space = space_for(collection_id, "another-model")
+    assert space != collection_id
+    store.ensure_collection(space, "another-model")
+    _put(store, space, "d1", {"a": _unit(0, 1), "b": _unit(1)})
+
+    assert [h.id for h in store.query(collection_id, _unit(1), 1)] == ["a"]
+    assert [h.id for h in new_store().query(space, _unit(1), 1)] == ["b"]
+    store.delete_document(space, "d1")
+    assert store.ids(space) == set() and store.ids(collection_id) == {"a", "b"}
+    store.drop_collection(collection_id)
+    assert new_store().ids(collection_id) == set()
+    _put(store, space, "d2", {"c": _unit(1)})
+    assert store.ids(space) == {"c"}
+    store.drop_collection(space)
 
 
 def test_drop_collection_removes_everything_and_tolerates_a_missing_one(

@@ -64,6 +64,9 @@ class SqlBase(ABC):
     row_lock = ""
     # Appended to the SELECT of jobs to claim: concurrent claimers must never share a job.
     claim_lock = ""
+    # Appended to a SELECT of a row that must not change until this transaction ends, while
+    # others may read it alike (a collection's model while its chunks are inserted).
+    share_lock = ""
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[Db]:

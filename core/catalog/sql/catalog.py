@@ -10,9 +10,10 @@ from core.catalog.sql.collections import SqlCollections
 from core.catalog.sql.documents import SqlDocuments
 from core.catalog.sql.jobs import SqlJobs
 from core.catalog.sql.keys import SqlKeys
+from core.catalog.sql.reembeds import SqlReembeds
 
 
-class SqlCatalog(SqlCollections, SqlDocuments, SqlJobs, SqlChunks, SqlKeys):
+class SqlCatalog(SqlCollections, SqlDocuments, SqlJobs, SqlChunks, SqlKeys, SqlReembeds):
     """Implements the Catalog protocol but for connections and the lexical index: a backend
     adds lexical_search, scored_terms, passage_chunks, lexical_gaps, repair_lexical and
     lexical_rows."""

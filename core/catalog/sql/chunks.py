@@ -37,6 +37,9 @@ class SqlChunks(SqlBase):
         with self.transaction() as db:
             job = self._assert_held(db, job_id, worker)
             cid, did = job["collection_id"], job["document_id"]
+            # A re-embedding's switch (sql/reembeds.py) comes wholly before or after these
+            # chunks: before, they are embedded with the new model; after, it waits for them.
+            db.execute("SELECT id FROM collections WHERE id=?" + self.share_lock, (cid,))
             self._drop_chunks(db, cid, did)
             rows = [chunk_row(cid, did, d, h) for d, h in zip(drafts, text_hashes, strict=True)]
             self.insert_chunks(db, rows, lexical)
@@ -88,7 +91,10 @@ class SqlChunks(SqlBase):
             if not held:
                 raise LeaseLost(",".join(job_ids))
             db.executemany(
-                "UPDATE chunks SET vector=? WHERE rowid=?", [(v, rowid) for rowid, v in vectors]
+                # Only where none is: a re-embedding's switch may have given the chunk its
+                # new model's vector while this batch was embedded with the old one.
+                "UPDATE chunks SET vector=? WHERE rowid=? AND vector IS NULL",
+                [(v, rowid) for rowid, v in vectors],
             )
             db.execute(
                 "UPDATE jobs SET chunks_done=(SELECT count(*) FROM chunks c WHERE"

@@ -20,7 +20,9 @@ class SqlCollections(SqlBase):
         cid = uuid.uuid4().hex
         with self.transaction() as db:
             added = db.execute(
-                "INSERT INTO collections VALUES (?,?,?,?,?,?) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO collections (id, name, embedding_model, chunk_tokens,"
+                " chunk_overlap_tokens, created_at) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT (name) DO NOTHING",
                 (cid, name, embedding_model, chunk_tokens, chunk_overlap_tokens, time.time()),
             )
             if added.rowcount != 1:
@@ -62,7 +64,9 @@ class SqlCollections(SqlBase):
                 " (SELECT id FROM conversations WHERE collection_id=?)",
                 (collection.id,),
             )
-            for table in ("chunks", "jobs", "documents", "conversations"):
+            # The re-embedding first: its switch locks that row before the collection's and
+            # the chunks', and taking them in the same order here cannot deadlock with it.
+            for table in ("reembeds", "chunks", "jobs", "documents", "conversations"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id=?", (collection.id,))
             db.execute("DELETE FROM collections WHERE id=?", (collection.id,))
             self.drop_lexical(db, collection.id)
