@@ -17,7 +17,7 @@ from app.errors import install_error_handlers
 from app.keyring import KeyRing, refuse_open_service
 from app.metrics import install_metrics
 from app.openapi_errors import PROTECTED, document_refusals, errors
-from app.rate_limits import RequestLimits
+from app.rate_limits import Counters, RequestLimits
 from app.request_id import install_request_ids
 from app.routes import (
     chat,
@@ -73,9 +73,11 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.answers = answering.service
             app.state.conversations = resources.catalog.conversations()
             app.state.keys = KeyRing(settings, resources.catalog)
+            app.state.rate_counters = Counters.of(settings)
             try:
                 yield
             finally:
+                await app.state.rate_counters.aclose()
                 await answering.aclose()
                 if worker is not None:
                     worker.stop()

@@ -15,11 +15,13 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+from redis.asyncio import ConnectionPool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,32 +74,46 @@ def requester(scope: Scope, headers: Headers) -> str:
 
 @dataclass
 class Counters:
-    """The limits in force and where they are counted; built once, on the first request."""
+    """The limits in force and where they are counted; made when the app starts, closed when
+    it stops (app.main), so no connection to Redis outlives the service's event loop."""
 
     limiter: SlidingWindowCounterRateLimiter
     requests: list[RateLimitItem]
     auth_failures: list[RateLimitItem]
+    pool: ConnectionPool | None = None
     failing: bool = False
 
     @classmethod
     def of(cls, settings: Settings) -> Counters:
         uri = storage_uri(settings)
-        # redis-py, which the queue uses already, rather than the library's default coredis;
-        # a Redis that does not answer delays a request by a second at most.
-        redis: dict[str, float | str | bool] = {
-            "key_prefix": KEY_PREFIX,
-            "implementation": "redispy",
-            "socket_timeout": 1.0,
-            "socket_connect_timeout": 1.0,
-        }
-        storage = storage_from_string(uri, **(redis if "redis" in uri.split(":")[0] else {}))
+        scheme = uri.split(":")[0]
+        options: dict[str, Any] = {}
+        pool = None
+        if "redis" in scheme:
+            # redis-py, which the queue uses already, rather than the library's default coredis;
+            # a Redis that does not answer delays a request by a second at most.
+            options = {"key_prefix": KEY_PREFIX, "implementation": "redispy"}
+            if scheme in ("async+redis", "async+rediss"):
+                # Our own pool, so that shutdown can close its connections.
+                pool = ConnectionPool.from_url(
+                    uri.removeprefix("async+"), socket_timeout=1.0, socket_connect_timeout=1.0
+                )
+                options["connection_pool"] = pool
+            else:
+                options.update(socket_timeout=1.0, socket_connect_timeout=1.0)
+        storage = storage_from_string(uri, **options)
         # The async+ scheme gives the asyncio variant.
         assert isinstance(storage, Storage)
         return cls(
             SlidingWindowCounterRateLimiter(storage),
             limits_of(settings.rate_limit),
             limits_of(settings.auth_failure_limit),
+            pool,
         )
+
+    async def aclose(self) -> None:
+        if self.pool is not None:
+            await self.pool.disconnect()
 
     async def refused(self, items: list[RateLimitItem], who: str, count: bool) -> int | None:
         """Seconds to wait when `who` is over one of `items`, else None; counts this request
@@ -132,22 +148,12 @@ class RequestLimits:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._counters: Counters | None = None
-
-    def counters(self, scope: Scope) -> Counters | None:
-        """The settings are read when the app starts (app.main), so on the first request."""
-        if self._counters is None:
-            settings: Settings | None = getattr(scope["app"].state, "settings", None)
-            if settings is None:
-                return None
-            self._counters = Counters.of(settings)
-        return self._counters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        counters = self.counters(scope)
+        counters: Counters | None = getattr(scope["app"].state, "rate_counters", None)
         if counters is None:
             await self.app(scope, receive, send)
             return

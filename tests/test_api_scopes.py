@@ -49,8 +49,10 @@ def zhiku_keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("scopes") / "data"
     settings = make_settings(data_dir, port=free_port(), api_keys=ROOT)
-    with running(settings) as service:
-        root = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"})
+    with (
+        running(settings) as service,
+        httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"}) as root,
+    ):
         jobs, documents = {}, {}
         for name, text in (("alpha", ALPHA), ("beta", BETA)):
             job = upload_and_wait(root, name, f"{name}.md", text.encode())
@@ -67,7 +69,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             assert created.status_code == 201, created.text
             keys[who] = created.json()["secret"]
         yield Deployment(service.url, data_dir, jobs, documents, keys)
-        root.close()
 
 
 def test_each_key_lists_and_reads_only_its_collections(deployment: Deployment) -> None:

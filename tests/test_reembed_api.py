@@ -3,6 +3,7 @@ and cancel one, which models a client may name, and a cancel that leaves the mod
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -21,19 +22,23 @@ def test_reembed_routes_need_the_right_scope_take_model_names_only_and_cancel_cl
     settings = make_settings(
         tmp_path / "data", port=PORT, api_keys=ROOT, embedding_model="all-MiniLM-L6-v2"
     )
-    with running(settings) as service:
-        root = httpx.Client(
-            base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"}, timeout=60
+    with running(settings) as service, ExitStack() as clients:
+        root = clients.enter_context(
+            httpx.Client(
+                base_url=service.url, headers={"Authorization": f"Bearer {ROOT}"}, timeout=60
+            )
         )
         job = upload_and_wait(
             root, "kb", "backup.txt", "备份每天晚上复制到第二个数据中心。".encode()
         )
         assert job["state"] == "done", job
         made = root.post("/api/keys", json={"name": "reader", "read": ["kb"]})
-        reader = httpx.Client(
-            base_url=service.url,
-            headers={"Authorization": f"Bearer {made.json()['secret']}"},
-            timeout=60,
+        reader = clients.enter_context(
+            httpx.Client(
+                base_url=service.url,
+                headers={"Authorization": f"Bearer {made.json()['secret']}"},
+                timeout=60,
+            )
         )
         path = "/api/collections/kb/reembed"
         model = root.get("/api/collections/kb").json()["embedding_model"]

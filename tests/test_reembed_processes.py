@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,9 @@ def test_the_api_reembeds_while_queries_answer_and_a_killed_service_continues_af
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    with ZhikuProcesses() as processes:
+    with ZhikuProcesses() as processes, ExitStack() as clients:
         first = processes.service("service", _env(data), data, PORT).wait_ready()
-        client = httpx.Client(base_url=first.url or "", timeout=120)
+        client = clients.enter_context(httpx.Client(base_url=first.url or "", timeout=120))
         created = client.post("/api/collections", json={"name": "kb", "chunk_tokens": 32})
         assert created.status_code == 201 and created.json()["embedding_model"] == MINILM
         _upload(client, *BACKUP)

@@ -506,8 +506,10 @@ def test_a_read_only_key_sees_its_collection_is_told_it_may_not_upload_and_can_b
     chromium: Any, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path / "data", port=free_port(), api_keys="k-admin")
-    with running(settings) as keyed:
-        admin = httpx.Client(base_url=keyed.url, headers={"Authorization": "Bearer k-admin"})
+    with (
+        running(settings) as keyed,
+        httpx.Client(base_url=keyed.url, headers={"Authorization": "Bearer k-admin"}) as admin,
+    ):
         for name in ("公开手册", "secret-plans"):
             admin.post("/api/collections", json={"name": name})
         made = admin.post("/api/keys", json={"name": "reader", "read": ["公开手册"]})
