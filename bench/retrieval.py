@@ -29,7 +29,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from core.catalog.records import Collection, ScoredChunk
 from core.resources import Resources
 from core.retrieval.fuse import FusionWeights, fuse, weights_for
-from core.retrieval.language import detect_language
+from core.retrieval.language import Language, detect_language
 from core.retrieval.retrieve import HybridRetriever
 from core.retrieval.search import Searcher
 from core.settings import Settings
@@ -226,10 +226,14 @@ def fused_ranks(
     questions: list[Question],
     candidates: list[tuple[list[ScoredChunk], list[ScoredChunk]]],
     weights: FusionWeights,
+    language: Language | None = None,
 ) -> list[int | None]:
     return [
         hit_rank(
-            [(run.doc_index[f.chunk.document_id], f.chunk.text) for f in fuse(d, lx, weights, 10)],
+            [
+                (run.doc_index[f.chunk.document_id], f.chunk.text)
+                for f in fuse(d, lx, weights, 10, language)
+            ],
             q,
         )
         for q, (d, lx) in zip(questions, candidates, strict=True)

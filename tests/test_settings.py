@@ -22,7 +22,7 @@ def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_defaults_need_no_server() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.data_dir == Path("data") and settings.embedding_model == "all-MiniLM-L6-v2"
+    assert settings.data_dir == Path("data") and settings.embedding_model == "multilingual-e5-small"
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
 
 

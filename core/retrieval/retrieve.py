@@ -55,7 +55,8 @@ class HybridRetriever:
         # beats one that a single phrasing ranks first.
         depth = max(keep * _CANDIDATES, 20) if expansions else keep
         rankings = [
-            self._hybrid(collection, q, depth, document_ids, weights) for q in (query, *expansions)
+            self._hybrid(collection, q, depth, document_ids, weights, language)
+            for q in (query, *expansions)
         ]
         fused = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, keep)
         if self._reranker is not None:
@@ -69,21 +70,22 @@ class HybridRetriever:
         limit: int,
         document_ids: Sequence[str] | None,
         weights: FusionWeights,
+        language: Language,
     ) -> list[FusedChunk]:
         wanted = max(limit * _CANDIDATES, 20)
         dense: list[ScoredChunk] = []
         lexical: list[ScoredChunk] = []
         dense_job = None
-        if weights.dense > 0:
+        if weights.runs_dense:
             # Beside the lexical search: ONNX Runtime holds no GIL while it embeds the query.
             dense_job = self._pool.submit(
                 self._searcher.dense, collection, query, wanted, document_ids
             )
-        if weights.lexical > 0:
+        if weights.runs_lexical:
             lexical = self._searcher.lexical(collection, query, wanted, document_ids)
         if dense_job is not None:
             dense = dense_job.result()
-        return fuse(dense, lexical, weights, limit)
+        return fuse(dense, lexical, weights, limit, language)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

