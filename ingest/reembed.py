@@ -89,6 +89,9 @@ class Reembedder:
                 )
                 continue
             old_space = self._catalog.collection_by_id(cid).space
+            # Questions to the new model are answered without loading anything first (its
+            # query export, where passages ran in torch), in this process at least.
+            embedder.warm_up()
             # Chunks of documents deleted while their new vectors were being written.
             live = self._catalog.live_chunk_ids(cid, list(DocumentStatus))
             store.delete_ids(reembed.space, sorted(store.ids(reembed.space) - set(live)))

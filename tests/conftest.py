@@ -99,7 +99,14 @@ def node_factory(
 
     def build(**overrides: Any) -> Node:
         values = {**database, **overrides}
-        node = Node(make_settings(tmp_path / f"data{len(made)}", **values), embedder)
+        settings = make_settings(tmp_path / f"data{len(made)}", **values)
+        # The session's loaded model, where the node's setting names it.
+        shared: Embedder | None = None
+        if settings.embedding_model == embedder.model_id:
+            shared = embedder
+        elif settings.embedding_model == MINILM:
+            shared = request.getfixturevalue("minilm")
+        node = Node(settings, shared)
         made.append(node)
         return node
 

@@ -14,6 +14,7 @@ from core.embedding.sentence_transformer import (
     cpu_has_native_bfloat16,
     resolve_dtype,
 )
+from core.settings import MINILM
 from tests.conftest import make_settings
 
 _FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 {extra}\nbugs\t\t: spectre_v1\n"
@@ -46,7 +47,9 @@ def test_bfloat16_vectors_match_float32_ones(tmp_path: Path) -> None:
     ]
     vectors = {}
     for dtype in ("float32", "bfloat16"):
-        embedder = SentenceTransformerEmbedder(make_settings(tmp_path, embedding_dtype=dtype))
+        embedder = SentenceTransformerEmbedder(
+            make_settings(tmp_path, embedding_model=MINILM, embedding_dtype=dtype)
+        )
         vectors[dtype] = embedder.embed(texts)
         assert vectors[dtype].dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors[dtype], axis=1), 1.0, atol=1e-3)
@@ -54,7 +57,8 @@ def test_bfloat16_vectors_match_float32_ones(tmp_path: Path) -> None:
     assert cosines.min() > 0.999
 
 
-def test_a_query_vector_is_the_one_encode_makes(embedder: Embedder) -> None:
+def test_a_query_vector_is_the_one_encode_makes(minilm: Embedder) -> None:
+    embedder = minilm
     for text in ("How often are backups copied?", "数据备份每天晚上自动进行吗？"):
         assert np.abs(embedder.embed_query(text) - embedder.embed([text])[0]).max() < 2e-3
         assert abs(float(np.linalg.norm(embedder.embed_query(text))) - 1.0) < 1e-5
