@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         help="JSON lines of {id, question, source}: ask these translations instead",
     )
     parser.add_argument(
-        "--data",
+        "--data-dir",
         type=Path,
         help="ingest into this data directory and keep it; reuse it when it holds these contexts",
     )
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     log(f"{len(contexts)} contexts, {len(questions)} answerable questions")
     with tempfile.TemporaryDirectory(prefix="zhiku-retrieval-") as tmp:
-        data_dir = args.data or Path(tmp) / "data"
+        data_dir = args.data_dir or Path(tmp) / "data"
         run = reopen_contexts(contexts, data_dir) or ingest_contexts(contexts, data_dir)
         language = detect_language(" ".join(q.text for q in questions[:50]))
         weights = weights_for(run.collection.embedding_model, language)
