@@ -29,6 +29,7 @@ from bench.retrieval import (
     load_squad,
     load_translations,
     log,
+    reopen_contexts,
 )
 from core.embedding import vector_family
 from core.retrieval.fuse import WEIGHTS_FILE, FusionWeights, Votes
@@ -50,6 +51,7 @@ def fit(
     max_q: int | None,
     across: Path | None = None,
     language: Language = "en",
+    data_root: Path | None = None,
 ) -> tuple[str, dict[str, object]]:
     """Within-language weights on the set's own questions; with `across`, the votes for chunks
     in the other language, on those translated questions over the same contexts."""
@@ -57,7 +59,9 @@ def fit(
     contexts, questions = load_squad(path, max_docs, max_q, translations)
     log(f"fitting on {path.name}: {len(contexts)} contexts, {len(questions)} questions")
     with tempfile.TemporaryDirectory(prefix="zhiku-fit-") as tmp:
-        run = ingest_contexts(contexts, Path(tmp) / "data")
+        name = path.stem if max_docs is None else f"{path.stem}-{max_docs}"
+        data_dir = (data_root or Path(tmp)) / name / "data"
+        run = reopen_contexts(contexts, data_dir) or ingest_contexts(contexts, data_dir)
         candidates = candidate_rankings(run, questions)
         best: tuple[float, float, float] | None = None
         grid = ACROSS_LEXICAL if across else GRID
@@ -100,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--across-en-over", type=Path)
     parser.add_argument("--across-zh", type=Path, help="Chinese questions over English contexts")
     parser.add_argument("--across-zh-over", type=Path)
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        help="keep each ingested set under DIR/<file name>/data, and reuse it in later runs",
+    )
     args = parser.parse_args(argv)
     fitted: dict[str, dict[str, dict[str, object]]] = json.loads(WEIGHTS_FILE.read_text())
     language: Language
@@ -107,9 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         ("zh", args.zh, args.zh_max_docs, args.across_zh, args.across_zh_over),
         ("en", args.en, args.en_max_docs, args.across_en, args.across_en_over),
     ):
-        model, weights = fit(path, max_docs, args.max_q)
+        model, weights = fit(path, max_docs, args.max_q, data_root=args.data_root)
         if across is not None and over is not None:
-            _, votes = fit(over, None, None, across, language)
+            _, votes = fit(over, None, None, across, language, args.data_root)
             weights["across"] = votes
         fitted[model] = {**fitted.get(model, {}), language: weights}
         print(json.dumps({"model": model, "language": language, **weights}), flush=True)
