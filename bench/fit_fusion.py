@@ -1,6 +1,6 @@
 """Fit the fusion weights per question language for the configured embedding model: ingest a
 SQuAD-format set, collect each question's dense and lexical candidates once, then pick the dense
-weight (lexical fixed at 1) with the best hit@5 + mrr@10. With `--across-en` / `--across-zh`
+weight (lexical fixed at 1) with the best mrr@10 (then hit@5). With `--across-en` / `--across-zh`
 (translated questions, JSON lines of {id, question}, over the contexts of `--across-en-over` /
 `--across-zh-over`), also the votes for chunks in the other language than the question's
 (dense fixed at 1, the lexical vote fitted). Writes core/retrieval/fusion_weights.json.
@@ -77,7 +77,7 @@ def fit(
             log(
                 f"  {'lexical' if across else 'dense'} {value:<4} mrr@10 {mrr:.3f} hit@5 {hit5:.3f}"
             )
-            if best is None or mrr + hit5 > best[1] + best[2]:
+            if best is None or (mrr, hit5) > (best[1], best[2]):
                 best = (value, mrr, hit5)
         model = vector_family(run.collection.embedding_model)
         run.resources.close()
