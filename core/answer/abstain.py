@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from core.retrieval.language import Language
 
@@ -15,10 +16,10 @@ _UNFITTED = 0.3
 
 
 @cache
-def _fitted() -> dict[str, dict[str, float]]:
+def _fitted() -> dict[str, dict[str, Any]]:
     if not THRESHOLDS_FILE.exists():
         return {}
-    loaded: dict[str, dict[str, float]] = json.loads(THRESHOLDS_FILE.read_text())
+    loaded: dict[str, dict[str, Any]] = json.loads(THRESHOLDS_FILE.read_text())
     return loaded
 
 
@@ -28,3 +29,14 @@ def threshold(language: Language) -> float:
 
 def should_abstain(evidence: float, language: Language) -> bool:
     return evidence < threshold(language)
+
+
+def should_abstain_across(similarity: float | None, language: Language) -> bool:
+    """For a best passage in the other language than the question's, whose words the question
+    cannot share: the dense side's cosine against a threshold fitted per question language
+    (answerable translated questions against questions of the other set, whose answers the
+    collection does not hold); without a dense score, abstain."""
+    fitted = _fitted().get(language, {}).get("across")
+    if similarity is None or not isinstance(fitted, dict):
+        return True
+    return similarity < float(fitted["threshold"])

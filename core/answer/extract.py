@@ -11,6 +11,7 @@ from core.answer.cite import words
 from core.answer.instructions import instruction_sentences, withhold_instructions
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Prompt
+from core.retrieval.language import Language, detect_language
 
 _CONTEXT_WEIGHT = 0.5
 
@@ -48,3 +49,22 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
                 picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
+
+
+def across_picks(prompt: Prompt, count: int = 2) -> list[Pick]:
+    """The first passage's first sentences when it is in another language than the question:
+    the question's words cannot be in it, so coverage says nothing, while the dense side put it
+    first. None when that passage is in the question's language."""
+    if not prompt.passages:
+        return []
+    first = prompt.passages[0]
+    if passage_language(first.chunk.text) == prompt.language:
+        return []
+    withheld = {s.start for s in instruction_sentences(first.chunk.text)}
+    sentences = [s for s in split_sentences(first.chunk.text) if s.start not in withheld]
+    return [Pick(first.n, 0, s.start, s.text, 0.0) for s in sentences[:count]]
+
+
+def passage_language(text: str) -> Language:
+    """A passage's start tells its language (as fusion reads it)."""
+    return detect_language(text[:200])

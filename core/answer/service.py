@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from prometheus_client import Histogram
 
-from core.answer.abstain import should_abstain
+from core.answer.abstain import should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
 from core.answer.expand import expand_query
-from core.answer.extract import best_sentences
+from core.answer.extract import best_sentences, passage_language
 from core.answer.output_filter import OutputFilter
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
@@ -124,13 +124,19 @@ class AnswerService:
         prompt = build_prompt(question, passages, retrieval.language, self._system, history)
         picks = best_sentences(prompt)
         evidence = picks[0].coverage if picks else 0.0
+        abstain = should_abstain(evidence, retrieval.language)
+        top = retrieval.chunks[0] if retrieval.chunks else None
+        if abstain and top is not None and passage_language(top.chunk.text) != retrieval.language:
+            # No word of the question can be in a passage of the other language: the dense
+            # side's confidence is the evidence.
+            abstain = should_abstain_across(top.dense_score, retrieval.language)
         return Prepared(
             collection,
             retrieval,
             passages,
             prompt,
             evidence,
-            should_abstain(evidence, retrieval.language),
+            abstain,
             {"retrieve_ms": _observed(RETRIEVAL_SECONDS, started)},
         )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from core.answer.abstain import should_abstain
 from core.answer.cite import MARKER
-from core.answer.extract import best_sentences
+from core.answer.extract import across_picks, best_sentences
 from core.answer.prompt import NOT_FOUND
 from core.answer.vocabulary import Prompt
 from core.settings import Settings
@@ -25,6 +26,9 @@ class ExtractiveLLM:
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         picks = best_sentences(prompt)
+        if not picks or should_abstain(picks[0].coverage, prompt.language):
+            # A passage in the other language: what it says first, cited.
+            picks = across_picks(prompt) or picks
         if not picks:
             yield NOT_FOUND[prompt.language]
             return

@@ -55,6 +55,8 @@ class FusedChunk:
     score: float
     dense_rank: int | None
     lexical_rank: int | None
+    dense_score: float | None = None
+    """The dense side's cosine, where it found the chunk."""
 
 
 @cache
@@ -90,6 +92,7 @@ def fuse(
     dense_rank: dict[str, int] = {}
     lexical_rank: dict[str, int] = {}
     same: dict[str, bool] = {}
+    dense_score = {hit.chunk.id: hit.score for hit in dense}
     for ranking, ranks in ((dense, dense_rank), (lexical, lexical_rank)):
         for rank, hit in enumerate(ranking, start=1):
             key = hit.chunk.id
@@ -110,7 +113,13 @@ def fuse(
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     ordered = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
     return [
-        FusedChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key))
+        FusedChunk(
+            chunks[key],
+            scores[key],
+            dense_rank.get(key),
+            lexical_rank.get(key),
+            dense_score.get(key) if key in dense_rank else None,
+        )
         for key in ordered
     ]
 
