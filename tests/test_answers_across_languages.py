@@ -28,6 +28,15 @@ def test_a_chinese_question_is_answered_from_an_english_passage_and_cited(tmp_pa
         assert answered["chunks"][0]["filename"] == "policy.md"
         assert answered["citations"] and answered["citations"][0]["filename"] == "policy.md"
 
+        # Beside an English document that shares a few common words with the question.
+        english = client.post(
+            "/api/collections/kb/query",
+            json={"question": "When does the night shift engineer take over?"},
+        ).json()
+        assert not english["abstained"], english
+        assert "十点" in english["answer"]
+        assert {c["filename"] for c in english["citations"]} == {"rota.md"}
+
         unrelated = client.post(
             "/api/collections/kb/query", json={"question": "秘鲁的首都是哪里？"}
         ).json()

@@ -51,18 +51,23 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     return picks
 
 
-def across_picks(prompt: Prompt, count: int = 2) -> list[Pick]:
-    """The first passage's first sentences when it is in another language than the question:
-    the question's words cannot be in it, so coverage says nothing, while the dense side put it
-    first. None when that passage is in the question's language."""
-    if not prompt.passages:
-        return []
-    first = prompt.passages[0]
-    if passage_language(first.chunk.text) == prompt.language:
+def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:
+    """The first sentences of the best passage in another language than the question's: the
+    question's words cannot be in it, so coverage says nothing of it, while retrieval ranked
+    it. None when every passage is in the question's language."""
+    first = next(
+        (p for p in prompt.passages if passage_language(p.chunk.text) != prompt.language), None
+    )
+    if first is None:
         return []
     withheld = {s.start for s in instruction_sentences(first.chunk.text)}
-    sentences = [s for s in split_sentences(first.chunk.text) if s.start not in withheld]
-    return [Pick(first.n, 0, s.start, s.text, 0.0) for s in sentences[:count]]
+    sentences = [
+        s
+        for s in split_sentences(first.chunk.text)
+        if s.start not in withheld and not s.text.lstrip().startswith("#")
+    ]
+    rank = prompt.passages.index(first)
+    return [Pick(first.n, rank, s.start, s.text, 0.0) for s in sentences[:count]]
 
 
 def passage_language(text: str) -> Language:

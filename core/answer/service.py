@@ -125,11 +125,14 @@ class AnswerService:
         picks = best_sentences(prompt)
         evidence = picks[0].coverage if picks else 0.0
         abstain = should_abstain(evidence, retrieval.language)
-        top = retrieval.chunks[0] if retrieval.chunks else None
-        if abstain and top is not None and passage_language(top.chunk.text) != retrieval.language:
+        across = next(
+            (f for f in retrieval.chunks if passage_language(f.chunk.text) != retrieval.language),
+            None,
+        )
+        if abstain and across is not None:
             # No word of the question can be in a passage of the other language: the dense
-            # side's confidence is the evidence.
-            abstain = should_abstain_across(top.dense_score, retrieval.language)
+            # side's confidence in the best of them is the evidence.
+            abstain = should_abstain_across(across.dense_score, retrieval.language)
         return Prepared(
             collection,
             retrieval,
