@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from core.answer.abstain import should_abstain
 from core.answer.cite import MARKER
-from core.answer.extract import across_picks, best_sentences
+from core.answer.extract import across_picks, best_sentences, passage_language
 from core.answer.prompt import NOT_FOUND
 from core.answer.vocabulary import Prompt
 from core.settings import Settings
@@ -34,7 +34,8 @@ class ExtractiveLLM:
             return
         chosen = [p for p in picks if p.coverage >= picks[0].coverage * _RELATIVE][:_MAX_SENTENCES]
         chosen.sort(key=lambda p: (p.rank, p.position))
-        joiner = "" if prompt.language == "zh" else " "
+        # Sentences are joined as their own language writes them, whatever the question's.
+        joiner = "" if passage_language(" ".join(p.text for p in chosen)) == "zh" else " "
         for i, pick in enumerate(chosen):
             # A document's own footnote markers ("founded in 1998.[3]") would read as
             # citations of other passages: only the passage's own number cites.
