@@ -11,7 +11,7 @@ from core.answer.cite import words
 from core.answer.instructions import instruction_sentences, withhold_instructions
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Prompt
-from core.retrieval.language import Language, detect_language
+from core.retrieval.language import passage_language
 
 _CONTEXT_WEIGHT = 0.5
 
@@ -68,8 +68,3 @@ def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:
     ]
     rank = prompt.passages.index(first)
     return [Pick(first.n, rank, s.start, s.text, 0.0) for s in sentences[:count]]
-
-
-def passage_language(text: str) -> Language:
-    """A passage's start tells its language (as fusion reads it)."""
-    return detect_language(text[:200])

@@ -13,7 +13,7 @@ from prometheus_client import Histogram
 from core.answer.abstain import should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
 from core.answer.expand import expand_query
-from core.answer.extract import best_sentences, passage_language
+from core.answer.extract import best_sentences
 from core.answer.output_filter import OutputFilter
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
@@ -22,6 +22,7 @@ from core.catalog.records import Collection
 from core.content_safety import WITHHELD, ContentSafety
 from core.llm.protocol import LLM
 from core.retrieval.fuse import FusedChunk
+from core.retrieval.language import passage_language
 from core.retrieval.retrieve import HybridRetriever, Retrieval
 from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
 

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 from core.answer.abstain import should_abstain
 from core.answer.cite import MARKER
-from core.answer.extract import across_picks, best_sentences, passage_language
+from core.answer.extract import across_picks, best_sentences
 from core.answer.prompt import NOT_FOUND
 from core.answer.vocabulary import Prompt
+from core.retrieval.language import passage_language
 from core.settings import Settings
 
 _MAX_SENTENCES = 3

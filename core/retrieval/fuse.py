@@ -15,11 +15,10 @@ from pathlib import Path
 
 from core.catalog.records import ScoredChunk, StoredChunk
 from core.embedding import vector_family
-from core.retrieval.language import Language, detect_language
+from core.retrieval.language import Language, passage_language
 
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 RRF_K = 60
-_LANGUAGE_SAMPLE = 200
 
 
 @dataclass(frozen=True)
@@ -97,12 +96,11 @@ def fuse(
         for rank, hit in enumerate(ranking, start=1):
             key = hit.chunk.id
             if key not in same:
-                # A chunk's start tells its language, at a fraction of the whole text's cost
-                # (80 whole chunks took 6 ms, a quarter of a query).
+                # Read from the chunk's start: 80 whole chunks took 6 ms, a quarter of a query.
                 same[key] = (
                     language is None
                     or weights.across is None
-                    or detect_language(hit.chunk.text[:_LANGUAGE_SAMPLE]) == language
+                    or passage_language(hit.chunk.text) == language
                 )
             votes = weights.votes(same[key])
             weight = votes.dense if ranks is dense_rank else votes.lexical
