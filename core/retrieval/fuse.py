@@ -69,11 +69,19 @@ def weights_for(model: str, language: Language) -> FusionWeights:
     fitted = _fitted().get(vector_family(model), {}).get(language)
     if fitted is None:
         return FusionWeights(dense=1.0, lexical=1.0)
+    dense = float(fitted["dense"])  # type: ignore[arg-type]
     across = fitted.get("across")
+    # The votes across languages were fitted on one language's passages, where only their
+    # ratio counts; beside passages in the question's language, a dense vote counts the same
+    # whichever language its passage is in, or the other language's passages would crowd out
+    # the question's own wherever the dense side weighs little (Chinese questions: 0.1).
+    scale = dense / across["dense"] if isinstance(across, dict) and across["dense"] else 0.0
     return FusionWeights(
-        dense=float(fitted["dense"]),  # type: ignore[arg-type]
+        dense=dense,
         lexical=float(fitted["lexical"]),  # type: ignore[arg-type]
-        across=None if not isinstance(across, dict) else Votes(across["dense"], across["lexical"]),
+        across=None
+        if not isinstance(across, dict)
+        else Votes(dense, scale * float(across["lexical"])),
     )
 
 
