@@ -409,14 +409,28 @@ def bench_ceiling(
     encoder = SentenceTransformer(
         str(model), device="cpu", model_kwargs={"dtype": getattr(torch, dtype)}
     )
+    return timed_ceiling(
+        "ceiling" if dtype == "float32" else f"ceiling-{dtype}",
+        texts,
+        zhiku,
+        tokens,
+        lambda: encoder.encode(texts, batch_size=32, normalize_embeddings=True),
+    )
+
+
+def timed_ceiling(
+    system: str, texts: list[str], zhiku: Result, tokens: Tokens, encode: Callable[[], object]
+) -> Result:
+    """The result line of one timed `encode()` over the distinct texts, with the CPU other
+    processes took meanwhile."""
     machine, own = machine_cpu_s(), own_cpu_s()
     started = time.perf_counter()
-    encoder.encode(texts, batch_size=32, normalize_embeddings=True)
+    encode()
     took = time.perf_counter() - started
     background = machine_cpu_s() - machine - (own_cpu_s() - own)
     embedded, truncated = tokens.embedded_and_truncated(texts)
     return line(
-        "ceiling" if dtype == "float32" else f"ceiling-{dtype}",
+        system,
         docs=zhiku["docs"],
         pages=zhiku["pages"],
         chunks=len(texts),
@@ -437,24 +451,8 @@ def bench_engine_ceiling(texts: list[str], zhiku: Result, embedder: Embedder) ->
     log(f"ceiling: embedding {len(texts)} texts with {embedder.model_id}")
     embedder.load()
     embedder.embed(texts[:2])  # first-call set-up (threads, kernels) is not the model's speed
-    machine, own = machine_cpu_s(), own_cpu_s()
-    started = time.perf_counter()
-    embedder.embed(texts)
-    took = time.perf_counter() - started
-    background = machine_cpu_s() - machine - (own_cpu_s() - own)
-    embedded, truncated = EngineTokens(embedder).embedded_and_truncated(texts)
-    return line(
-        "ceiling",
-        docs=zhiku["docs"],
-        pages=zhiku["pages"],
-        chunks=len(texts),
-        tokens_embedded=embedded,
-        truncated_chunks=truncated,
-        seconds_to_searchable=seconds(took),
-        seconds_to_ready=seconds(took),
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        failed=0,
-        background_cpu_s=round(max(0.0, background), 1),
+    return timed_ceiling(
+        "ceiling", texts, zhiku, EngineTokens(embedder), lambda: embedder.embed(texts)
     )
 
 
