@@ -52,6 +52,9 @@ collections = Table(
     # The vector space its queries read; NULL: the one named by its id (every collection made
     # before revision 0004). A re-embedding moves it to a space of the new model.
     Column("vector_space", Text),
+    # JSON: what a user changed for this knowledge base (top_k, answer backend, abstention
+    # threshold); NULL: the service's settings.
+    Column("settings", Text),
 )
 
 documents = Table(
@@ -68,6 +71,9 @@ documents = Table(
     Column("chunks", Integer, nullable=False, server_default=text("0")),
     Column("created_at", SECONDS, nullable=False),
     Column("updated_at", SECONDS, nullable=False),
+    # The failure's stable code and its parameters (JSON), for the page to translate.
+    Column("error_code", Text),
+    Column("error_params", Text),
     PrimaryKeyConstraint("collection_id", "id"),
     # For document_references, which looks a document up in every collection.
     Index("documents_by_id", "id"),
@@ -156,6 +162,9 @@ jobs = Table(
     # `attempts` counts claims; `failures` only the attempts that failed by the document's
     # fault (a parse that crashed or hit a limit), not those cut short by a stopping process.
     Column("failures", Integer, nullable=False, server_default=text("0")),
+    # The failure's stable code and its parameters (JSON), for the page to translate.
+    Column("error_code", Text),
+    Column("error_params", Text),
     Index("jobs_to_claim", "stage", "state", "created_at"),
     Index("jobs_by_document", "collection_id", "document_id"),
 )
@@ -168,6 +177,8 @@ conversations = Table(
     Column("title", Text, nullable=False),
     Column("created_at", SECONDS, nullable=False),
     Column("updated_at", SECONDS, nullable=False),
+    # JSON list of the documents the conversation is limited to; NULL: all of them.
+    Column("document_ids", Text),
     Index("conversations_by_collection", "collection_id", "updated_at"),
 )
 
