@@ -16,7 +16,6 @@ from app.schemas import (
     citations_json,
 )
 from app.streaming import answer_events, event_response
-from core.answer.condense import standalone_question
 from core.answer.service import Answer
 from core.answer.vocabulary import ChatMessage
 from core.catalog.records import Message
@@ -50,9 +49,8 @@ async def chat(
         history = [ChatMessage(m.role, m.content) for m in body.messages[:-1] if m.role != "system"]
         conversation_id = conversations.create(collection.id, question).id
         new = [Message(m.role, m.content) for m in body.messages if m.role != "system"]
-    standalone = await standalone_question(answers.llm, history, question)
-    prepared = await answers.prepare_async(
-        collection, standalone, body.top_k, body.document_ids, history
+    resolved, prepared = await answers.prepare_turn(
+        collection, history, question, body.top_k, body.document_ids
     )
 
     def store(answer: Answer) -> dict[str, object]:
@@ -61,7 +59,7 @@ async def chat(
             conversation_id,
             [*new, Message("assistant", answer.text, citations_json(answer))],
         )
-        return {"conversation_id": conversation_id, "question": standalone}
+        return {"conversation_id": conversation_id, "question": resolved.search}
 
     if body.stream:
         return event_response(answer_events(answers, prepared, on_finish=store))
@@ -70,7 +68,7 @@ async def chat(
     return ChatResponse(
         **QueryResponse.of(answer).model_dump(),
         conversation_id=conversation_id,
-        question=standalone,
+        question=resolved.search,
     )
 
 

@@ -19,7 +19,6 @@ from app.openapi_errors import BODY, IN_COLLECTION, errors
 from app.questions import check_length, check_messages
 from app.schemas import citations_json
 from app.streaming import SEPARATOR, event_response, json_event
-from core.answer.condense import standalone_question
 from core.answer.service import Answer, AnswerService, Prepared
 from core.answer.vocabulary import ChatMessage
 from core.errors import InvalidInput, ZhikuError, collection_not_found
@@ -94,8 +93,7 @@ async def chat_completions(
     check_length(question, settings.max_question_chars)
     answers.screen_question(collection, *(m.text() for m in turns if m.role == "user"))
     history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
-    standalone = await standalone_question(answers.llm, history, question)
-    prepared = await answers.prepare_async(collection, standalone, 5, None, history)
+    _, prepared = await answers.prepare_turn(collection, history, question, 5, None)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from core.answer.cite import words
+from core.answer.cite import MARKER, words
+from core.answer.follow_up import content_words
 from core.answer.instructions import instruction_sentences, withhold_instructions
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Prompt
@@ -29,24 +30,37 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     """Sentences ranked by how much of the question they hold (ties: better passage, earlier
     sentence). A question word in the sentence counts fully; one only in its context (the rest
     of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
-    leaves to its title what it is about. A sentence that speaks as an instruction is never
-    picked, so it is neither an answer nor evidence that the passages hold one."""
-    asked = words(prompt.question)
-    if not asked:
+    leaves to its title what it is about. A follow-up's borrowed words count
+    `_CONTEXT_WEIGHT` wherever in the passage they are: they say which passage, while the
+    sentence must hold what the follow-up itself asks (when it asks anything in words of its
+    own: "为什么？" does not, and then a sentence the conversation already gave is not given
+    again). A sentence that speaks as an instruction is never picked, so
+    it is neither an answer nor evidence that the passages hold one."""
+    asked = set(content_words(prompt.question)) if prompt.borrowed else words(prompt.question)
+    borrowed = set(prompt.borrowed) - asked
+    if not asked and not borrowed:
         return []
+    total = len(asked) + _CONTEXT_WEIGHT * len(borrowed)
+    said = "" if asked else "\n".join(m.content for m in prompt.messages if m.role == "assistant")
     picks: list[Pick] = []
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
         withheld = instruction_sentences(p.chunk.text)
         # Nor does an instruction lend its words to the sentences around it.
-        kept = withhold_instructions(p.chunk.text, withheld)
-        context = asked & words("\n".join((stem, *p.chunk.heading_path, kept)))
+        kept = words(
+            "\n".join((stem, *p.chunk.heading_path, withhold_instructions(p.chunk.text, withheld)))
+        )
+        context = asked & kept
+        lent = _CONTEXT_WEIGHT * len(borrowed & kept)
         starts = {s.start for s in withheld}
         for s in split_sentences(p.chunk.text):
             own = asked & words(s.text)
-            if own and s.start not in starts:
-                held = len(own) + _CONTEXT_WEIGHT * len(context - own)
-                picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
+            if s.start in starts or not (own or (not asked and borrowed & words(s.text))):
+                continue
+            if said and MARKER.sub("", s.text).strip() in said:
+                continue
+            held = len(own) + _CONTEXT_WEIGHT * len(context - own) + lent
+            picks.append(Pick(p.n, rank, s.start, s.text, held / total))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
 

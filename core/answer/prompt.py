@@ -61,8 +61,15 @@ def build_prompt(
     language: Language,
     system_template: str = DEFAULT_SYSTEM,
     history: Sequence[ChatMessage] = (),
+    borrowed: Sequence[str] = (),
 ) -> Prompt:
     system = system_template.replace("{language}", _LANGUAGE_NAMES[language])
     user = f"{render_passages(passages)}\n\nQuestion: {question}"
     messages = [ChatMessage("system", system), *history, ChatMessage("user", user)]
-    return Prompt(messages=messages, question=question, passages=list(passages), language=language)
+    return Prompt(
+        messages=messages,
+        question=question,
+        passages=list(passages),
+        language=language,
+        borrowed=tuple(borrowed),
+    )

@@ -7,11 +7,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from prometheus_client import Histogram
 
 from core.answer.abstain import should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
+from core.answer.condense import Resolved, resolve
 from core.answer.expand import expand_query
 from core.answer.extract import best_sentences
 from core.answer.output_filter import OutputFilter
@@ -88,18 +90,49 @@ class AnswerService:
         top_k: int,
         document_ids: Sequence[str] | None = None,
         history: Sequence[ChatMessage] = (),
+        *,
+        search: str | None = None,
+        borrowed: Sequence[str] = (),
     ) -> Prepared:
         """`prepare`, after asking the backend to expand the question when configured;
         retrieval runs in a thread, off the event loop."""
         started = time.perf_counter()
-        expansions = await expand_query(self.llm, question, self._expansion)
+        expansions = await expand_query(self.llm, search or question, self._expansion)
         expand_ms = round((time.perf_counter() - started) * 1000, 1)
         prepared = await asyncio.to_thread(
-            self.prepare, collection, question, top_k, document_ids, history, expansions
+            partial(self.prepare, search=search, borrowed=borrowed),
+            collection,
+            question,
+            top_k,
+            document_ids,
+            history,
+            expansions,
         )
         if expansions:
             prepared.timings["expand_ms"] = expand_ms
         return prepared
+
+    async def prepare_turn(
+        self,
+        collection: Collection,
+        history: Sequence[ChatMessage],
+        question: str,
+        top_k: int,
+        document_ids: Sequence[str] | None = None,
+    ) -> tuple[Resolved, Prepared]:
+        """A chat turn: the question resolved from the conversation when it is a follow-up
+        (condense.py), then prepared."""
+        resolved = await resolve(self.llm, history, question)
+        prepared = await self.prepare_async(
+            collection,
+            resolved.question,
+            top_k,
+            document_ids,
+            resolved.history,
+            search=resolved.search,
+            borrowed=resolved.borrowed,
+        )
+        return resolved, prepared
 
     def prepare(
         self,
@@ -109,10 +142,15 @@ class AnswerService:
         document_ids: Sequence[str] | None = None,
         history: Sequence[ChatMessage] = (),
         expansions: Sequence[str] = (),
+        *,
+        search: str | None = None,
+        borrowed: Sequence[str] = (),
     ) -> Prepared:
+        """`search` (the question by default) is what retrieval looks for; the answer and its
+        evidence are judged against `question`, with `borrowed` words weighing less."""
         started = time.perf_counter()
         retrieval = self._retriever.retrieve(
-            collection, question, top_k, document_ids, expansions=expansions
+            collection, search or question, top_k, document_ids, expansions=expansions
         )
         names = {
             d: self._catalog.get_document(collection.id, d).filename
@@ -122,7 +160,9 @@ class AnswerService:
             Passage(n, f.chunk, names[f.chunk.document_id])
             for n, f in enumerate(retrieval.chunks, start=1)
         ]
-        prompt = build_prompt(question, passages, retrieval.language, self._system, history)
+        prompt = build_prompt(
+            question, passages, retrieval.language, self._system, history, borrowed
+        )
         picks = best_sentences(prompt)
         evidence = picks[0].coverage if picks else 0.0
         abstain = should_abstain(evidence, retrieval.language)

@@ -38,3 +38,6 @@ class Prompt:
     question: str
     passages: list[Passage] = field(default_factory=list)
     language: Language = "en"
+    # Words a follow-up takes from the turns it refers to (condense.py): they tell which
+    # passage it is about, not what it asks, so they weigh less than the question's own.
+    borrowed: tuple[str, ...] = ()
