@@ -6,7 +6,9 @@ For every pair: the fields are well formed, the file exists (not under hostile/ 
 language prefix matches, and each turn's answer is found in the document's extracted text, on the
 stated page for PDFs (1-based), comparing after NFKC, case folding and removing all whitespace
 (pypdf breaks Chinese sentences at line wraps). The follow-up's answer must differ from the
-first. Prints counts per language, kind and split, and exits 1 on any failure.
+first. The follow-up carries a non-empty "standalone" (the hand-written rewrite) in the pair's
+script (Chinese characters for zh, none for en) that does not contain its answer. Prints counts
+per language, kind and split, and exits 1 on any failure.
 
 Text sources: pypdf `extract_text()` per page for PDFs; python-docx paragraphs (and table cells)
 for .docx; Zhiku's own HTML loader (`ingest.loaders.html`, what the service indexes) for .html;
@@ -138,6 +140,18 @@ def check_pair(pair: dict, data: Path) -> list[str]:
                 errors.append(f"turn {n}: page {page!r} for a file without pages (want null)")
             if target not in pages[0]:
                 errors.append(f"turn {n}: answer {answer!r} not in the document")
+    standalone = turns[1].get("standalone")
+    if not isinstance(standalone, str) or not standalone.strip():
+        errors.append("turn 2: no standalone question")
+    else:
+        if pair["language"] == "zh" and not _CJK.search(standalone):
+            errors.append(f"turn 2: a zh standalone without Chinese: {standalone!r}")
+        if pair["language"] == "en" and _CJK.search(standalone):
+            errors.append(f"turn 2: an en standalone with Chinese: {standalone!r}")
+        if turns[1].get("answer") and norm(turns[1]["answer"]) in norm(standalone):
+            errors.append(f"turn 2: the standalone gives the answer away: {standalone!r}")
+    if "standalone" in turns[0]:
+        errors.append("turn 1: a standalone belongs to the follow-up only")
     if norm(turns[0]["answer"]) == norm(turns[1]["answer"]):
         errors.append("the follow-up's answer repeats the first answer")
     return errors
