@@ -18,7 +18,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # Words that match nearly every chunk: they add nothing to a ranking and make OR-queries
 # touch most of the index.
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     """
     a an and are as at be but by for from has have he her his i if in into is it its me my no
     not of on or our she so such that the their them then there these they this to was we were
@@ -35,7 +35,9 @@ def lexical_tokens(text: str) -> list[str]:
     tokens: list[str] = []
     for piece in rjieba.cut_for_search(normalised):
         for word in _WORD.findall(piece):
-            if word in _STOP or (len(word) == 1 and not _CJK.match(word) and not word.isdigit()):
+            if word in STOP_WORDS or (
+                len(word) == 1 and not _CJK.match(word) and not word.isdigit()
+            ):
                 continue
             tokens.append(word)
     return tokens

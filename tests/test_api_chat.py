@@ -4,13 +4,14 @@ official openai package and LangChain's ChatOpenAI."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
 from fastapi.testclient import TestClient
 from langchain_openai import ChatOpenAI
 
-from tests.conftest import service_with
+from tests.conftest import service_with, upload_and_wait
 
 HANDBOOK = """# Release handbook
 
@@ -25,11 +26,60 @@ scale-out mode on PostgreSQL and Redis.
 """
 
 
+BACKUPS = """# 备份
+
+知库每天凌晨两点自动备份目录数据库和向量库。备份文件保留三十天，超过期限的备份会被自动删除。
+恢复备份时先停止服务，再用 zhiku restore 命令指定备份文件。
+"""
+
+LOGS = """# Logs
+
+The access log is written to the data folder and rotated every night. Access logs are kept for
+seven days; error logs are kept for ninety days before they are deleted.
+"""
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("chat")
     with service_with(folder, "handbook", "handbook.md", HANDBOOK.encode()) as test_client:
+        for name, text in (("backups.md", BACKUPS), ("logs.md", LOGS)):
+            job = upload_and_wait(test_client, "handbook", name, text.encode())
+            assert job["state"] == "done", job
         yield test_client
+
+
+def _chat(client: TestClient, question: str, conversation: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
+    if conversation:
+        body["conversation_id"] = conversation
+    response = client.post("/api/collections/handbook/chat", json=body)
+    assert response.status_code == 200, response.text
+    reply: dict[str, Any] = response.json()
+    return reply
+
+
+def test_a_question_that_stands_alone_is_answered_as_alone_after_another(
+    client: TestClient,
+) -> None:
+    alone = _chat(client, "How long are error logs kept?")
+    first = _chat(client, "知库多久备份一次？")
+    second = _chat(client, "How long are error logs kept?", first["conversation_id"])
+    assert second["question"] == "How long are error logs kept?"  # searched for as asked
+    assert second["answer"] == alone["answer"] and "ninety days" in second["answer"]
+    assert [c["filename"] for c in second["citations"]] == ["logs.md"]
+
+
+def test_a_follow_up_is_answered_from_the_passage_of_the_turn_it_refers_to(
+    client: TestClient,
+) -> None:
+    first = _chat(client, "知库多久备份一次？")
+    assert "凌晨两点" in first["answer"]
+    follow = _chat(client, "它们会保留多久？", first["conversation_id"])
+    # Asked alone, "保留多久" could be the logs' seven days; the backups are the subject.
+    assert "备份" in follow["question"]
+    assert "三十天" in follow["answer"] and follow["citations"][0]["filename"] == "backups.md"
+    assert follow["answer"] != first["answer"]
 
 
 def test_follow_up_uses_the_stored_conversation(client: TestClient) -> None:
