@@ -157,7 +157,7 @@ def follow_ups(chat: Chat, pairs: list[dict[str, Any]]) -> dict[str, Any]:
         first, second = (Turn(t["question"], t["answer"]) for t in pair["turns"])
         replies = chat.ask([first, second])
         alone = chat.ask([second])[0]
-        for group in ("all", pair["language"]):
+        for group in ("all", pair["language"], pair["split"]):
             row = rows.setdefault(
                 group, {"pairs": 0, "first": 0, "answered": 0, "retrieved": 0, "alone": 0}
             )
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="kept and reused between runs")
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared" / "data")
-    parser.add_argument("--split", choices=("tune", "test", "all"), default="tune")
+    parser.add_argument("--split", choices=("tune", "test", "all"), default="all")
     parser.add_argument("--llm", choices=("extractive", "loopback"), default="extractive")
     args = parser.parse_args(argv)
     shared = Path(os.environ.get("SHARED_DATA_DIR", args.shared))

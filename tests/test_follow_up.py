@@ -31,9 +31,9 @@ FOLLOW_UPS = Path(__file__).parent.parent / "bench" / "data" / "multiturn" / "fo
         ("Who designed it and why was it built?", "pronoun"),
         ("and the second one?", "ellipsis"),
         ("What about its page limit?", "ellipsis"),
-        ("How many pages?", "terse"),
-        ("What is CO2?", "terse"),  # resolved only if, asked alone, it finds no answer
-        ("什么是窃听？", "terse"),
+        ("How many pages?", "short"),
+        ("What is CO2?", "short"),
+        ("什么是窃听？", "short"),
     ],
 )
 def test_a_follow_up_is_recognised_with_its_reason(question: str, reason: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.answer.follow_up import Reason, follow_up_reason
+from core.answer.follow_up import follow_up_reason
 from core.answer.vocabulary import ChatMessage, Prompt
 from core.lexical_tokens import lexical_tokens
 from core.llm.protocol import LLM
@@ -57,15 +57,8 @@ def borrowed_terms(history: Sequence[ChatMessage], question: str) -> list[str]:
     return terms[:_BORROWED_TERMS]
 
 
-def needs_resolving(history: Sequence[ChatMessage], question: str) -> Reason | None:
-    """Why the question is to be resolved from the conversation; None: it is answered alone."""
-    if not any(m.role == "user" for m in history):
-        return None
-    return follow_up_reason(question)
-
-
 async def resolve(llm: LLM, history: Sequence[ChatMessage], question: str) -> Resolved:
-    if needs_resolving(history, question) is None:
+    if not any(m.role == "user" for m in history) or follow_up_reason(question) is None:
         return Resolved(question, question)
     if not llm.generative:
         borrowed = borrowed_terms(history, question)

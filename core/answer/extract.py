@@ -4,14 +4,16 @@ first before deciding to abstain."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from core.answer.cite import MARKER, words
+from core.answer.answer_type import expected_type, holds
+from core.answer.cite import words
 from core.answer.follow_up import content_words
 from core.answer.instructions import instruction_sentences, withhold_instructions
-from core.answer.sentences import split_sentences
-from core.answer.vocabulary import Prompt
+from core.answer.sentences import Sentence, split_sentences
+from core.answer.vocabulary import Passage, Prompt
 from core.retrieval.language import passage_language
 
 _CONTEXT_WEIGHT = 0.5
@@ -30,39 +32,61 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     """Sentences ranked by how much of the question they hold (ties: better passage, earlier
     sentence). A question word in the sentence counts fully; one only in its context (the rest
     of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
-    leaves to its title what it is about. A follow-up's borrowed words count
-    `_CONTEXT_WEIGHT` wherever in the passage they are: they say which passage, while the
-    sentence must hold what the follow-up itself asks (when it asks anything in words of its
-    own: "为什么？" does not, and then a sentence the conversation already gave is not given
-    again). A sentence that speaks as an instruction is never picked, so
-    it is neither an answer nor evidence that the passages hold one."""
-    asked = set(content_words(prompt.question)) if prompt.borrowed else words(prompt.question)
-    borrowed = set(prompt.borrowed) - asked
-    if not asked and not borrowed:
+    leaves to its title what it is about. A sentence that speaks as an instruction is never
+    picked, so it is neither an answer nor evidence that the passages hold one."""
+    if prompt.borrowed:
+        return _follow_up_sentences(prompt)
+    asked = words(prompt.question)
+    if not asked:
         return []
-    total = len(asked) + _CONTEXT_WEIGHT * len(borrowed)
-    said = "" if asked else "\n".join(m.content for m in prompt.messages if m.role == "assistant")
     picks: list[Pick] = []
+    for rank, p, context, sentences in _readable(prompt, asked):
+        for s in sentences:
+            own = asked & words(s.text)
+            if own:
+                held = len(own) + _CONTEXT_WEIGHT * len(context - own)
+                picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
+    picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
+    return picks
+
+
+def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
+    """For a follow-up: its own words as for any question; the words it borrowed from the
+    turns it refers to, all together worth one word, by the share of them in the passage
+    (they say which passage, not which sentence); and the kind of answer its question word
+    asks for ("为什么？", "By when?") worth one word, in the sentence."""
+    asked = set(content_words(prompt.question))
+    borrowed = set(prompt.borrowed) - asked
+    kind = expected_type(prompt.question)
+    total = len(asked) + 1 + (kind is not None)
+    picks: list[Pick] = []
+    for rank, p, context, sentences in _readable(prompt, asked | borrowed):
+        lent = len(borrowed & context) / len(borrowed) if borrowed else 0.0
+        for s in sentences:
+            own = asked & words(s.text)
+            typed = kind is not None and holds(kind, s.text)
+            if not (own or typed or (not asked and borrowed & words(s.text))):
+                continue
+            held = len(own) + _CONTEXT_WEIGHT * len(context & asked - own) + lent + typed
+            picks.append(Pick(p.n, rank, s.start, s.text, held / total))
+    picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
+    return picks
+
+
+def _readable(
+    prompt: Prompt, wanted: set[str]
+) -> Iterator[tuple[int, Passage, set[str], list[Sentence]]]:
+    """Each passage with the wanted words found in its context (the file's name, headings and
+    text, instructions left out), and its sentences that do not speak as an instruction."""
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
         withheld = instruction_sentences(p.chunk.text)
         # Nor does an instruction lend its words to the sentences around it.
-        kept = words(
-            "\n".join((stem, *p.chunk.heading_path, withhold_instructions(p.chunk.text, withheld)))
-        )
-        context = asked & kept
-        lent = _CONTEXT_WEIGHT * len(borrowed & kept)
+        kept = withhold_instructions(p.chunk.text, withheld)
+        context = wanted & words("\n".join((stem, *p.chunk.heading_path, kept)))
         starts = {s.start for s in withheld}
-        for s in split_sentences(p.chunk.text):
-            own = asked & words(s.text)
-            if s.start in starts or not (own or (not asked and borrowed & words(s.text))):
-                continue
-            if said and MARKER.sub("", s.text).strip() in said:
-                continue
-            held = len(own) + _CONTEXT_WEIGHT * len(context - own) + lent
-            picks.append(Pick(p.n, rank, s.start, s.text, held / total))
-    picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
-    return picks
+        sentences = [s for s in split_sentences(p.chunk.text) if s.start not in starts]
+        yield rank, p, context, sentences
 
 
 def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:

@@ -14,9 +14,7 @@ import rjieba
 
 from core.lexical_tokens import STOP_WORDS, lexical_tokens
 
-# "terse": one word of its own ("什么是窃听？", "How many pages?"), which may be a subject or
-# not: such a question is resolved only when, asked alone, it finds no answer.
-Reason = Literal["pronoun", "ellipsis", "short", "terse"]
+Reason = Literal["pronoun", "ellipsis", "short"]
 
 _PRONOUNS = frozenset(
     """
@@ -118,8 +116,9 @@ def follow_up_reason(question: str) -> Reason | None:
     demonstrative = any(t in _DEMONSTRATIVES for t in _tokens(text))
     if demonstrative and len(own) <= 2:
         return "pronoun"
-    if not own:
+    # One word of its own may be a subject ("什么是窃听？") or not ("超过了怎么办？", "Date?"):
+    # resolving costs a standalone question little, as its own word still has to be in the
+    # sentence that answers it.
+    if len(own) <= 1:
         return "short"
-    if len(own) == 1:
-        return "terse"
     return None

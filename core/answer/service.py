@@ -13,7 +13,7 @@ from prometheus_client import Histogram
 
 from core.answer.abstain import should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
-from core.answer.condense import Resolved, needs_resolving, resolve
+from core.answer.condense import Resolved, resolve
 from core.answer.expand import expand_query
 from core.answer.extract import best_sentences
 from core.answer.output_filter import OutputFilter
@@ -121,13 +121,7 @@ class AnswerService:
         document_ids: Sequence[str] | None = None,
     ) -> tuple[Resolved, Prepared]:
         """A chat turn: the question resolved from the conversation when it is a follow-up
-        (condense.py), then prepared. A terse question (one word of its own) may name its
-        subject ("什么是窃听？") or not ("什么时候更新的？"): it is resolved only when, asked
-        alone, it finds no answer."""
-        if needs_resolving(history, question) == "terse":
-            alone = await self.prepare_async(collection, question, top_k, document_ids)
-            if not alone.abstain:
-                return Resolved(question, question), alone
+        (condense.py), then prepared."""
         resolved = await resolve(self.llm, history, question)
         prepared = await self.prepare_async(
             collection,
