@@ -4,6 +4,7 @@ first before deciding to abstain."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -55,7 +56,7 @@ def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
     turns it refers to, all together worth one word, by the share of them in the passage
     (they say which passage, not which sentence); and the kind of answer its question word
     asks for ("为什么？", "By when?") worth one word, in the sentence."""
-    asked = set(content_words(prompt.question))
+    asked = set(content_words(prompt.question)) | _letters(prompt.question)
     borrowed = set(prompt.borrowed) - asked
     kind = expected_type(prompt.question)
     total = len(asked) + 1 + (kind is not None)
@@ -63,7 +64,7 @@ def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
     for rank, p, context, sentences in _readable(prompt, asked | borrowed):
         lent = len(borrowed & context) / len(borrowed) if borrowed else 0.0
         for s in sentences:
-            own = asked & words(s.text)
+            own = asked & (words(s.text) | _letters(s.text))
             typed = kind is not None and holds(kind, s.text)
             if not (own or typed or (not asked and borrowed & words(s.text))):
                 continue
@@ -71,6 +72,17 @@ def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
             picks.append(Pick(p.n, rank, s.start, s.text, held / total))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
+
+
+# A letter standing alone is a name in a follow-up ("那 C 呢？", "其中的 I 代表什么？"), while
+# the index leaves single letters out as noise.
+_LETTER = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
+
+
+def _letters(text: str) -> set[str]:
+    found = {m.lower() for m in _LETTER.findall(text)}
+    # In English text "I" and "a" are words.
+    return found if passage_language(text) == "zh" else found - {"a", "i"}
 
 
 def _readable(
