@@ -4,10 +4,12 @@ Two measures, one JSON line each per backend:
 - `sequence`: the questions of qa/pdf_qa.jsonl asked one after another in one conversation
   must score what each scores when asked alone (an answerable question: its answer in the
   answer text; an unanswerable one: "not in the documents").
+  `retrieved`: the answer is in a passage retrieved for it.
 - `follow_ups`: each pair of bench/data/multiturn/follow_ups.jsonl in a conversation of its
   own; the second question's answer must be in the answer text (`answered`) and in the
-  passages retrieved for it (`retrieved`). `alone` asks the second question without its
-  first, the floor a resolution must rise above.
+  passages retrieved for it (`retrieved`). `alone_*` asks the second question without its
+  first, the floor a resolution must rise above. Rows per language and per split (`tune` is
+  tuned on, `test` is not).
 
 With `--llm loopback` the answer backend is an OpenAI-compatible server on loopback that
 rewrites a follow-up as the pair's hand-written standalone question and answers with the first
@@ -132,18 +134,20 @@ class Chat:
         return replies
 
 
-def sequence(chat: Chat, shared: Path) -> dict[str, Any]:
+def sequence(chat: Chat, shared: Path, answers: bool) -> dict[str, Any]:
     lines = (shared / "qa" / "pdf_qa.jsonl").read_text(encoding="utf-8").splitlines()
     turns = [Turn(d["question"], d.get("answer")) for d in map(json.loads, lines)]
-    alone = [correct(t, chat.ask([t])[0]) for t in turns]
-    together = [correct(t, r) for t, r in zip(turns, chat.ask(turns), strict=True)]
-    return {
-        "measure": "sequence",
-        "questions": len(turns),
-        "alone_correct": sum(alone),
-        "in_sequence_correct": sum(together),
-        "changed": sum(a != b for a, b in zip(alone, together, strict=True)),
-    }
+    alone = [chat.ask([t])[0] for t in turns]
+    together = chat.ask(turns)
+    line: dict[str, Any] = {"measure": "sequence", "questions": len(turns)}
+    scores = {"retrieved": retrieved, **({"correct": correct} if answers else {})}
+    for name, scored in scores.items():
+        before = [scored(t, r) for t, r in zip(turns, alone, strict=True)]
+        after = [scored(t, r) for t, r in zip(turns, together, strict=True)]
+        line[f"alone_{name}"] = sum(before)
+        line[f"in_sequence_{name}"] = sum(after)
+        line[f"{name}_changed"] = sum(a != b for a, b in zip(before, after, strict=True))
+    return line
 
 
 def load_pairs(split: str) -> list[dict[str, Any]]:
@@ -151,21 +155,27 @@ def load_pairs(split: str) -> list[dict[str, Any]]:
     return [p for p in pairs if split == "all" or p["split"] == split]
 
 
-def follow_ups(chat: Chat, pairs: list[dict[str, Any]]) -> dict[str, Any]:
+def follow_ups(chat: Chat, pairs: list[dict[str, Any]], answers: bool) -> dict[str, Any]:
     rows: dict[str, dict[str, int]] = {}
     for pair in pairs:
         first, second = (Turn(t["question"], t["answer"]) for t in pair["turns"])
         replies = chat.ask([first, second])
         alone = chat.ask([second])[0]
+        scores = {
+            "retrieved": retrieved(second, replies[1]),
+            "alone_retrieved": retrieved(second, alone),
+        }
+        if answers:
+            scores |= {
+                "first_answered": correct(first, replies[0]),
+                "answered": correct(second, replies[1]),
+                "alone_answered": correct(second, alone),
+            }
         for group in ("all", pair["language"], pair["split"]):
-            row = rows.setdefault(
-                group, {"pairs": 0, "first": 0, "answered": 0, "retrieved": 0, "alone": 0}
-            )
+            row = rows.setdefault(group, {"pairs": 0})
             row["pairs"] += 1
-            row["first"] += correct(first, replies[0])
-            row["answered"] += correct(second, replies[1])
-            row["retrieved"] += retrieved(second, replies[1])
-            row["alone"] += correct(second, alone)
+            for name, value in scores.items():
+                row[name] = row.get(name, 0) + value
     return {"measure": "follow_ups", **{k: v for k, v in sorted(rows.items())}}
 
 
@@ -184,6 +194,7 @@ class LoopbackLLM:
     async def _complete(self, request: Request) -> EventSourceResponse:
         messages = (await request.json())["messages"]
         if messages[0]["content"] == REWRITE:
+            # Counted: a question that stands alone must not be sent to be rewritten.
             self.rewrite_requests += 1
             asked = messages[-1]["content"].rsplit("user: ", 1)[-1].strip()
             text = self.rewrites.get(asked, asked)
@@ -212,10 +223,12 @@ class LoopbackLLM:
 
 
 def run(settings: Settings, shared: Path, pairs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    # The loopback server's answers are not answers: only what it was given is measured.
+    answers = settings.llm_backend == "extractive"
     with TestClient(create_app(settings)) as client:
         chat = Chat(client)
-        yield sequence(chat, shared)
-        yield follow_ups(chat, pairs)
+        yield sequence(chat, shared, answers)
+        yield follow_ups(chat, pairs, answers)
 
 
 def main(argv: list[str] | None = None) -> None:

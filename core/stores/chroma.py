@@ -21,6 +21,20 @@ T = TypeVar("T")
 _BATCH = 1000
 
 
+# HNSW's candidate list while searching. At Chroma's default (100) a process that loaded the
+# index and replayed its log in another order missed the best chunks of a question now and
+# then: the same question got another answer after a restart (chroma-core/chroma#3638; 2 of 12
+# processes over 3,000 vectors, none of 13 at 200).
+EF_SEARCH = 200
+
+
+def _widen_search(collection: Any) -> None:
+    """Collections made before EF_SEARCH was set search with Chroma's default until widened."""
+    hnsw = (collection.configuration_json or {}).get("hnsw") or {}
+    if int(hnsw.get("ef_search") or 0) < EF_SEARCH:
+        collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+
+
 class ChromaVectorStore:
     def __init__(self, settings: Settings) -> None:
         # chromadb loads in 0.4 s: imported once the store opens, not when ownership asks
@@ -58,13 +72,14 @@ class ChromaVectorStore:
                     cached = self._client.get_or_create_collection(
                         self._name(collection_id),
                         metadata={"embedding_model": embedding_model},
-                        configuration={"hnsw": {"space": "cosine"}},
+                        configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
                         embedding_function=None,
                     )
             except self._not_found:
                 return None
             except Exception as exc:  # chromadb raises bare Exceptions of many kinds
                 raise BackendUnavailable(f"Chroma failed: {exc}") from exc
+            _widen_search(cached)
             self._collections[collection_id] = cached
         recorded = (cached.metadata or {}).get("embedding_model")
         if embedding_model is not None and recorded not in (None, embedding_model):
