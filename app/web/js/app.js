@@ -209,7 +209,8 @@ function main() {
   });
   const openChat = (name) => {
     const [addressedCollection, addressedChat] = addressed();
-    const id = addressedCollection === name && addressedChat ? addressedChat : localStorage.getItem(CHAT_STORAGE + name);
+    const id =
+      addressedCollection === name && addressedChat ? addressedChat : localStorage.getItem(CHAT_STORAGE + name);
     if (id) chat.open(id);
   };
   const library = new Library({

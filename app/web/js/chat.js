@@ -92,7 +92,7 @@ export class Chat {
     const collection = this.collection;
     let conversation;
     try {
-      conversation = await api.get(`${api.collectionPath(collection)}/conversations/${encodeURIComponent(id)}`);
+      conversation = await api.get(this.conversationPath(id));
     } catch (error) {
       if (error.status === 404) {
         this.reset();
@@ -126,12 +126,14 @@ export class Chat {
     this.documentIds = ids;
     if (!this.conversationId) return;
     try {
-      await api.patch(`${api.collectionPath(this.collection)}/conversations/${encodeURIComponent(this.conversationId)}`, {
-        document_ids: ids ?? [],
-      });
+      await api.patch(this.conversationPath(), { document_ids: ids ?? [] });
     } catch (error) {
       this.onError(error);
     }
+  }
+
+  conversationPath(id = this.conversationId) {
+    return `${api.collectionPath(this.collection)}/conversations/${encodeURIComponent(id)}`;
   }
 
   newReply() {
@@ -193,10 +195,8 @@ export class Chat {
     const ok = await this.stream(`${api.collectionPath(collection)}/chat`, body, reply, (data) => {
       if (collection !== this.collection) return;
       this.history.push({ role: "user", content: question }, { role: "assistant", content: reply.text });
-      if (data.conversation_id && data.conversation_id !== this.conversationId) {
-        this.conversationId = data.conversation_id;
-        this.onConversation(this.conversationId);
-      }
+      this.conversationId = data.conversation_id ?? this.conversationId;
+      this.onConversation(this.conversationId);
     });
     // A question that got no answer stays in the box, to send again.
     if (!ok && !this.input.value.trim()) {
@@ -212,8 +212,7 @@ export class Chat {
     const reply = this.newReply();
     if (last) last.replaceWith(reply.node);
     else this.thread.append(reply.node);
-    const path = `${api.collectionPath(this.collection)}/conversations/${encodeURIComponent(this.conversationId)}/regenerate`;
-    await this.stream(path, { stream: true }, reply, () => {});
+    await this.stream(`${this.conversationPath()}/regenerate`, { stream: true }, reply, () => {});
     reply.node.querySelector(".regenerate")?.focus();
   }
 
@@ -462,7 +461,12 @@ class Reply {
     if (seconds !== null) meta.append(el("span", { class: "dot-sep", "aria-hidden": "true" }, "·"), bind(el("span"), "elapsed", { s: seconds.toFixed(1) }));
     // A stopped answer was never stored: answering again would replace the one before it.
     const again = stored
-      ? el("button", { type: "button", class: "ghost-button regenerate", onclick: () => this.regenerate() }, icon("refresh"), bind(el("span"), "regenerate"))
+      ? el(
+          "button",
+          { type: "button", class: "ghost-button regenerate", onclick: () => this.regenerate() },
+          icon("refresh"),
+          bind(el("span"), "regenerate"),
+        )
       : null;
     this.actions.replaceChildren(...[copy, again, meta].filter(Boolean));
   }

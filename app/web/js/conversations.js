@@ -35,10 +35,11 @@ export class ConversationList {
     this.render();
   }
 
-  /** The open chat, marked in the list; a chat the list has not seen yet is fetched again. */
+  /** The open chat, marked in the list; fetched again unless it already heads the list, as a
+   * chat just answered does. */
   select(id) {
     this.current = id;
-    if (id && !this.items.some((c) => c.id === id)) this.load(this.collection);
+    if (id && this.items[0]?.id !== id) this.load(this.collection);
     else this.render();
   }
 
@@ -77,7 +78,10 @@ export class ConversationList {
     bindLabel(remove, "deleteConversation", { title });
     return el(
       "li",
-      { class: `chat${conversation.id === this.current ? " is-current" : ""}`, dataset: { conversation: conversation.id } },
+      {
+        class: `chat${conversation.id === this.current ? " is-current" : ""}`,
+        dataset: { conversation: conversation.id },
+      },
       open,
       rename,
       remove,

@@ -239,7 +239,8 @@ export class Library {
     try {
       const job = await api.post(`${api.collectionPath(this.current)}/documents/${encodeURIComponent(doc.id)}/retry`);
       const key = `u${this.nextUpload++}`;
-      this.uploads.set(key, { key, collection: this.current, name: doc.filename, size: doc.size, pct: 100, documentId: doc.id, job });
+      const upload = { key, collection: this.current, name: doc.filename, size: doc.size, pct: 100 };
+      this.uploads.set(key, { ...upload, documentId: doc.id, job });
     } catch (error) {
       this.onError(error);
     }
@@ -292,8 +293,9 @@ export class Library {
 
   /** Seconds left, never more than an earlier estimate promised; null while there is no pace. */
   estimate(job) {
-    if (!job.eta_seconds) return this.finishBy.has(job.id) ? Math.max(1, (this.finishBy.get(job.id) - Date.now()) / 1000) : null;
-    const by = Math.min(this.finishBy.get(job.id) ?? Infinity, Date.now() + job.eta_seconds * 1000);
+    const promised = this.finishBy.get(job.id) ?? Infinity;
+    const by = job.eta_seconds ? Math.min(promised, Date.now() + job.eta_seconds * 1000) : promised;
+    if (by === Infinity) return null;
     this.finishBy.set(job.id, by);
     return Math.max(1, (by - Date.now()) / 1000);
   }
@@ -433,7 +435,9 @@ export class Library {
   documentRow(doc) {
     const upload = this.uploadsHere().find((u) => u.documentId === doc.id);
     const meta = [formatSize(doc.size)];
-    if (doc.pages && PAGED.has(doc.media_type)) meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
+    if (doc.pages && PAGED.has(doc.media_type)) {
+      meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
+    }
     if (doc.chunks) meta.push(doc.chunks === 1 ? t("chunkN1") : t("chunksN", { n: doc.chunks }));
     const active = ACTIVE.has(doc.status);
     const remove = el(
@@ -467,7 +471,7 @@ export class Library {
         { class: "doc-main" },
         el("span", { class: "doc-title" }, name, badge(doc.status)),
         el("span", { class: "doc-meta" }, meta.join(" · ")),
-        active ? jobProgress(upload?.job, upload?.eta) : null,
+        active ? jobProgress(upload?.job, upload?.eta, doc.status) : null,
         doc.status === "searchable" ? bind(el("span", { class: "doc-note" }), "searchableNote") : null,
         doc.status === "failed" && doc.error
           ? el("span", { class: "doc-error" }, doc.error)
@@ -511,7 +515,11 @@ function progress(share, label) {
   );
 }
 
-function jobProgress(job, eta) {
+/** Without the job (a file added before this page was opened), the document's status says
+ * what stage it is in. */
+function jobProgress(job, eta, status) {
+  if (!job && status === "processing") return progress(0.02, t("parsing"));
+  if (!job && status === "searchable") return progress(0.1, t("embedding"));
   if (!job || job.state === "queued") return progress(0, t("waiting"));
   const p = job.progress;
   let share;
