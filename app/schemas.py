@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.service import Answer
-from core.catalog.records import ApiKey, Conversation, Job, JobState
+from core.catalog.records import ApiKey, Conversation, Job, JobStage, JobState
 from core.types import ChunkFlag
 
 # A document's id as the API shows it (sha256 hex); stored with a conversation.
@@ -140,8 +140,12 @@ class JobPublic(BaseModel):
 
 def eta_seconds(j: Job) -> float | None:
     """From the job's own pace so far: parsing counts for a tenth of the work, embedding for
-    the rest (what this CPU-bound pipeline spends). None until there is a pace to go by."""
+    the rest (what this CPU-bound pipeline spends). None until there is a pace to go by, and
+    while a claimed job waits for the embedder: a worker claims jobs in batches, and the time a
+    job waits there is no pace (the estimate would climb while it waits)."""
     if j.state != JobState.RUNNING or j.started_at is None:
+        return None
+    if j.stage == JobStage.EMBED and j.chunks_done == 0:
         return None
     parsed = j.pages_done / j.pages_total if j.pages_total else 0.0
     embedded = j.chunks_done / j.chunks_total if j.chunks_total else 0.0

@@ -5,6 +5,7 @@ that may only read refused each change to a knowledge base."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.schemas import eta_seconds
+from core.catalog.records import Job, JobStage, JobState
 from tests.conftest import make_settings, upload_and_wait
 
 ROOT = "root-key"
@@ -225,3 +228,32 @@ def test_a_key_that_may_only_read_cannot_change_a_knowledge_base(client: TestCli
     path = f"/api/collections/projects/conversations/{conversation}"
     assert client.patch(path, json={"title": "mine"}, headers=reader).status_code == 200
     assert client.delete(path, headers=reader).status_code == 204
+
+
+def test_a_claimed_job_waiting_for_the_embedder_has_no_estimate_that_climbs() -> None:
+    now = time.time()
+
+    def job(stage: JobStage, chunks_done: int, started_ago: float) -> Job:
+        return Job(
+            id="j",
+            collection_id="c",
+            document_id="d",
+            state=JobState.RUNNING,
+            stage=stage,
+            attempts=1,
+            pages_done=10,
+            pages_total=10,
+            chunks_done=chunks_done,
+            chunks_total=100,
+            error=None,
+            created_at=now - started_ago,
+            updated_at=now,
+            started_at=now - started_ago,
+            finished_at=None,
+        )
+
+    # Parsed, claimed with others, not yet embedding: waiting longer is no slower pace.
+    assert eta_seconds(job(JobStage.EMBED, 0, 10)) is None
+    assert eta_seconds(job(JobStage.EMBED, 0, 600)) is None
+    halfway = eta_seconds(job(JobStage.EMBED, 50, 60))
+    assert halfway is not None and 0 < halfway < 60

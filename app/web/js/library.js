@@ -520,6 +520,7 @@ function progress(share, label) {
 function jobProgress(job, eta, status) {
   if (!job && status === "processing") return progress(0.02, t("parsing"));
   if (!job && status === "searchable") return progress(0.1, t("embedding"));
+  if (job?.state === "queued" && job.stage === "embed") return progress(0.1, t("waitingEmbed"));
   if (!job || job.state === "queued") return progress(0, t("waiting"));
   const p = job.progress;
   let share;
