@@ -145,6 +145,12 @@ def test_top_k_of_the_knowledge_base_is_used_when_a_request_names_none(client: T
     )
     assert len(asked_for.json()["chunks"]) == 2
     assert len(chat(client, "launch code")["chunks"]) == 1
+    completion = client.post(
+        "/v1/chat/completions",
+        json={"model": "projects", "messages": [{"role": "user", "content": "launch code"}]},
+    )
+    assert completion.status_code == 200, completion.text
+    assert len(completion.json()["citations"]) <= 1
 
     for bad in ({"settings": {"top_k": 0}}, {"settings": {"top_k": 51}}, {"settings": {"x": 1}}):
         assert client.patch("/api/collections/projects", json=bad).status_code == 422, bad
