@@ -172,6 +172,11 @@ def test_the_last_answer_is_written_again_in_its_place(page: Any, service: Servi
     conversation = conversation_in_address(page)
     first = page.locator(".msg-assistant").first
     expect(first.locator(".regenerate")).to_be_hidden()
+    # A try that never reaches the service leaves the stored answer, and may be tried again.
+    page.route(re.compile(r"/regenerate$"), lambda route: route.abort())
+    page.locator(".msg-assistant").last.locator(".regenerate").click()
+    expect(page.locator(".msg-assistant").last).to_have_class(re.compile("is-error"))
+    page.unroute(re.compile(r"/regenerate$"))
     last = page.locator(".msg-assistant").last
     with page.expect_response(re.compile(r"/regenerate$")) as regenerated:
         last.locator(".regenerate").click()

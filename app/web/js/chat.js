@@ -212,7 +212,10 @@ export class Chat {
     const reply = this.newReply();
     if (last) last.replaceWith(reply.node);
     else this.thread.append(reply.node);
-    await this.stream(`${this.conversationPath()}/regenerate`, { stream: true }, reply, () => {});
+    const ok = await this.stream(`${this.conversationPath()}/regenerate`, { stream: true }, reply, () => {});
+    // The stored answer stays until a new one is complete, so a failed or stopped try may be
+    // tried again.
+    if (!ok) reply.offerRegenerate();
     reply.node.querySelector(".regenerate")?.focus();
   }
 
@@ -376,6 +379,21 @@ class Reply {
     );
   }
 
+  offerRegenerate() {
+    if (this.actions.querySelector(".regenerate")) return;
+    this.actions.hidden = false;
+    this.actions.prepend(this.regenerateButton());
+  }
+
+  regenerateButton() {
+    return el(
+      "button",
+      { type: "button", class: "ghost-button regenerate", onclick: () => this.regenerate() },
+      icon("refresh"),
+      bind(el("span"), "regenerate"),
+    );
+  }
+
   draw() {
     this.answer.replaceChildren(renderAnswer(this.text, (n) => this.citationButton(n)));
   }
@@ -460,14 +478,7 @@ class Reply {
     if (backend) meta.append(bind(el("span"), "backendLabel", { backend }));
     if (seconds !== null) meta.append(el("span", { class: "dot-sep", "aria-hidden": "true" }, "·"), bind(el("span"), "elapsed", { s: seconds.toFixed(1) }));
     // A stopped answer was never stored: answering again would replace the one before it.
-    const again = stored
-      ? el(
-          "button",
-          { type: "button", class: "ghost-button regenerate", onclick: () => this.regenerate() },
-          icon("refresh"),
-          bind(el("span"), "regenerate"),
-        )
-      : null;
+    const again = stored ? this.regenerateButton() : null;
     this.actions.replaceChildren(...[copy, again, meta].filter(Boolean));
   }
 }
