@@ -92,7 +92,8 @@ def test_scripts_and_vendored_libraries_are_served_as_javascript_with_their_lice
         assert "content-security-policy" in response.headers
     for library in ("marked", "dompurify"):
         assert (WEB / "vendor" / library / "LICENSE").stat().st_size > 500
-    assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
+    for sheet in ("app.css", "manage.css"):
+        assert client.get(f"/static/{sheet}").headers["content-type"].startswith("text/css")
 
 
 def test_missing_static_file_is_a_json_404(client: TestClient) -> None:
