@@ -59,6 +59,14 @@ class CollectionPublic(BaseModel):
     chunks: int
     settings: CollectionSettings
 
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _known_settings(cls, value: Any) -> Any:
+        # A key a later release stores is not this one's to show, nor a reason to fail.
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k in CollectionSettings.model_fields}
+        return value
+
 
 class AnswerSettings(BaseModel):
     """How this service answers, for every knowledge base: shown, set by its operator."""

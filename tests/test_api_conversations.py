@@ -166,9 +166,10 @@ def test_rename_a_knowledge_base_keeps_its_documents_and_conversations(client: T
     ).json()["conversation_id"]
     client.post("/api/collections", json={"name": "taken"})
 
-    taken = client.patch("/api/collections/draft", json={"name": "taken"})
+    taken = client.patch("/api/collections/draft", json={"name": "taken", "settings": {"top_k": 9}})
     assert taken.status_code == 409
     assert taken.json()["error"]["code"] == "conflict"
+    assert client.get("/api/collections/draft").json()["settings"] == {"top_k": None}
     for bad in ({"name": ""}, {"name": "a/b"}, {"name": "x" * 101}):
         assert client.patch("/api/collections/draft", json=bad).status_code == 422, bad
     assert client.patch("/api/collections/nope", json={"name": "x"}).status_code == 404

@@ -65,13 +65,14 @@ def update_collection(
     """A new `name` (409 when taken; a key must be allowed to change both names), or new
     `settings` (they replace the stored ones; a null field follows the service)."""
     updated = collection
+    # The rename first: refused, it leaves the settings as they were too.
+    if body.name is not None:
+        check_write(scopes, body.name)
+        updated = catalog.rename_collection(updated.name, body.name)
     if body.settings is not None:
         updated = catalog.set_collection_settings(
             updated.name, body.settings.model_dump(exclude_none=True)
         )
-    if body.name is not None:
-        check_write(scopes, body.name)
-        updated = catalog.rename_collection(updated.name, body.name)
     return CollectionPublic.model_validate(updated)
 
 
