@@ -325,3 +325,17 @@ def test_screenshots(chromium: Any, service: ServiceThread, locale: str, size: s
     page.locator("#filter-button").click()
     page.screenshot(path=str(SHOTS / f"{name}-filter.png"))
     context.close()
+
+
+def test_an_address_naming_a_deleted_chat_says_so_and_starts_a_new_one(
+    page: Any, service: ServiceThread
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{service.url}/#/projects/0123456789abcdef")
+    expect(page.locator("#banner-text")).to_have_text(
+        "That chat no longer exists; a new one starts here."
+    )
+    expect(page.locator(".msg")).to_have_count(0)
+    expect(page.locator("#question")).to_be_enabled()
+    assert page.url.endswith("#/projects")

@@ -209,9 +209,8 @@ function main() {
   });
   const openChat = (name) => {
     const [addressedCollection, addressedChat] = addressed();
-    const id =
-      addressedCollection === name && addressedChat ? addressedChat : localStorage.getItem(CHAT_STORAGE + name);
-    if (id) chat.open(id);
+    if (addressedCollection === name && addressedChat) chat.open(addressedChat);
+    else if (localStorage.getItem(CHAT_STORAGE + name)) chat.open(localStorage.getItem(CHAT_STORAGE + name), true);
   };
   const library = new Library({
     onCollection: (name) => {

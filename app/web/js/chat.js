@@ -86,8 +86,9 @@ export class Chat {
     if (forget) this.onConversation(null);
   }
 
-  /** A stored conversation of the current knowledge base, drawn from the API. */
-  async open(id) {
+  /** A stored conversation of the current knowledge base, drawn from the API. `quiet`: one
+   * remembered by this browser, whose deletion elsewhere needs no message. */
+  async open(id, quiet = false) {
     if (id === this.conversationId) return;
     const collection = this.collection;
     let conversation;
@@ -96,7 +97,7 @@ export class Chat {
     } catch (error) {
       if (error.status === 404) {
         this.reset();
-        this.onError({ code: "gone", message: t("conversationGone") });
+        if (!quiet) this.onError({ code: "gone", message: t("conversationGone") });
       } else this.onError(error);
       return;
     }

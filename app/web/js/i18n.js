@@ -120,7 +120,6 @@ const STRINGS = {
     countFailed: "{n} failed",
     allDocuments: "All documents",
     someDocuments: "{n} of {total} documents",
-    filterDocuments: "Search only some documents",
     filterTitle: "Answers search these documents",
     filterHint: "Kept with this chat.",
     filterNone: "No searchable documents yet.",
@@ -136,7 +135,6 @@ const STRINGS = {
     kbThresholdsHint: "Below this share of the question’s words in the best sentence, the answer is “not in your documents”. Fitted for the service; not changed here.",
     kbDelete: "Delete knowledge base",
     confirmDeleteCollection: "Delete the knowledge base “{name}” with all its documents and chats? This cannot be undone.",
-    kbSaved: "Saved.",
   },
   "zh-CN": {
     appName: "知库",
@@ -255,7 +253,6 @@ const STRINGS = {
     countFailed: "{n} 篇失败",
     allDocuments: "全部文档",
     someDocuments: "{n}/{total} 篇文档",
-    filterDocuments: "只在部分文档中查找",
     filterTitle: "回答只检索这些文档",
     filterHint: "此设置随对话保存。",
     filterNone: "还没有可检索的文档。",
@@ -271,7 +268,6 @@ const STRINGS = {
     kbThresholdsHint: "最佳句子覆盖问题用词的比例低于此值时，回答“文档中没有答案”。该值为服务统一拟合，此处不可修改。",
     kbDelete: "删除知识库",
     confirmDeleteCollection: "要删除知识库“{name}”及其全部文档和对话吗？此操作无法撤销。",
-    kbSaved: "已保存。",
   },
 };
 
