@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.schemas import DEFAULT_TOP_K
 from core.answer.vocabulary import ChatMessage
+from core.catalog.records import Collection
 from core.errors import InvalidInput
 from core.settings import Settings
 
@@ -46,3 +48,11 @@ def recent_history(
         kept.append(message)
         room -= len(message.content)
     return kept[::-1]
+
+
+def top_k_for(requested: int | None, collection: Collection) -> int:
+    """The request's top_k, else the knowledge base's (set in the page), else the default."""
+    if requested is not None:
+        return requested
+    stored = collection.settings.get("top_k")
+    return stored if isinstance(stored, int) else DEFAULT_TOP_K

@@ -9,8 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.answer.service import Answer
-from core.catalog.records import ApiKey, Conversation, Job, JobState
+from core.catalog.records import ApiKey, Conversation, Job, JobStage, JobState
 from core.types import ChunkFlag
+
+# A document's id as the API shows it (sha256 hex); stored with a conversation.
+DocumentId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z_-]+$")]
 
 # A collection's name: one path segment, no control characters (PostgreSQL text refuses NUL).
 CollectionName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f]+$")]
@@ -20,6 +23,28 @@ class CollectionCreate(BaseModel):
     name: CollectionName
     chunk_tokens: int | None = Field(default=None, ge=32, le=254)
     chunk_overlap_tokens: int | None = Field(default=None, ge=0, le=200)
+
+
+# Passages an answer reads when neither the request nor the knowledge base says.
+DEFAULT_TOP_K = 5
+TopK = Annotated[int, Field(ge=1, le=50)]
+
+
+class CollectionSettings(BaseModel):
+    """What a user may change for one knowledge base; a field left null follows the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: TopK | None = Field(
+        default=None, description=f"passages an answer reads; null: {DEFAULT_TOP_K}"
+    )
+
+
+class CollectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: CollectionName | None = None
+    settings: CollectionSettings | None = None
 
 
 class CollectionPublic(BaseModel):
@@ -32,6 +57,32 @@ class CollectionPublic(BaseModel):
     created_at: float
     documents: int
     chunks: int
+    settings: CollectionSettings
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _known_settings(cls, value: Any) -> Any:
+        # A key a later release stores is not this one's to show, nor a reason to fail.
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k in CollectionSettings.model_fields}
+        return value
+
+
+class AnswerSettings(BaseModel):
+    """How this service answers, for every knowledge base: shown, set by its operator."""
+
+    backend: str
+    default_top_k: int
+    # The least share of a question's words the best sentence must hold, per question
+    # language, below which the answer is "not in the documents".
+    abstention_thresholds: dict[str, float]
+
+
+class CollectionSettingsPublic(BaseModel):
+    # The top_k its answers read now: its own, else the service's default.
+    top_k: int
+    stored: CollectionSettings
+    service: AnswerSettings
 
 
 class DocumentPublic(BaseModel):
@@ -97,8 +148,12 @@ class JobPublic(BaseModel):
 
 def eta_seconds(j: Job) -> float | None:
     """From the job's own pace so far: parsing counts for a tenth of the work, embedding for
-    the rest (what this CPU-bound pipeline spends). None until there is a pace to go by."""
+    the rest (what this CPU-bound pipeline spends). None until there is a pace to go by, and
+    while a claimed job waits for the embedder: a worker claims jobs in batches, and the time a
+    job waits there is no pace (the estimate would climb while it waits)."""
     if j.state != JobState.RUNNING or j.started_at is None:
+        return None
+    if j.stage == JobStage.EMBED and j.chunks_done == 0:
         return None
     parsed = j.pages_done / j.pages_total if j.pages_total else 0.0
     embedded = j.chunks_done / j.chunks_total if j.chunks_total else 0.0
@@ -124,7 +179,7 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=20_000)
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: TopK | None = Field(default=None, description="null: the knowledge base's setting")
     document_ids: list[str] | None = Field(default=None, max_length=1000)
     stream: bool = False
 
@@ -221,8 +276,13 @@ class ChatRequest(BaseModel):
 
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
     conversation_id: str | None = Field(default=None, max_length=64)
-    top_k: int = Field(default=5, ge=1, le=50)
-    document_ids: list[str] | None = Field(default=None, max_length=1000)
+    top_k: TopK | None = Field(default=None, description="null: the knowledge base's setting")
+    document_ids: list[DocumentId] | None = Field(
+        default=None,
+        max_length=1000,
+        description="search only these documents; kept on the conversation, so a follow-up"
+        " that sends none keeps the last ones ([]: all documents again)",
+    )
     stream: bool = False
 
     @field_validator("messages")
@@ -236,6 +296,29 @@ class ChatRequest(BaseModel):
 class ChatResponse(QueryResponse):
     conversation_id: str
     question: str
+
+
+class RegenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: TopK | None = Field(default=None, description="null: the knowledge base's setting")
+    stream: bool = False
+
+
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    document_ids: list[DocumentId] | None = Field(
+        default=None, max_length=1000, description="[]: all documents of the knowledge base"
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the title is empty")
+        return value
 
 
 class MessagePublic(BaseModel):
@@ -255,6 +338,8 @@ class ConversationPublic(BaseModel):
     title: str
     created_at: float
     updated_at: float
+    # The documents its questions search; null: all of the knowledge base's.
+    document_ids: list[str] | None = None
     messages: list[MessagePublic] | None = None
 
     @classmethod

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from fastapi import APIRouter, Response
 
+from app.auth import check_write
 from app.deps import (
+    AnswersDep,
     CatalogDep,
     CollectionDep,
     NewCollectionDep,
@@ -13,7 +17,16 @@ from app.deps import (
     WritableCollectionDep,
 )
 from app.openapi_errors import BODY, IN_COLLECTION, errors
-from app.schemas import CollectionPublic
+from app.questions import top_k_for
+from app.schemas import (
+    DEFAULT_TOP_K,
+    AnswerSettings,
+    CollectionPublic,
+    CollectionSettingsPublic,
+    CollectionUpdate,
+)
+from core.answer.abstain import threshold
+from core.retrieval.language import Language
 
 router = APIRouter(prefix="/api/collections", tags=["collections"])
 
@@ -40,3 +53,40 @@ def get_collection(collection: CollectionDep) -> CollectionPublic:
 def delete_collection(collection: WritableCollectionDep, operations: OperationsDep) -> Response:
     operations.delete_collection(collection.name)
     return Response(status_code=204)
+
+
+@router.patch("/{name}", responses=errors(*IN_COLLECTION, *BODY, 409))
+def update_collection(
+    body: CollectionUpdate,
+    collection: WritableCollectionDep,
+    catalog: CatalogDep,
+    scopes: PrincipalDep,
+) -> CollectionPublic:
+    """A new `name` (409 when taken; a key must be allowed to change both names), or new
+    `settings` (they replace the stored ones; a null field follows the service)."""
+    updated = collection
+    # The rename first: refused, it leaves the settings as they were too.
+    if body.name is not None:
+        check_write(scopes, body.name)
+        updated = catalog.rename_collection(updated.name, body.name)
+    if body.settings is not None:
+        updated = catalog.set_collection_settings(
+            updated.name, body.settings.model_dump(exclude_none=True)
+        )
+    return CollectionPublic.model_validate(updated)
+
+
+@router.get("/{name}/settings", responses=errors(*IN_COLLECTION))
+def get_collection_settings(
+    collection: CollectionDep, answers: AnswersDep
+) -> CollectionSettingsPublic:
+    """What its answers use now: its own settings where set, the service's otherwise."""
+    return CollectionSettingsPublic(
+        top_k=top_k_for(None, collection),
+        stored=CollectionPublic.model_validate(collection).settings,
+        service=AnswerSettings(
+            backend=answers.llm.backend,
+            default_top_k=DEFAULT_TOP_K,
+            abstention_thresholds={lang: threshold(lang) for lang in get_args(Language)},
+        ),
+    )

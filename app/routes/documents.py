@@ -110,6 +110,19 @@ FILE_POLICIES = {
 }
 
 
+@router.post("/{document_id}/retry", status_code=202, responses=errors(409))
+def retry_document(
+    collection: WritableCollectionDep,
+    document_id: str,
+    catalog: CatalogDep,
+    operations: OperationsDep,
+) -> JobPublic:
+    """A new job for a failed document, by the document's id: what a page or script knows of
+    it (POST /api/jobs/{id}/retry does the same by job). Raises 409 unless it failed."""
+    job = catalog.latest_job(collection.id, document_id)
+    return JobPublic.of(operations.retry_job(job.id))
+
+
 @router.delete("/{document_id}", status_code=204)
 def delete_document(
     collection: WritableCollectionDep, document_id: str, operations: OperationsDep

@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.deps import AnswersDep, CatalogDep, OperationsDep, PrincipalDep, SettingsDep
 from app.errors import public_error
 from app.openapi_errors import BODY, IN_COLLECTION, errors
-from app.questions import check_length, check_messages
+from app.questions import check_length, check_messages, top_k_for
 from app.schemas import citations_json
 from app.streaming import SEPARATOR, event_response, json_event
 from core.answer.service import Answer, AnswerService, Prepared
@@ -93,7 +93,9 @@ async def chat_completions(
     check_length(question, settings.max_question_chars)
     answers.screen_question(collection, *(m.text() for m in turns if m.role == "user"))
     history = [ChatMessage(m.role, m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
-    _, prepared = await answers.prepare_turn(collection, history, question, 5, None)
+    _, prepared = await answers.prepare_turn(
+        collection, history, question, top_k_for(None, collection), None
+    )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
 

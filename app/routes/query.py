@@ -7,7 +7,7 @@ from sse_starlette import EventSourceResponse
 
 from app.deps import AnswersDep, CollectionDep, SettingsDep
 from app.openapi_errors import BODY, IN_COLLECTION, errors
-from app.questions import check_length
+from app.questions import check_length, top_k_for
 from app.schemas import QueryRequest, QueryResponse
 from app.streaming import answer_events, event_response
 
@@ -22,7 +22,9 @@ async def query(
 ) -> QueryResponse | EventSourceResponse:
     check_length(body.question, settings.max_question_chars)
     answers.screen_question(collection, body.question)
-    prepared = await answers.prepare_async(collection, body.question, body.top_k, body.document_ids)
+    prepared = await answers.prepare_async(
+        collection, body.question, top_k_for(body.top_k, collection), body.document_ids
+    )
     if body.stream:
         return event_response(answer_events(answers, prepared))
     return QueryResponse.of(await answers.answer(prepared))

@@ -18,19 +18,30 @@ if TYPE_CHECKING:
 _TITLE_CHARS = 60
 
 
+def _title(text: str) -> str:
+    return " ".join(text.split())[:_TITLE_CHARS] or "…"
+
+
+def _documents_json(document_ids: list[str] | None) -> str | None:
+    return None if document_ids is None else json.dumps(document_ids)
+
+
 class SqlConversations:
     def __init__(self, catalog: SqlCatalog) -> None:
         self._catalog = catalog
 
-    def create(self, collection_id: str, first_question: str) -> Conversation:
+    def create(
+        self, collection_id: str, first_question: str, document_ids: list[str] | None = None
+    ) -> Conversation:
         now = time.time()
-        title = " ".join(first_question.split())[:_TITLE_CHARS] or "…"
+        title = _title(first_question)
         conversation_id = uuid.uuid4().hex
         with self._catalog.transaction() as db:
             db.execute(
-                "INSERT INTO conversations (id, collection_id, title, created_at, updated_at)"
-                " VALUES (?,?,?,?,?)",
-                (conversation_id, collection_id, title, now, now),
+                "INSERT INTO conversations"
+                " (id, collection_id, title, created_at, updated_at, document_ids)"
+                " VALUES (?,?,?,?,?,?)",
+                (conversation_id, collection_id, title, now, now, _documents_json(document_ids)),
             )
         return self.get(collection_id, conversation_id)
 
@@ -77,6 +88,55 @@ class SqlConversations:
                 ],
             )
             db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (now, conversation_id))
+
+    def rename(self, collection_id: str, conversation_id: str, title: str) -> Conversation:
+        self._update(collection_id, conversation_id, "title", _title(title))
+        return self.get(collection_id, conversation_id)
+
+    def limit_to(
+        self, collection_id: str, conversation_id: str, document_ids: list[str] | None
+    ) -> Conversation:
+        self._update(collection_id, conversation_id, "document_ids", _documents_json(document_ids))
+        return self.get(collection_id, conversation_id)
+
+    def replace_last_answer(
+        self, collection_id: str, conversation_id: str, message: Message
+    ) -> None:
+        """What follows the last question gives way to `message`, in one transaction."""
+        now = time.time()
+        self.get(collection_id, conversation_id)
+        with self._catalog.transaction() as db:
+            last = db.execute(
+                "SELECT max(rowid) AS r FROM messages WHERE conversation_id=? AND role='user'",
+                (conversation_id,),
+            ).fetchone()
+            db.execute(
+                "DELETE FROM messages WHERE conversation_id=? AND rowid>?",
+                (conversation_id, last["r"] if last["r"] is not None else 0),
+            )
+            db.execute(
+                "INSERT INTO messages (conversation_id, role, content, citations, created_at)"
+                " VALUES (?,?,?,?,?)",
+                (
+                    conversation_id,
+                    message.role,
+                    message.content.replace("\x00", ""),
+                    json.dumps(message.citations, ensure_ascii=False),
+                    now,
+                ),
+            )
+            db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (now, conversation_id))
+
+    def _update(self, collection_id: str, conversation_id: str, column: str, value: object) -> None:
+        with self._catalog.transaction() as db:
+            changed = db.execute(
+                f"UPDATE conversations SET {column}=? WHERE id=? AND collection_id=?",
+                (value, conversation_id, collection_id),
+            )
+            if changed.rowcount != 1:
+                raise NotFound(
+                    f"conversation {conversation_id!r} does not exist in this collection"
+                )
 
     def delete(self, collection_id: str, conversation_id: str) -> None:
         self.get(collection_id, conversation_id)

@@ -7,7 +7,7 @@ cannot be reached; each docstring names what else a method raises, and says so w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.catalog.records import (
     ApiKey,
@@ -37,8 +37,11 @@ class LeaseLost(Exception):
 class Conversations(Protocol):
     """Chat conversations, kept beside the catalog so every replica continues the same one."""
 
-    def create(self, collection_id: str, first_question: str) -> Conversation:
-        """A new, empty conversation titled after its first question. Raises nothing else."""
+    def create(
+        self, collection_id: str, first_question: str, document_ids: list[str] | None = None
+    ) -> Conversation:
+        """A new, empty conversation titled after its first question, its questions limited
+        to `document_ids` (None: all). Raises nothing else."""
         ...
 
     def get(self, collection_id: str, conversation_id: str) -> Conversation:
@@ -51,6 +54,23 @@ class Conversations(Protocol):
 
     def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
         """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+    def rename(self, collection_id: str, conversation_id: str, title: str) -> Conversation:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+    def limit_to(
+        self, collection_id: str, conversation_id: str, document_ids: list[str] | None
+    ) -> Conversation:
+        """Its questions from now on search only `document_ids` (None: all). Raises NotFound."""
+        ...
+
+    def replace_last_answer(
+        self, collection_id: str, conversation_id: str, message: Message
+    ) -> None:
+        """The messages after the last user message (its answer) are replaced by `message`, in
+        one transaction. Raises NotFound."""
         ...
 
     def delete(self, collection_id: str, conversation_id: str) -> None:
@@ -77,6 +97,14 @@ class Collections(Protocol):
 
     def list_collections(self) -> list[Collection]:
         """By name. Raises nothing else."""
+        ...
+
+    def rename_collection(self, name: str, new_name: str) -> Collection:
+        """Raises NotFound, and Conflict when `new_name` is taken."""
+        ...
+
+    def set_collection_settings(self, name: str, settings: dict[str, Any]) -> Collection:
+        """Replaces what a user changed for it. Raises NotFound."""
         ...
 
     def delete_collection(self, name: str) -> Collection:

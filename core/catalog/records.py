@@ -49,6 +49,9 @@ class Collection:
     documents: int = 0
     chunks: int = 0
     vector_space: str | None = None
+    # What a user changed for this knowledge base (app/schemas.py CollectionSettings); empty:
+    # the service's defaults throughout.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def space(self) -> str:
@@ -167,6 +170,8 @@ class Conversation:
     created_at: float
     updated_at: float
     messages: list[Message] = field(default_factory=list)
+    # The documents its questions are limited to; None: all of the collection's.
+    document_ids: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +224,11 @@ class RowReader(Generic[R]):
 
 
 # Collections are read with their counts of documents and of live chunks.
-collection_of = RowReader(Collection, columns={"documents": "docs", "chunks": "chunk_count"})
+collection_of = RowReader(
+    Collection,
+    columns={"documents": "docs", "chunks": "chunk_count"},
+    parse={"settings": lambda stored: json.loads(stored) if stored else {}},
+)
 document_of = RowReader(Document, parse={"status": DocumentStatus})
 job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage})
 api_key_of = RowReader(ApiKey, parse={"scopes": Scopes.from_json})
@@ -235,8 +244,15 @@ chunk_of = RowReader(
 
 
 def conversation_of(r: Row, messages: list[Message] | None = None) -> Conversation:
+    documents = r["document_ids"]
     return Conversation(
-        r["id"], r["collection_id"], r["title"], r["created_at"], r["updated_at"], messages or []
+        r["id"],
+        r["collection_id"],
+        r["title"],
+        r["created_at"],
+        r["updated_at"],
+        messages or [],
+        json.loads(documents) if documents is not None else None,
     )
 
 

@@ -326,6 +326,62 @@ def test_conversations_keep_messages_in_order_per_collection(catalog: Catalog) -
         conversations.get(kb.id, started.id)
 
 
+def test_a_conversation_is_renamed_limited_and_its_last_answer_replaced(
+    catalog: Catalog,
+) -> None:
+    kb = catalog.create_collection("kb", "model", 200, 20)
+    other = catalog.create_collection("other", "model", 200, 20)
+    conversations = catalog.conversations()
+    started = conversations.create(kb.id, "where?", ["d1", "d2"])
+    assert started.document_ids == ["d1", "d2"]
+    conversations.append(
+        kb.id,
+        started.id,
+        [Message("user", "q1"), Message("assistant", "a1"), Message("user", "q2")],
+    )
+    conversations.append(kb.id, started.id, [Message("assistant", "a2", [{"n": 1}])])
+
+    conversations.replace_last_answer(kb.id, started.id, Message("assistant", "a2 again"))
+    got = conversations.get(kb.id, started.id)
+    assert [(m.role, m.content) for m in got.messages] == [
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+        ("assistant", "a2 again"),
+    ]
+    assert got.messages[3].citations == []
+
+    assert conversations.rename(kb.id, started.id, "  Where  it is ").title == "Where it is"
+    assert conversations.limit_to(kb.id, started.id, None).document_ids is None
+    assert conversations.in_collection(kb.id)[0].document_ids is None
+    for change in (
+        lambda: conversations.rename(other.id, started.id, "x"),
+        lambda: conversations.limit_to(other.id, started.id, ["d1"]),
+        lambda: conversations.replace_last_answer(other.id, started.id, Message("assistant", "x")),
+    ):
+        with pytest.raises(NotFound):
+            change()
+    assert conversations.get(kb.id, started.id).title == "Where it is"
+
+
+def test_a_collection_is_renamed_and_keeps_its_settings(catalog: Catalog) -> None:
+    kb = catalog.create_collection("kb", "model", 200, 20)
+    catalog.create_collection("taken", "model", 200, 20)
+    assert kb.settings == {}
+    assert catalog.set_collection_settings("kb", {"top_k": 8}).settings == {"top_k": 8}
+
+    renamed = catalog.rename_collection("kb", "知识库")
+    assert (renamed.id, renamed.name, renamed.settings) == (kb.id, "知识库", {"top_k": 8})
+    with pytest.raises(NotFound):
+        catalog.get_collection("kb")
+    with pytest.raises(Conflict):
+        catalog.rename_collection("知识库", "taken")
+    assert catalog.rename_collection("知识库", "知识库").id == kb.id
+    with pytest.raises(NotFound):
+        catalog.rename_collection("kb", "x")
+    assert catalog.set_collection_settings("知识库", {}).settings == {}
+
+
 def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> None:
     kb = catalog.create_collection("kb", "model", 200, 20)
     conversations = catalog.conversations()

@@ -1,11 +1,16 @@
 // Starts the page: language, the sidebar, the chat, the passage panel, and the messages shown
-// when the service cannot be reached or asks for a key.
+// when the service cannot be reached or asks for a key. The address (#/knowledge base/chat)
+// names the open chat, so a reload, a bookmark or a copied link opens it again.
 
 import * as api from "./api.js";
 import { Chat } from "./chat.js";
+import { ConversationList } from "./conversations.js";
+import { DocumentFilter } from "./filter.js";
 import { bind, lang, setLang, t, translate } from "./i18n.js";
 import { Library } from "./library.js";
 import { PassagePanel } from "./passage.js";
+
+const CHAT_STORAGE = "zhiku.chat.";
 
 const HEALTH_RETRY_MS = 3000;
 
@@ -43,6 +48,7 @@ class Banner {
       return;
     }
     if (error.code === "forbidden") this.show("keyForbidden", {}, "error");
+    else if (error.code === "gone") this.show("conversationGone", {}, "ok");
     else this.show("serviceError", { message: error.message }, "error");
     this.hideTimer = setTimeout(() => this.hide(), 8000);
   }
@@ -135,20 +141,31 @@ function drawer() {
   return () => set(false);
 }
 
+/** Ready, in progress and failed counted apart: a failed file is not one still coming. */
 function header(name, documents) {
   const title = document.getElementById("topbar-title");
   const meta = document.getElementById("topbar-meta");
   title.textContent = name ?? t("appName");
-  if (!name) {
-    meta.textContent = "";
-    return;
-  }
-  const ready = documents.filter((d) => d.status === "ready").length;
-  const total = documents.length;
-  if (ready < total) bind(meta, "docsReady", { ready, total });
-  else if (total === 1) bind(meta, "docsOneReady");
-  else bind(meta, "docsAllReady", { total });
-  meta.hidden = !total;
+  const count = (statuses) => documents.filter((d) => statuses.includes(d.status)).length;
+  const parts = [
+    ["countReady", count(["ready"])],
+    ["countWorking", count(["queued", "processing", "searchable"])],
+    ["countFailed", count(["failed"])],
+  ].filter(([, n]) => n);
+  meta.textContent = parts.map(([key, n]) => t(key, { n })).join(" · ");
+  meta.hidden = !name || !parts.length;
+}
+
+/** [knowledge base, chat id] named by the address, each null when absent. */
+function addressed() {
+  if (!window.location.hash.startsWith("#/")) return [null, null];
+  const [collection, chat] = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  return [collection || null, chat || null];
+}
+
+function address(collection, chat) {
+  const hash = collection ? `#/${encodeURIComponent(collection)}${chat ? `/${encodeURIComponent(chat)}` : ""}` : "";
+  if (window.location.hash !== hash) history.replaceState(null, "", hash || window.location.pathname);
 }
 
 function main() {
@@ -163,33 +180,85 @@ function main() {
   });
 
   const passage = new PassagePanel();
+  const onError = (error) => banner.error(error);
   let documents = [];
   let current = null;
+  const filter = new DocumentFilter({ onChange: (ids) => chat.limitTo(ids) });
+  const conversations = new ConversationList({
+    onOpen: (id) => {
+      chat.open(id);
+      closeDrawer();
+    },
+    onDeleted: (id) => {
+      if (id === chat.conversationId) chat.reset();
+    },
+    onError,
+  });
   const chat = new Chat({
     passage,
-    onError: (error) => banner.error(error),
+    onError,
     documents: () => documents,
+    filter,
+    onConversation: (id) => {
+      conversations.select(id);
+      if (!current) return;
+      if (id) localStorage.setItem(CHAT_STORAGE + current, id);
+      else localStorage.removeItem(CHAT_STORAGE + current);
+      address(current, id);
+    },
   });
+  const openChat = (name) => {
+    const [addressedCollection, addressedChat] = addressed();
+    if (addressedCollection === name && addressedChat) chat.open(addressedChat);
+    else if (localStorage.getItem(CHAT_STORAGE + name)) chat.open(localStorage.getItem(CHAT_STORAGE + name), true);
+  };
   const library = new Library({
     onCollection: (name) => {
       current = name;
       chat.setCollection(name);
+      conversations.load(name);
+      address(name, null);
+      if (name) openChat(name);
       closeDrawer();
+    },
+    onRenamed: (name) => {
+      const id = chat.conversationId;
+      localStorage.removeItem(CHAT_STORAGE + current);
+      current = name;
+      chat.collection = name;
+      conversations.load(name);
+      chat.onConversation(id);
+      header(current, documents);
     },
     onDocuments: (docs) => {
       documents = docs;
       chat.setDocuments(docs);
+      filter.setDocuments(docs);
       header(current, docs);
     },
-    onError: (error) => banner.error(error),
+    onError,
   });
   document.addEventListener("zhiku:lang", () => {
     library.renderDocuments();
+    conversations.render();
     header(current, documents);
   });
-  const load = () => library.load().catch((error) => banner.error(error));
+  window.addEventListener("hashchange", () => {
+    const [collection, id] = addressed();
+    if (collection && collection !== current) library.choose(collection);
+    else if (id && id !== chat.conversationId) chat.open(id);
+  });
+  // Moves focus without following the link: the address belongs to the open chat.
+  document.querySelector(".skip-link").addEventListener("click", (e) => {
+    e.preventDefault();
+    document.getElementById("question").focus();
+  });
+  const load = () => library.load(addressed()[0]).catch((error) => banner.error(error));
   banner.onBack = load;
-  load();
+  load().then(() => {
+    const question = document.getElementById("question");
+    if (!question.disabled && !document.querySelector("dialog[open]")) question.focus();
+  });
 }
 
 main();

@@ -1,5 +1,6 @@
 // The conversation: questions go to the chat endpoint as a stream, answers are drawn as they
-// arrive, then redrawn with their verified citations.
+// arrive, then redrawn with their verified citations. A stored conversation is drawn again
+// from the API, and its last answer can be written again.
 
 import * as api from "./api.js";
 import { el, icon } from "./dom.js";
@@ -9,12 +10,16 @@ import { renderAnswer } from "./markdown.js";
 const LLM_CODES = new Set(["upstream_failed", "upstream_timeout", "backend_unavailable"]);
 
 export class Chat {
-  constructor({ passage, onError, documents }) {
+  constructor({ passage, onError, documents, onConversation, filter }) {
     this.passage = passage;
     this.onError = onError;
     this.documents = documents;
+    this.onConversation = onConversation;
+    this.filter = filter;
     this.collection = null;
     this.conversationId = null;
+    // The documents this chat searches; null: all of them.
+    this.documentIds = null;
     this.history = [];
     this.controller = null;
     this.hasDocuments = false;
@@ -54,7 +59,8 @@ export class Chat {
   setCollection(name) {
     this.collection = name;
     this.loaded = false;
-    this.reset();
+    // Not forgotten: a reload comes back to the chat last open in this knowledge base.
+    this.reset(false);
   }
 
   /** `documents` of the current knowledge base, once they have been fetched. */
@@ -67,13 +73,72 @@ export class Chat {
     if (first || had !== this.hasDocuments) this.renderEmpty();
   }
 
-  reset() {
+  /** A new, empty chat; `forget`: the one open before is no longer the one to come back to. */
+  reset(forget = true) {
     this.stop();
     this.conversationId = null;
+    this.documentIds = null;
+    this.filter.set(null);
     this.history = [];
     this.thread.replaceChildren();
     this.renderEmpty();
     this.passage.close(false);
+    if (forget) this.onConversation(null);
+  }
+
+  /** A stored conversation of the current knowledge base, drawn from the API. `quiet`: one
+   * remembered by this browser, whose deletion elsewhere needs no message. */
+  async open(id, quiet = false) {
+    if (id === this.conversationId) return;
+    const collection = this.collection;
+    let conversation;
+    try {
+      conversation = await api.get(this.conversationPath(id));
+    } catch (error) {
+      if (error.status === 404) {
+        this.reset();
+        if (!quiet) this.onError({ code: "gone", message: t("conversationGone") });
+      } else this.onError(error);
+      return;
+    }
+    if (collection !== this.collection) return;
+    this.stop();
+    this.passage.close(false);
+    this.conversationId = conversation.id;
+    this.documentIds = conversation.document_ids;
+    this.filter.set(this.documentIds);
+    this.history = [];
+    this.thread.replaceChildren();
+    for (const message of conversation.messages) {
+      if (message.role === "user") this.thread.append(userMessage(message.content));
+      else if (message.role === "assistant") {
+        const reply = this.newReply();
+        reply.restore(message);
+        this.thread.append(reply.node);
+      }
+    }
+    this.renderEmpty();
+    this.thread.lastElementChild?.scrollIntoView({ block: "end" });
+    this.onConversation(conversation.id);
+  }
+
+  /** The filter's choice: kept with the open conversation at once, so a reload keeps it. */
+  async limitTo(ids) {
+    this.documentIds = ids;
+    if (!this.conversationId) return;
+    try {
+      await api.patch(this.conversationPath(), { document_ids: ids ?? [] });
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  conversationPath(id = this.conversationId) {
+    return `${api.collectionPath(this.collection)}/conversations/${encodeURIComponent(id)}`;
+  }
+
+  newReply() {
+    return new Reply(this.collection, this.passage, this.documents, () => this.regenerate());
   }
 
   renderEmpty() {
@@ -117,15 +182,8 @@ export class Chat {
 
   async ask(question) {
     this.thread.querySelector(".empty")?.remove();
-    this.thread.append(
-      el(
-        "article",
-        { class: "msg msg-user" },
-        el("h2", { class: "visually-hidden", "data-i18n": "you" }, t("you")),
-        el("div", { class: "bubble" }, question),
-      ),
-    );
-    const reply = new Reply(this.collection, this.passage, this.documents);
+    this.thread.append(userMessage(question));
+    const reply = this.newReply();
     this.thread.append(reply.node);
     reply.node.scrollIntoView({ block: "end", behavior: "smooth" });
 
@@ -133,28 +191,51 @@ export class Chat {
     const messages = this.conversationId
       ? [{ role: "user", content: question }]
       : [...this.history, { role: "user", content: question }];
-    const body = { messages, stream: true };
+    const body = { messages, stream: true, document_ids: this.documentIds ?? [] };
     if (this.conversationId) body.conversation_id = this.conversationId;
+    const ok = await this.stream(`${api.collectionPath(collection)}/chat`, body, reply, (data) => {
+      if (collection !== this.collection) return;
+      this.history.push({ role: "user", content: question }, { role: "assistant", content: reply.text });
+      this.conversationId = data.conversation_id ?? this.conversationId;
+      this.onConversation(this.conversationId);
+    });
+    // A question that got no answer stays in the box, to send again.
+    if (!ok && !this.input.value.trim()) {
+      this.input.value = question;
+      this.fit();
+    }
+  }
 
+  /** The last question answered again; the new answer takes the old one's place. */
+  async regenerate() {
+    if (!this.conversationId || this.controller) return;
+    const last = [...this.thread.querySelectorAll(".msg-assistant")].pop();
+    const reply = this.newReply();
+    if (last) last.replaceWith(reply.node);
+    else this.thread.append(reply.node);
+    const ok = await this.stream(`${this.conversationPath()}/regenerate`, { stream: true }, reply, () => {});
+    // The stored answer stays until a new one is complete, so a failed or stopped try may be
+    // tried again.
+    if (!ok) reply.offerRegenerate();
+    reply.node.querySelector(".regenerate")?.focus();
+  }
+
+  /** Streams one answer into `reply`; resolves true once it is complete. */
+  async stream(path, body, reply, onDone) {
     const controller = new AbortController();
     this.controller = controller;
     this.busy(true);
     const started = performance.now();
+    let complete = false;
     try {
-      for await (const { event, data } of api.events(
-        `${api.collectionPath(collection)}/chat`,
-        body,
-        controller.signal,
-      )) {
+      for await (const { event, data } of api.events(path, body, controller.signal)) {
         if (event === "delta") reply.delta(data.text);
         else if (event === "citations") reply.cite(data);
         else if (event === "error") reply.fail(data.error);
         else if (event === "done") {
           reply.done(data, (performance.now() - started) / 1000);
-          if (collection === this.collection) {
-            this.conversationId = data.conversation_id ?? this.conversationId;
-            this.history.push({ role: "user", content: question }, { role: "assistant", content: reply.text });
-          }
+          complete = true;
+          onDone(data);
         }
         this.follow(reply.node);
       }
@@ -169,6 +250,7 @@ export class Chat {
       if (this.controller === controller) this.controller = null;
       this.busy(false);
     }
+    return complete;
   }
 
   /** Keeps the newest text in view unless the reader has scrolled up to read. */
@@ -179,11 +261,21 @@ export class Chat {
   }
 }
 
+function userMessage(question) {
+  return el(
+    "article",
+    { class: "msg msg-user" },
+    el("h2", { class: "visually-hidden", "data-i18n": "you" }, t("you")),
+    el("div", { class: "bubble" }, question),
+  );
+}
+
 class Reply {
-  constructor(collection, passage, documents) {
+  constructor(collection, passage, documents, regenerate) {
     this.collection = collection;
     this.passage = passage;
     this.documents = documents;
+    this.regenerate = regenerate;
     this.text = "";
     this.citations = new Map();
     this.chunks = new Map();
@@ -239,6 +331,19 @@ class Reply {
     this.drawActions(data.backend, seconds);
   }
 
+  /** A stored answer: its text and verified citations (the passages' texts are not kept). */
+  restore(message) {
+    this.finished = true;
+    this.text = message.content;
+    this.citations = new Map(message.citations.map((c) => [c.n, c]));
+    this.status.remove();
+    this.node.classList.remove("is-streaming");
+    this.node.removeAttribute("aria-busy");
+    this.draw();
+    this.drawSources();
+    this.drawActions(null, null);
+  }
+
   stopped() {
     this.finished = true;
     this.status.remove();
@@ -246,7 +351,7 @@ class Reply {
     this.node.classList.add("is-stopped");
     this.node.removeAttribute("aria-busy");
     this.answer.after(bind(el("p", { class: "stopped-note" }), "stopped"));
-    if (this.text) this.drawActions(null, null);
+    if (this.text) this.drawActions(null, null, false);
   }
 
   fail(error) {
@@ -272,6 +377,21 @@ class Reply {
           : el("p", { class: "error-text" }, error.message),
         unreachable ? null : el("code", { class: "error-code" }, error.code),
       ),
+    );
+  }
+
+  offerRegenerate() {
+    if (this.actions.querySelector(".regenerate")) return;
+    this.actions.hidden = false;
+    this.actions.prepend(this.regenerateButton());
+  }
+
+  regenerateButton() {
+    return el(
+      "button",
+      { type: "button", class: "ghost-button regenerate", onclick: () => this.regenerate() },
+      icon("refresh"),
+      bind(el("span"), "regenerate"),
     );
   }
 
@@ -342,7 +462,7 @@ class Reply {
     );
   }
 
-  drawActions(backend, seconds) {
+  drawActions(backend, seconds, stored = true) {
     this.actions.hidden = false;
     const copy = el("button", { type: "button", class: "ghost-button copy" }, icon("copy"), bind(el("span"), "copy"));
     copy.addEventListener("click", async () => {
@@ -358,7 +478,9 @@ class Reply {
     const meta = el("span", { class: "msg-meta" });
     if (backend) meta.append(bind(el("span"), "backendLabel", { backend }));
     if (seconds !== null) meta.append(el("span", { class: "dot-sep", "aria-hidden": "true" }, "·"), bind(el("span"), "elapsed", { s: seconds.toFixed(1) }));
-    this.actions.replaceChildren(copy, meta);
+    // A stopped answer was never stored: answering again would replace the one before it.
+    const again = stored ? this.regenerateButton() : null;
+    this.actions.replaceChildren(...[copy, again, meta].filter(Boolean));
   }
 }
 

@@ -1,5 +1,6 @@
-// The sidebar: knowledge bases, their documents, and uploads followed from the first byte
-// sent to the document being ready (or failed, with the reason).
+// The sidebar: knowledge bases (with their settings, renamed or deleted here), their documents,
+// and uploads followed from the first byte sent to the document being ready (or failed, with
+// the reason, and retried from here).
 
 import * as api from "./api.js";
 import { el, formatSize, icon } from "./dom.js";
@@ -9,13 +10,16 @@ const COLLECTION_STORAGE = "zhiku.collection";
 const ACTIVE = new Set(["queued", "processing", "searchable"]);
 const POLL_MS = 800;
 const PARALLEL_UPLOADS = 2;
+// Formats whose documents have pages a reader can open at; others count one "page" apiece.
+const PAGED = new Set(["application/pdf"]);
 
 /** What to show for a refused change: a key that may read but not write gets its own words. */
 const messageOf = (error) => (error.code === "forbidden" ? t("keyForbidden") : error.message);
 
 export class Library {
-  constructor({ onCollection, onDocuments, onError }) {
+  constructor({ onCollection, onRenamed, onDocuments, onError }) {
     this.onCollection = onCollection;
+    this.onRenamed = onRenamed;
     this.onDocuments = onDocuments;
     this.onError = onError;
     this.collections = [];
@@ -27,6 +31,9 @@ export class Library {
     this.queue = [];
     this.running = 0;
     this.pollTimer = null;
+    // The earliest finish each job has been promised, so a later, slower pace cannot make
+    // the estimate climb (a job waits between its stages).
+    this.finishBy = new Map();
 
     this.select = document.getElementById("collection-select");
     this.list = document.getElementById("doc-list");
@@ -36,6 +43,9 @@ export class Library {
     this.formError = document.getElementById("new-collection-error");
     this.fileInput = document.getElementById("file-input");
     this.dropZone = document.getElementById("drop-zone");
+    this.settingsButton = document.getElementById("collection-settings");
+    this.settingsForm = document.getElementById("collection-settings-form");
+    this.settingsError = document.getElementById("kb-settings-error");
     this.wire();
   }
 
@@ -49,6 +59,18 @@ export class Library {
     });
     this.form.addEventListener("keydown", (e) => {
       if (e.key === "Escape") this.closeForm();
+    });
+    this.settingsButton.addEventListener("click", () =>
+      this.settingsForm.hidden ? this.openSettings() : this.closeSettings(),
+    );
+    document.getElementById("cancel-collection-settings").addEventListener("click", () => this.closeSettings());
+    document.getElementById("delete-collection").addEventListener("click", () => this.deleteCollection());
+    this.settingsForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.saveSettings();
+    });
+    this.settingsForm.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.closeSettings();
     });
     this.fileInput.addEventListener("change", () => {
       this.add([...this.fileInput.files]);
@@ -72,9 +94,10 @@ export class Library {
     for (const name of ["dragover", "drop"]) window.addEventListener(name, (e) => e.preventDefault());
   }
 
-  async load() {
+  /** `wanted`: a knowledge base named by the address, before the one used last. */
+  async load(wanted = null) {
     this.collections = await api.get("/api/collections");
-    const wanted = this.current ?? localStorage.getItem(COLLECTION_STORAGE);
+    wanted = wanted ?? this.current ?? localStorage.getItem(COLLECTION_STORAGE);
     const names = this.collections.map((c) => c.name);
     this.renderCollections();
     if (!names.length) this.openForm();
@@ -86,6 +109,7 @@ export class Library {
       ...this.collections.map((c) => el("option", { value: c.name }, c.name)),
     );
     this.select.disabled = !this.collections.length;
+    this.settingsButton.disabled = !this.collections.length;
     if (!this.collections.length) this.select.append(bind(el("option", { value: "" }), "noCollections"));
     if (this.current) this.select.value = this.current;
   }
@@ -97,6 +121,7 @@ export class Library {
     this.select.value = name ?? "";
     document.body.classList.toggle("no-collection", !name);
     if (changed) {
+      this.closeSettings(false);
       this.documents = [];
       this.onCollection(name);
       this.list.replaceChildren();
@@ -134,6 +159,94 @@ export class Library {
     await this.choose(name);
   }
 
+  async openSettings() {
+    const name = this.current;
+    if (!name) return;
+    let shown;
+    try {
+      shown = await api.get(`${api.collectionPath(name)}/settings`);
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    this.form.hidden = true;
+    const nameInput = document.getElementById("kb-name");
+    const topK = document.getElementById("kb-top-k");
+    nameInput.value = name;
+    topK.value = shown.stored.top_k ?? "";
+    topK.placeholder = String(shown.service.default_top_k);
+    bind(document.getElementById("kb-top-k-hint"), "kbTopKHint", { n: shown.service.default_top_k });
+    document.getElementById("kb-backend").textContent = shown.service.backend;
+    const thresholds = shown.service.abstention_thresholds;
+    bind(document.getElementById("kb-thresholds"), "kbThresholdsValue", {
+      en: thresholds.en.toFixed(2),
+      zh: thresholds.zh.toFixed(2),
+    });
+    this.settingsError.textContent = "";
+    this.settingsForm.hidden = false;
+    this.settingsButton.setAttribute("aria-expanded", "true");
+    nameInput.focus();
+  }
+
+  closeSettings(restoreFocus = true) {
+    if (this.settingsForm.hidden) return;
+    this.settingsForm.hidden = true;
+    this.settingsButton.setAttribute("aria-expanded", "false");
+    if (restoreFocus) this.settingsButton.focus();
+  }
+
+  async saveSettings() {
+    const name = this.current;
+    const wanted = document.getElementById("kb-name").value.trim();
+    const topK = document.getElementById("kb-top-k").value.trim();
+    const body = { settings: { top_k: topK ? Number(topK) : null } };
+    if (wanted && wanted !== name) body.name = wanted;
+    let updated;
+    try {
+      updated = await api.patch(api.collectionPath(name), body);
+    } catch (error) {
+      this.settingsError.textContent = messageOf(error);
+      if (error.unreachable) this.onError(error);
+      return;
+    }
+    this.closeSettings();
+    if (updated.name === name) return;
+    this.current = updated.name;
+    localStorage.setItem(COLLECTION_STORAGE, updated.name);
+    this.collections = await api.get("/api/collections");
+    this.renderCollections();
+    this.onRenamed(updated.name);
+  }
+
+  async deleteCollection() {
+    const name = this.current;
+    if (!name || !window.confirm(t("confirmDeleteCollection", { name }))) return;
+    try {
+      await api.del(api.collectionPath(name));
+    } catch (error) {
+      this.settingsError.textContent = messageOf(error);
+      if (error.unreachable) this.onError(error);
+      return;
+    }
+    this.closeSettings(false);
+    localStorage.removeItem(COLLECTION_STORAGE);
+    this.current = null;
+    await this.load();
+    this.select.focus();
+  }
+
+  async retry(doc) {
+    try {
+      const job = await api.post(`${api.collectionPath(this.current)}/documents/${encodeURIComponent(doc.id)}/retry`);
+      const key = `u${this.nextUpload++}`;
+      const upload = { key, collection: this.current, name: doc.filename, size: doc.size, pct: 100 };
+      this.uploads.set(key, { ...upload, documentId: doc.id, job });
+    } catch (error) {
+      this.onError(error);
+    }
+    await this.refresh();
+  }
+
   async refresh() {
     const name = this.current;
     if (!name) return;
@@ -167,13 +280,24 @@ export class Library {
           if (error.unreachable) this.onError(error);
           return;
         }
+        upload.eta = this.estimate(upload.job);
         if (["done", "failed", "cancelled"].includes(upload.job.state)) {
           upload.finished = true;
           this.uploads.delete(upload.key);
+          this.finishBy.delete(upload.job.id);
         }
       }),
     );
     await this.refresh();
+  }
+
+  /** Seconds left, never more than an earlier estimate promised; null while there is no pace. */
+  estimate(job) {
+    const promised = this.finishBy.get(job.id) ?? Infinity;
+    const by = job.eta_seconds ? Math.min(promised, Date.now() + job.eta_seconds * 1000) : promised;
+    if (by === Infinity) return null;
+    this.finishBy.set(job.id, by);
+    return Math.max(1, (by - Date.now()) / 1000);
   }
 
   add(files) {
@@ -236,6 +360,16 @@ export class Library {
       this.onError(error);
     }
     await this.refresh();
+  }
+
+  retryButton(doc) {
+    const button = el(
+      "button",
+      { type: "button", class: "ghost-button doc-retry", onclick: () => this.retry(doc) },
+      icon("refresh"),
+      bind(el("span"), "retryDocument"),
+    );
+    return bindLabel(button, "retryDocumentLabel", { name: doc.filename });
   }
 
   uploadsHere() {
@@ -301,7 +435,9 @@ export class Library {
   documentRow(doc) {
     const upload = this.uploadsHere().find((u) => u.documentId === doc.id);
     const meta = [formatSize(doc.size)];
-    if (doc.pages) meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
+    if (doc.pages && PAGED.has(doc.media_type)) {
+      meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
+    }
     if (doc.chunks) meta.push(doc.chunks === 1 ? t("chunkN1") : t("chunksN", { n: doc.chunks }));
     const active = ACTIVE.has(doc.status);
     const remove = el(
@@ -335,10 +471,12 @@ export class Library {
         { class: "doc-main" },
         el("span", { class: "doc-title" }, name, badge(doc.status)),
         el("span", { class: "doc-meta" }, meta.join(" · ")),
-        active ? jobProgress(upload?.job) : null,
+        active ? jobProgress(upload?.job, upload?.eta, doc.status) : null,
+        doc.status === "searchable" ? bind(el("span", { class: "doc-note" }), "searchableNote") : null,
         doc.status === "failed" && doc.error
           ? el("span", { class: "doc-error" }, doc.error)
           : null,
+        doc.status === "failed" ? this.retryButton(doc) : null,
         this.flashed === doc.id ? bind(el("span", { class: "doc-note" }), "alreadyAdded") : null,
       ),
       remove,
@@ -377,7 +515,12 @@ function progress(share, label) {
   );
 }
 
-function jobProgress(job) {
+/** Without the job (a file added before this page was opened), the document's status says
+ * what stage it is in. */
+function jobProgress(job, eta, status) {
+  if (!job && status === "processing") return progress(0.02, t("parsing"));
+  if (!job && status === "searchable") return progress(0.1, t("embedding"));
+  if (job?.state === "queued" && job.stage === "embed") return progress(0.1, t("waitingEmbed"));
   if (!job || job.state === "queued") return progress(0, t("waiting"));
   const p = job.progress;
   let share;
@@ -392,6 +535,6 @@ function jobProgress(job) {
     share = 0.02;
     label = t("parsing");
   }
-  if (job.eta_seconds) label += ` · ${t("etaSeconds", { s: Math.ceil(job.eta_seconds) })}`;
+  if (eta) label += ` · ${t("etaSeconds", { s: Math.ceil(eta) })}`;
   return progress(share, label);
 }

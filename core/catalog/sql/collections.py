@@ -3,8 +3,10 @@ deleted with everything they hold."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
 from core.catalog.records import Collection, collection_of
 from core.catalog.sql.base import LIVE, SqlBase
@@ -55,6 +57,29 @@ class SqlCollections(SqlBase):
                 args,
             ).fetchall()
         return [collection_of(r) for r in rows]
+
+    def rename_collection(self, name: str, new_name: str) -> Collection:
+        collection = self.get_collection(name)
+        if new_name == name:
+            return collection
+        with self.transaction() as db:
+            renamed = db.execute(
+                "UPDATE collections SET name=? WHERE id=? AND NOT EXISTS"
+                " (SELECT 1 FROM collections k WHERE k.name=?)",
+                (new_name, collection.id, new_name),
+            )
+            if renamed.rowcount != 1:
+                raise Conflict(f"collection {new_name!r} already exists")
+        return self.collection_by_id(collection.id)
+
+    def set_collection_settings(self, name: str, settings: dict[str, Any]) -> Collection:
+        collection = self.get_collection(name)
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE collections SET settings=? WHERE id=?",
+                (json.dumps(settings) if settings else None, collection.id),
+            )
+        return self.collection_by_id(collection.id)
 
     def delete_collection(self, name: str) -> Collection:
         collection = self.get_collection(name)
