@@ -28,7 +28,8 @@ class SqlConversations:
         conversation_id = uuid.uuid4().hex
         with self._catalog.transaction() as db:
             db.execute(
-                "INSERT INTO conversations VALUES (?,?,?,?,?)",
+                "INSERT INTO conversations (id, collection_id, title, created_at, updated_at)"
+                " VALUES (?,?,?,?,?)",
                 (conversation_id, collection_id, title, now, now),
             )
         return self.get(collection_id, conversation_id)
