@@ -147,6 +147,13 @@ class CitationPublic(BaseModel):
     page: int | None
     quote: str
     verified: bool
+    # Citations stored with a conversation before it was added have none: the page then finds
+    # the quote in the chunk's text.
+    spans: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="Where the sentences the answer quotes are in the text of the chunk with "
+        "the same n: [start, end) offsets in Unicode code points, one per sentence.",
+    )
 
 
 class ChunkPublic(BaseModel):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from core.answer.instructions import WITHHELD, withhold_instructions
+from core.answer.instructions import withhold_instructions
+from core.answer.quotes import Quote, passage_quotes
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Passage
 from core.lexical_tokens import lexical_tokens
@@ -29,49 +30,63 @@ class Citation:
     quote: str
     verified: bool
     support: float
+    spans: tuple[tuple[int, int], ...] = ()
+    """Where in the chunk's text each sentence is that the answer's uses of `[n]` quote."""
 
 
 def words(text: str) -> set[str]:
     return set(lexical_tokens(MARKER.sub("", text)))
 
 
-def support(claim: str, passage: str) -> tuple[float, str]:
+def support(claim: str, passage: Passage) -> tuple[float, Quote | None]:
     """The share of the claim's words found in the passage, and the passage sentence that
-    shares the most (the quote shown with the citation)."""
+    shares the most (the quote shown with the citation); of two that share as many, the one
+    with fewer words the claim lacks, which is the sentence an extractive answer quoted. An
+    instruction sentence is never shown as what the passage says, nor a sentence that shares
+    no word (a claim in another language than the passage's has no quote)."""
     claimed = words(claim)
     if not claimed:
-        return 0.0, ""
-    best_quote, best_shared = "", -1
-    for sentence in split_sentences(passage):
-        text = sentence.text.replace(WITHHELD, "").strip()
-        shared = len(claimed & words(text))
-        if text and shared > best_shared:
-            best_quote, best_shared = text, shared
-    return len(claimed & words(passage)) / len(claimed), best_quote
+        return 0.0, None
+    best: Quote | None = None
+    best_key = (0, 0)
+    for quote in passage_quotes(passage):
+        if quote.instruction:
+            continue
+        own = words(quote.text)
+        key = (len(claimed & own), -len(own - claimed))
+        if key[0] and (best is None or key > best_key):
+            best, best_key = quote, key
+    share = len(claimed & words(withhold_instructions(passage.chunk.text))) / len(claimed)
+    return share, best
 
 
 def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """Drop markers that point at no passage; check the others against their sentence. A
-    passage cited by several sentences keeps its best-supported use."""
+    passage cited by several sentences keeps its best-supported use, and the spans of the
+    sentences each use quotes."""
     by_n = {p.n: p for p in passages}
     found: dict[int, Citation] = {}
+    spans: dict[int, set[tuple[int, int]]] = {}
     for sentence in split_sentences(answer):
         claim = MARKER.sub("", sentence.text)
         for number in {int(m) for m in MARKER.findall(sentence.text)}:
             passage = by_n.get(number)
             if passage is None:
                 continue
-            # An instruction sentence is never shown as what the passage says.
-            share, quote = support(claim, withhold_instructions(passage.chunk.text))
+            share, quote = support(claim, passage)
+            if quote is not None:
+                spans.setdefault(number, set()).add((quote.start, quote.end))
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,
                     passage.chunk.document_id,
                     passage.filename,
                     passage.chunk.page,
-                    quote,
+                    "" if quote is None else quote.text,
                     share >= SUPPORT_THRESHOLD,
                     round(share, 3),
                 )
     cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in by_n else "", answer)
-    return cleaned, [found[n] for n in sorted(found)]
+    return cleaned, [
+        replace(found[n], spans=tuple(sorted(spans.get(n, ())))) for n in sorted(found)
+    ]

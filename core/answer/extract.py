@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from core.answer.cite import words
-from core.answer.instructions import instruction_sentences, withhold_instructions
-from core.answer.sentences import split_sentences
+from core.answer.instructions import withhold_instructions
+from core.answer.quotes import passage_quotes
 from core.answer.vocabulary import Prompt
 from core.retrieval.language import passage_language
 
@@ -21,6 +21,7 @@ class Pick:
     n: int
     rank: int
     position: int
+    """Where the sentence starts in the passage's chunk text."""
     text: str
     coverage: float
 
@@ -37,16 +38,15 @@ def best_sentences(prompt: Prompt) -> list[Pick]:
     picks: list[Pick] = []
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
-        withheld = instruction_sentences(p.chunk.text)
-        # Nor does an instruction lend its words to the sentences around it.
-        kept = withhold_instructions(p.chunk.text, withheld)
+        # Nor does an instruction lend its words to the sentences around it. A running header
+        # does: like the file name, it says what the page is about.
+        kept = withhold_instructions(p.chunk.text)
         context = asked & words("\n".join((stem, *p.chunk.heading_path, kept)))
-        starts = {s.start for s in withheld}
-        for s in split_sentences(p.chunk.text):
-            own = asked & words(s.text)
-            if own and s.start not in starts:
+        for q in passage_quotes(p):
+            own = asked & words(q.text)
+            if own and not q.instruction:
                 held = len(own) + _CONTEXT_WEIGHT * len(context - own)
-                picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
+                picks.append(Pick(p.n, rank, q.start, q.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
 
@@ -60,11 +60,8 @@ def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:
     )
     if first is None:
         return []
-    withheld = {s.start for s in instruction_sentences(first.chunk.text)}
     sentences = [
-        s
-        for s in split_sentences(first.chunk.text)
-        if s.start not in withheld and not s.text.lstrip().startswith("#")
+        q for q in passage_quotes(first) if not q.instruction and not q.text.startswith("#")
     ]
     rank = prompt.passages.index(first)
-    return [Pick(first.n, rank, s.start, s.text, 0.0) for s in sentences[:count]]
+    return [Pick(first.n, rank, q.start, q.text, 0.0) for q in sentences[:count]]
