@@ -151,8 +151,9 @@ class CitationPublic(BaseModel):
     # the quote in the chunk's text.
     spans: list[tuple[int, int]] = Field(
         default_factory=list,
-        description="Where the sentences the answer quotes are in the text of the chunk with "
-        "the same n: [start, end) offsets in Unicode code points, one per sentence.",
+        description="Where the sentence each use of [n] quotes is in the text of the chunk "
+        "with the same n, in the answer's order: [start, end) offsets in Unicode code points. A "
+        "use whose sentence shares no word with the chunk has none.",
     )
 
 

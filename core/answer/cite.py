@@ -31,7 +31,8 @@ class Citation:
     verified: bool
     support: float
     spans: tuple[tuple[int, int], ...] = ()
-    """Where in the chunk's text each sentence is that the answer's uses of `[n]` quote."""
+    """Where in the chunk's text the sentence is that each use of `[n]` quotes, in the
+    answer's order (a use whose sentence shares no word with the passage quotes none)."""
 
 
 def words(text: str) -> set[str]:
@@ -62,20 +63,20 @@ def support(claim: str, passage: Passage) -> tuple[float, Quote | None]:
 
 def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """Drop markers that point at no passage; check the others against their sentence. A
-    passage cited by several sentences keeps its best-supported use, and the spans of the
-    sentences each use quotes."""
+    passage cited by several sentences keeps its best-supported use, and the span of the
+    sentence each use quotes."""
     by_n = {p.n: p for p in passages}
     found: dict[int, Citation] = {}
-    spans: dict[int, set[tuple[int, int]]] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}
     for sentence in split_sentences(answer):
         claim = MARKER.sub("", sentence.text)
-        for number in {int(m) for m in MARKER.findall(sentence.text)}:
+        for number in dict.fromkeys(int(m) for m in MARKER.findall(sentence.text)):
             passage = by_n.get(number)
             if passage is None:
                 continue
             share, quote = support(claim, passage)
             if quote is not None:
-                spans.setdefault(number, set()).add((quote.start, quote.end))
+                spans.setdefault(number, []).append((quote.start, quote.end))
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,
@@ -88,5 +89,5 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
                 )
     cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in by_n else "", answer)
     return cleaned, [
-        replace(found[n], spans=tuple(sorted(spans.get(n, ())))) for n in sorted(found)
+        replace(found[n], spans=tuple(spans.get(n, ()))) for n in sorted(found)
     ]

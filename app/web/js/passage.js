@@ -47,7 +47,7 @@ export class PassagePanel {
 
     const quote = citation?.quote ?? "";
     const body = el("blockquote", { class: "passage-text" });
-    if (chunk?.text) body.append(...highlighted(chunk.text, citation?.spans, quote));
+    if (chunk?.text) body.append(...highlighted(chunk.text, citedSpans(citation, n, opener), quote));
     else body.append(el("mark", {}, quote));
 
     const actions = el("div", { class: "passage-actions" });
@@ -82,9 +82,19 @@ export class PassagePanel {
   }
 }
 
-/** The passage as text nodes, with each sentence the answer quotes wrapped in <mark>: at the
- * citation's spans, which count code points as the service does (a JS index counts UTF-16
- * units), else where the quote is found. */
+/** The spans to mark: the one the opened [n] cites (a citation has a span per use of [n], in
+ * the answer's order), or all of them when it was opened from elsewhere (the sources list) or
+ * the answer's [n] buttons do not pair with its spans. */
+function citedSpans(citation, n, opener) {
+  const spans = citation?.spans ?? [];
+  const uses = [...(opener?.closest(".answer")?.querySelectorAll(`button.cite[data-n="${n}"]`) ?? [])];
+  const use = uses.indexOf(opener);
+  return use >= 0 && uses.length === spans.length ? [spans[use]] : spans;
+}
+
+/** The passage as text nodes, with the cited sentences wrapped in <mark>: at their spans,
+ * which count code points as the service does (a JS index counts UTF-16 units), else where
+ * the quote is found. */
 function highlighted(text, spans, quote) {
   const chars = Array.from(text);
   const marked = (spans ?? [])
