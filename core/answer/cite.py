@@ -88,6 +88,4 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
                     round(share, 3),
                 )
     cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in by_n else "", answer)
-    return cleaned, [
-        replace(found[n], spans=tuple(spans.get(n, ()))) for n in sorted(found)
-    ]
+    return cleaned, [replace(found[n], spans=tuple(spans.get(n, ()))) for n in sorted(found)]
