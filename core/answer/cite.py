@@ -31,8 +31,8 @@ class Citation:
     verified: bool
     support: float
     spans: tuple[tuple[int, int], ...] = ()
-    """Where in the chunk's text the sentence is that each use of `[n]` quotes, in the
-    answer's order (a use whose sentence shares no word with the passage quotes none)."""
+    """Where in the chunk's text the sentence is that each `[n]` of the answer quotes, in the
+    answer's order (one whose claim shares no word with the passage quotes none)."""
 
 
 def words(text: str) -> set[str]:
@@ -67,16 +67,13 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
     sentence each use quotes."""
     by_n = {p.n: p for p in passages}
     found: dict[int, Citation] = {}
-    spans: dict[int, list[tuple[int, int]]] = {}
     for sentence in split_sentences(answer):
         claim = MARKER.sub("", sentence.text)
-        for number in dict.fromkeys(int(m) for m in MARKER.findall(sentence.text)):
+        for number in {int(m) for m in MARKER.findall(sentence.text)}:
             passage = by_n.get(number)
             if passage is None:
                 continue
             share, quote = support(claim, passage)
-            if quote is not None:
-                spans.setdefault(number, []).append((quote.start, quote.end))
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,
@@ -87,5 +84,26 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
                     share >= SUPPORT_THRESHOLD,
                     round(share, 3),
                 )
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for claim, number in _uses(answer):
+        if number in found:
+            _, quote = support(claim, by_n[number])
+            if quote is not None:
+                spans.setdefault(number, []).append((quote.start, quote.end))
     cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in by_n else "", answer)
     return cleaned, [replace(found[n], spans=tuple(spans.get(n, ()))) for n in sorted(found)]
+
+
+def _uses(answer: str) -> list[tuple[str, int]]:
+    """Each `[n]` of the answer, in order, with what it cites: the last sentence before it
+    since the marker before ("Title [1] A sentence. [1]" cites the title, then the sentence);
+    markers side by side ("… [1][2]") cite the same."""
+    found: list[tuple[str, int]] = []
+    claim, previous = "", 0
+    for marker in MARKER.finditer(answer):
+        before = split_sentences(answer[previous : marker.start()])
+        if before:
+            claim = before[-1].text
+        found.append((claim, int(marker.group(1))))
+        previous = marker.end()
+    return found
