@@ -71,21 +71,30 @@ def test_a_streamed_answer_comes_a_sentence_at_a_time_and_joins_to_the_whole_ans
     assert content.startswith(whole["answer"] + "\n\nSources:")
 
 
-def test_each_use_of_a_citation_points_at_the_sentence_it_quotes(client: TestClient) -> None:
+def test_the_running_header_of_each_page_is_in_no_answer(client: TestClient) -> None:
     body = client.post("/api/collections/kb/query", json={"question": DRAFT}).json()
     answer = body["answer"]
     assert answer.startswith("September 2002 Draft 01 First draft for discussion with Nova Scotia")
-    # The page's running header (issue 19): "National Hydro Network, Data Model – Edition 1.0
-    # 2004-06" and "GeoBase® iii" head every page of this PDF.
+    # "National Hydro Network, Data Model – Edition 1.0 2004-06" and "GeoBase® iii" head every
+    # page of this PDF, the cited ones too; and the PDF broke the quoted sentences over lines.
+    cited = [c for c in body["chunks"] if f"[{c['n']}]" in answer]
+    assert cited and all(c["text"].startswith("National Hydro Network") for c in cited)
     assert "GeoBase" not in answer and "Edition 1.0" not in answer
+    assert "\n" not in answer and all("\n" in c["text"] for c in cited)
+
+
+@pytest.mark.parametrize("question", [DRAFT, ZEN])
+def test_each_citation_marker_points_at_the_sentence_it_quotes(
+    client: TestClient, question: str
+) -> None:
+    body = client.post("/api/collections/kb/query", json={"question": question}).json()
     chunks = {c["n"]: c["text"] for c in body["chunks"]}
+    # "Example document [1] Beautiful is better than ugly. [1]": the first [1] cites the title.
     uses: dict[int, list[str]] = {}
-    for sentence, n in _CITED.findall(answer):
+    for sentence, n in _CITED.findall(body["answer"]):
         uses.setdefault(int(n), []).append(sentence.strip())
     assert body["citations"]
     for citation in body["citations"]:
         text = chunks[citation["n"]]
         quoted = [text[start:end] for start, end in citation["spans"]]
         assert [one_line(q) for q in quoted] == uses[citation["n"]]
-        # The chunk holds the sentence as the PDF broke it over lines.
-        assert any("\n" in q for q in quoted)
