@@ -151,9 +151,9 @@ class CitationPublic(BaseModel):
     # the quote in the chunk's text.
     spans: list[tuple[int, int]] = Field(
         default_factory=list,
-        description="Where the sentence each use of [n] quotes is in the text of the chunk "
-        "with the same n, in the answer's order: [start, end) offsets in Unicode code points. A "
-        "use whose sentence shares no word with the chunk has none.",
+        description="For each [n] of the answer, in order: where the sentence it quotes is in "
+        "the text of the chunk with the same n, as [start, end) offsets in Unicode code points. "
+        "A marker whose sentence shares no word with the chunk has none.",
     )
 
 
