@@ -202,6 +202,14 @@ class CitationPublic(BaseModel):
     page: int | None
     quote: str
     verified: bool
+    # Citations stored with a conversation before it was added have none: the page then finds
+    # the quote in the chunk's text.
+    spans: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="For each [n] of the answer, in order: where the sentence it quotes is in "
+        "the text of the chunk with the same n, as [start, end) offsets in Unicode code points. "
+        "A marker whose sentence shares no word with the chunk has none.",
+    )
 
 
 class ChunkPublic(BaseModel):

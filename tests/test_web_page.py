@@ -231,7 +231,12 @@ def test_upload_a_pdf_ask_and_open_the_cited_passage(
     assert response.headers["content-type"].startswith("text/event-stream")
     answer = reply.locator(".answer")
     assert "Beautiful is better than ugly" in answer.inner_text()
-    citation = answer.locator("button.cite").first
+    # The [n] after the sentence: each marks the sentence it cites (the answer may open with the
+    # document's title, cited too).
+    citation = answer.locator(
+        "xpath=.//button[contains(@class, 'cite')]"
+        "[preceding-sibling::text()[1][contains(., 'better than ugly')]]"
+    )
     assert citation.is_visible() and "is-unverified" not in (citation.get_attribute("class") or "")
     assert reply.locator(".source-name").first.inner_text() == PDF
     desktop.shot("desktop-en-answer")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from core.answer.instructions import WITHHELD, withhold_instructions
+from core.answer.instructions import withhold_instructions
+from core.answer.quotes import Quote, passage_quotes
 from core.answer.sentences import split_sentences
 from core.answer.vocabulary import Passage
 from core.lexical_tokens import lexical_tokens
@@ -29,30 +30,41 @@ class Citation:
     quote: str
     verified: bool
     support: float
+    spans: tuple[tuple[int, int], ...] = ()
+    """Where in the chunk's text the sentence is that each `[n]` of the answer quotes, in the
+    answer's order (one whose claim shares no word with the passage quotes none)."""
 
 
 def words(text: str) -> set[str]:
     return set(lexical_tokens(MARKER.sub("", text)))
 
 
-def support(claim: str, passage: str) -> tuple[float, str]:
+def support(claim: str, passage: Passage) -> tuple[float, Quote | None]:
     """The share of the claim's words found in the passage, and the passage sentence that
-    shares the most (the quote shown with the citation)."""
+    shares the most (the quote shown with the citation); of two that share as many, the one
+    with fewer words the claim lacks, which is the sentence an extractive answer quoted. An
+    instruction sentence is never shown as what the passage says, nor a sentence that shares
+    no word (a claim in another language than the passage's has no quote)."""
     claimed = words(claim)
     if not claimed:
-        return 0.0, ""
-    best_quote, best_shared = "", -1
-    for sentence in split_sentences(passage):
-        text = sentence.text.replace(WITHHELD, "").strip()
-        shared = len(claimed & words(text))
-        if text and shared > best_shared:
-            best_quote, best_shared = text, shared
-    return len(claimed & words(passage)) / len(claimed), best_quote
+        return 0.0, None
+    best: Quote | None = None
+    best_key = (0, 0)
+    for quote in passage_quotes(passage):
+        if quote.instruction:
+            continue
+        own = words(quote.text)
+        key = (len(claimed & own), -len(own - claimed))
+        if key[0] and (best is None or key > best_key):
+            best, best_key = quote, key
+    share = len(claimed & words(withhold_instructions(passage.chunk.text))) / len(claimed)
+    return share, best
 
 
 def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """Drop markers that point at no passage; check the others against their sentence. A
-    passage cited by several sentences keeps its best-supported use."""
+    passage cited by several sentences keeps its best-supported use, and the span of the
+    sentence each use quotes."""
     by_n = {p.n: p for p in passages}
     found: dict[int, Citation] = {}
     for sentence in split_sentences(answer):
@@ -61,17 +73,37 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> tuple[str, lis
             passage = by_n.get(number)
             if passage is None:
                 continue
-            # An instruction sentence is never shown as what the passage says.
-            share, quote = support(claim, withhold_instructions(passage.chunk.text))
+            share, quote = support(claim, passage)
             if number not in found or share > found[number].support:
                 found[number] = Citation(
                     number,
                     passage.chunk.document_id,
                     passage.filename,
                     passage.chunk.page,
-                    quote,
+                    "" if quote is None else quote.text,
                     share >= SUPPORT_THRESHOLD,
                     round(share, 3),
                 )
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for claim, number in _uses(answer):
+        if number in found:
+            _, quote = support(claim, by_n[number])
+            if quote is not None:
+                spans.setdefault(number, []).append((quote.start, quote.end))
     cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in by_n else "", answer)
-    return cleaned, [found[n] for n in sorted(found)]
+    return cleaned, [replace(found[n], spans=tuple(spans.get(n, ()))) for n in sorted(found)]
+
+
+def _uses(answer: str) -> list[tuple[str, int]]:
+    """Each `[n]` of the answer, in order, with what it cites: the last sentence before it
+    since the marker before ("Title [1] A sentence. [1]" cites the title, then the sentence);
+    markers side by side ("… [1][2]") cite the same."""
+    found: list[tuple[str, int]] = []
+    claim, previous = "", 0
+    for marker in MARKER.finditer(answer):
+        before = split_sentences(answer[previous : marker.start()])
+        if before:
+            claim = before[-1].text
+        found.append((claim, int(marker.group(1))))
+        previous = marker.end()
+    return found

@@ -12,8 +12,8 @@ from pathlib import PurePath
 from core.answer.answer_type import expected_type, holds
 from core.answer.cite import words
 from core.answer.follow_up import content_words
-from core.answer.instructions import instruction_sentences, withhold_instructions
-from core.answer.sentences import Sentence, split_sentences
+from core.answer.instructions import withhold_instructions
+from core.answer.quotes import Quote, passage_quotes
 from core.answer.vocabulary import Passage, Prompt
 from core.retrieval.language import passage_language
 
@@ -25,6 +25,7 @@ class Pick:
     n: int
     rank: int
     position: int
+    """Where the sentence starts in the passage's chunk text."""
     text: str
     coverage: float
 
@@ -87,18 +88,17 @@ def _letters(text: str) -> set[str]:
 
 def _readable(
     prompt: Prompt, wanted: set[str]
-) -> Iterator[tuple[int, Passage, set[str], list[Sentence]]]:
+) -> Iterator[tuple[int, Passage, set[str], list[Quote]]]:
     """Each passage with the wanted words found in its context (the file's name, headings and
-    text, instructions left out), and its sentences that do not speak as an instruction."""
+    text, instructions left out), and its quotable sentences (quotes.py) that do not speak as
+    an instruction."""
     for rank, p in enumerate(prompt.passages):
         stem = PurePath(p.filename).stem.replace("-", " ").replace("_", " ")
-        withheld = instruction_sentences(p.chunk.text)
-        # Nor does an instruction lend its words to the sentences around it.
-        kept = withhold_instructions(p.chunk.text, withheld)
+        # Nor does an instruction lend its words to the sentences around it. A running header
+        # does: like the file name, it says what the page is about.
+        kept = withhold_instructions(p.chunk.text)
         context = wanted & words("\n".join((stem, *p.chunk.heading_path, kept)))
-        starts = {s.start for s in withheld}
-        sentences = [s for s in split_sentences(p.chunk.text) if s.start not in starts]
-        yield rank, p, context, sentences
+        yield rank, p, context, [q for q in passage_quotes(p) if not q.instruction]
 
 
 def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:
@@ -110,11 +110,8 @@ def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:
     )
     if first is None:
         return []
-    withheld = {s.start for s in instruction_sentences(first.chunk.text)}
     sentences = [
-        s
-        for s in split_sentences(first.chunk.text)
-        if s.start not in withheld and not s.text.lstrip().startswith("#")
+        q for q in passage_quotes(first) if not q.instruction and not q.text.startswith("#")
     ]
     rank = prompt.passages.index(first)
-    return [Pick(first.n, rank, s.start, s.text, 0.0) for s in sentences[:count]]
+    return [Pick(first.n, rank, q.start, q.text, 0.0) for q in sentences[:count]]

@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 from prometheus_client import Histogram
 
@@ -18,8 +18,9 @@ from core.answer.expand import expand_query
 from core.answer.extract import best_sentences
 from core.answer.output_filter import OutputFilter
 from core.answer.prompt import NOT_FOUND, build_prompt
+from core.answer.quotes import running_lines
 from core.answer.vocabulary import ChatMessage, Passage, Prompt
-from core.catalog import Documents
+from core.catalog import Catalog
 from core.catalog.records import Collection
 from core.content_safety import WITHHELD, ContentSafety
 from core.llm.protocol import LLM
@@ -63,7 +64,7 @@ def _observed(histogram: Histogram, since: float) -> float:
 class AnswerService:
     def __init__(
         self,
-        catalog: Documents,
+        catalog: Catalog,
         retriever: HybridRetriever,
         llm: LLM,
         system_template: str,
@@ -76,6 +77,9 @@ class AnswerService:
         self._system = system_template
         self._expansion = expansion
         self._safety = safety
+        # A document's chunks never change under its id (the hash of its bytes), so neither do
+        # its running lines; reading them is a pass over all its chunks, once.
+        self._running = lru_cache(maxsize=64)(self._running_lines)
 
     def screen_question(self, collection: Collection, *questions: str) -> None:
         """Raises ContentRefused when a question (the new one, and those a client sends as the
@@ -157,7 +161,14 @@ class AnswerService:
             for d in {f.chunk.document_id for f in retrieval.chunks}
         }
         passages = [
-            Passage(n, f.chunk, names[f.chunk.document_id])
+            Passage(
+                n,
+                f.chunk,
+                names[f.chunk.document_id],
+                frozenset()
+                if f.chunk.page is None
+                else self._running(collection.id, f.chunk.document_id),
+            )
             for n, f in enumerate(retrieval.chunks, start=1)
         ]
         prompt = build_prompt(
@@ -183,6 +194,9 @@ class AnswerService:
             abstain,
             {"retrieve_ms": _observed(RETRIEVAL_SECONDS, started)},
         )
+
+    def _running_lines(self, collection_id: str, document_id: str) -> frozenset[str]:
+        return running_lines(self._catalog.document_chunks(collection_id, document_id))
 
     async def generate(self, prepared: Prepared) -> AsyncIterator[str]:
         """The answer's text deltas, filtered (output_filter.py); the not-found message when

@@ -27,6 +27,9 @@ class Passage:
     n: int
     chunk: StoredChunk
     filename: str
+    running: frozenset[str] = frozenset()
+    """Its document's running headers and footers (quotes.py `running_lines`), which no
+    quote of it holds."""
 
 
 @dataclass(frozen=True)

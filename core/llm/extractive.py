@@ -1,5 +1,5 @@
 """The offline default: answers with the retrieved sentences that best cover the question,
-each cited. No model, no network; `backend` says so."""
+each cited, as quotes.py makes them readable. No model, no network; `backend` says so."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from core.answer.abstain import should_abstain
 from core.answer.cite import MARKER
 from core.answer.extract import across_picks, best_sentences
 from core.answer.prompt import NOT_FOUND
+from core.answer.quotes import as_text
 from core.answer.vocabulary import Prompt
 from core.retrieval.language import passage_language
 from core.settings import Settings
@@ -40,7 +41,11 @@ class ExtractiveLLM:
         for i, pick in enumerate(chosen):
             # A document's own footnote markers ("founded in 1998.[3]") would read as
             # citations of other passages: only the passage's own number cites.
-            yield f"{joiner if i else ''}{MARKER.sub('', pick.text)} [{pick.n}]"
+            quoted = MARKER.sub("", pick.text)
+            # One delta a sentence, as a generative backend streams; each sentence is one line
+            # (quotes.py) and only the first starts one, where Markdown would read a "# " of
+            # the document as a heading.
+            yield f"{joiner}{quoted} [{pick.n}]" if i else f"{as_text(quoted)} [{pick.n}]"
 
     async def aclose(self) -> None:
         return None

@@ -1,4 +1,4 @@
-// The side panel that shows a cited passage: its document, page, the quoted sentence marked
+// The side panel that shows a cited passage: its document, page, the quoted sentences marked
 // in the passage text, and a link to the page itself in the browser's PDF viewer.
 
 import * as api from "./api.js";
@@ -47,7 +47,7 @@ export class PassagePanel {
 
     const quote = citation?.quote ?? "";
     const body = el("blockquote", { class: "passage-text" });
-    if (chunk?.text) body.append(...highlighted(chunk.text, quote));
+    if (chunk?.text) body.append(...highlighted(chunk.text, citedSpans(citation, n, opener), quote));
     else body.append(el("mark", {}, quote));
 
     const actions = el("div", { class: "passage-actions" });
@@ -82,12 +82,43 @@ export class PassagePanel {
   }
 }
 
-/** The passage as text nodes, with the quoted sentence wrapped in <mark>. Whitespace may
- * differ between the two (line breaks in the passage), so the match tolerates it. */
-function highlighted(text, quote) {
-  const words = quote.trim().split(/\s+/).filter(Boolean);
-  if (!words.length) return [text];
-  const pattern = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s*"));
+/** The spans to mark: the one the opened [n] cites (a citation has a span per use of [n], in
+ * the answer's order), or all of them when it was opened from elsewhere (the sources list) or
+ * the answer's [n] buttons do not pair with its spans. */
+function citedSpans(citation, n, opener) {
+  const spans = citation?.spans ?? [];
+  const uses = [...(opener?.closest(".answer")?.querySelectorAll(`button.cite[data-n="${n}"]`) ?? [])];
+  const use = uses.indexOf(opener);
+  return use >= 0 && uses.length === spans.length ? [spans[use]] : spans;
+}
+
+/** The passage as text nodes, with the cited sentences wrapped in <mark>: at their spans,
+ * which count code points as the service does (a JS index counts UTF-16 units), else where
+ * the quote is found. */
+function highlighted(text, spans, quote) {
+  const chars = Array.from(text);
+  const marked = (spans ?? [])
+    .filter(([start, end]) => start >= 0 && start < end && end <= chars.length)
+    .sort((a, b) => a[0] - b[0]);
+  if (!marked.length) return found(text, quote);
+  const parts = [];
+  let last = 0;
+  for (const [start, end] of marked) {
+    if (start < last) continue;
+    parts.push(chars.slice(last, start).join(""), el("mark", {}, chars.slice(start, end).join("")));
+    last = end;
+  }
+  parts.push(chars.slice(last).join(""));
+  return parts;
+}
+
+/** The passage with the quote marked where it is found. Whitespace may differ between the two
+ * (line breaks in the passage; the quote joins them, in Chinese without a space), so the match
+ * tolerates it between any two characters. */
+function found(text, quote) {
+  const chars = Array.from(quote.replace(/\s+/g, ""));
+  if (!chars.length) return [text];
+  const pattern = new RegExp(chars.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s*"), "u");
   const match = pattern.exec(text);
   if (!match) return [el("mark", {}, quote), el("span", { class: "passage-rest" }, text)];
   return [
