@@ -45,21 +45,16 @@ class ParseLimit(LoadError):
 
 
 def too_much_memory(memory_mb: int) -> ParseLimit:
-    return ParseLimit(
-        f"the document needs more than {memory_mb} MB of memory to read"
-        " (ZHIKU_PARSE_MEMORY_MB); it is too large, or built to inflate when read"
-    )
+    return ParseLimit("parse_memory_limit", memory_mb=memory_mb)
 
 
 def too_slow(seconds: float) -> ParseLimit:
-    return ParseLimit(
-        f"the document took longer than {seconds:g} s to read (ZHIKU_PARSE_TIMEOUT_SECONDS)"
-    )
+    return ParseLimit("parse_time_limit", seconds=seconds)
 
 
 class ParserCrashed(Exception):
-    """The parser process died while reading a document: charged to the document, which is
-    tried again until its attempts run out."""
+    """The parser process died while reading a document (its one argument says how it
+    ended): charged to the document, which is tried again until its attempts run out."""
 
 
 class ParseStopped(Exception):

@@ -40,9 +40,7 @@ class SqlConversations:
                 (conversation_id, collection_id),
             ).fetchone()
             if row is None:
-                raise NotFound(
-                    f"conversation {conversation_id!r} does not exist in this collection"
-                )
+                raise NotFound("conversation_not_found", conversation=conversation_id)
             messages = db.execute(
                 "SELECT * FROM messages WHERE conversation_id=? ORDER BY rowid", (conversation_id,)
             ).fetchall()

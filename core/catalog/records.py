@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from core.messages import Reason
 from core.scopes import Scopes
 from core.types import ChunkDraft
 
@@ -86,7 +87,11 @@ class Document:
     media_type: str
     size: int
     status: DocumentStatus
+    # The failure reason in English, and its code and parameters (core/messages.py); rows
+    # failed before catalog revision 0005 have the text alone.
     error: str | None
+    error_code: str | None
+    error_params: dict[str, Any] | None
     pages: int
     chunks: int
     created_at: float
@@ -102,7 +107,7 @@ class NewDocument:
     filename: str
     media_type: str
     size: int
-    failure: str | None = None
+    failure: Reason | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Job:
     chunks_done: int
     chunks_total: int
     error: str | None
+    error_code: str | None
+    error_params: dict[str, Any] | None
     created_at: float
     updated_at: float
     started_at: float | None
@@ -220,8 +227,19 @@ class RowReader(Generic[R]):
 
 # Collections are read with their counts of documents and of live chunks.
 collection_of = RowReader(Collection, columns={"documents": "docs", "chunks": "chunk_count"})
-document_of = RowReader(Document, parse={"status": DocumentStatus})
-job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage})
+
+
+def _params(stored: str | None) -> dict[str, Any] | None:
+    return None if stored is None else dict(json.loads(stored))
+
+
+def reason_columns(reason: Reason) -> tuple[str, str, str]:
+    """A failure as stored: its English text, code and parameters (as JSON)."""
+    return reason.text, reason.code, json.dumps(reason.params, ensure_ascii=False)
+
+
+document_of = RowReader(Document, parse={"status": DocumentStatus, "error_params": _params})
+job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage, "error_params": _params})
 api_key_of = RowReader(ApiKey, parse={"scopes": Scopes.from_json})
 
 # Chunk fields stored under another column name (`end` is an SQL keyword); the heading path is

@@ -26,7 +26,7 @@ class SqlCollections(SqlBase):
                 (cid, name, embedding_model, chunk_tokens, chunk_overlap_tokens, time.time()),
             )
             if added.rowcount != 1:
-                raise Conflict(f"collection {name!r} already exists")
+                raise Conflict("collection_exists", name=name)
             self.create_lexical(db, cid)
         return self.get_collection(name)
 
@@ -39,7 +39,7 @@ class SqlCollections(SqlBase):
     def collection_by_id(self, collection_id: str) -> Collection:
         rows = self._collections("WHERE k.id=?", (collection_id,))
         if not rows:
-            raise NotFound(f"collection id {collection_id!r} does not exist")
+            raise NotFound("collection_id_not_found", id=collection_id)
         return rows[0]
 
     def list_collections(self) -> list[Collection]:
