@@ -155,7 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
             params: dict[str, Any] = {"problem": str(exc.detail), "status": exc.status_code}
             if exc.status_code == 405:
                 headers["Allow"] = allowed_methods(request)
-                params = {"method": request.method, "allowed": headers["Allow"]}
+                params = {"method": request.method}
             elif exc.status_code == 404:
                 params = {"path": request.url.path}
             reason = Reason(code, params)

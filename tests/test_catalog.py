@@ -14,8 +14,8 @@ from core.catalog.postgres import PostgresCatalog
 from core.catalog.records import JobStage
 from core.catalog.sql import SqlCatalog
 from core.errors import BackendUnavailable, ConfigError
-from core.messages import Reason
 from core.lexical_tokens import lexical_tokens
+from core.messages import Reason
 from tests.catalog_steps import add, catalogs_on, doc_id, index, parse, together
 from tests.conftest import make_settings
 

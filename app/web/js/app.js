@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { Chat } from "./chat.js";
 import { bind, lang, setLang, t, translate } from "./i18n.js";
 import { Library } from "./library.js";
+import { describe } from "./messages.js";
 import { PassagePanel } from "./passage.js";
 
 const HEALTH_RETRY_MS = 3000;
@@ -42,8 +43,8 @@ class Banner {
       }
       return;
     }
-    if (error.code === "forbidden") this.show("keyForbidden", {}, "error");
-    else this.show("serviceError", { message: error.message }, "error");
+    if (error.status === 403) this.show("keyForbidden", {}, "error");
+    else this.show("serviceError", { message: describe(error) }, "error");
     this.hideTimer = setTimeout(() => this.hide(), 8000);
   }
 

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { el, formatSize, icon } from "./dom.js";
 import { bind, bindLabel, t } from "./i18n.js";
+import { describe, failureOf } from "./messages.js";
 
 const COLLECTION_STORAGE = "zhiku.collection";
 const ACTIVE = new Set(["queued", "processing", "searchable"]);
@@ -11,7 +12,7 @@ const POLL_MS = 800;
 const PARALLEL_UPLOADS = 2;
 
 /** What to show for a refused change: a key that may read but not write gets its own words. */
-const messageOf = (error) => (error.code === "forbidden" ? t("keyForbidden") : error.message);
+const messageOf = (error) => (error.status === 403 ? t("keyForbidden") : describe(error));
 
 export class Library {
   constructor({ onCollection, onDocuments, onError }) {
@@ -337,7 +338,7 @@ export class Library {
         el("span", { class: "doc-meta" }, meta.join(" · ")),
         active ? jobProgress(upload?.job) : null,
         doc.status === "failed" && doc.error
-          ? el("span", { class: "doc-error" }, doc.error)
+          ? el("span", { class: "doc-error" }, failureOf(doc))
           : null,
         this.flashed === doc.id ? bind(el("span", { class: "doc-note" }), "alreadyAdded") : null,
       ),
