@@ -70,7 +70,7 @@ class _Operational(ZhikuError):
     """An error whose operator message names what a client must not learn (addresses, paths,
     settings' values): built from that message, and told to clients as `code` alone."""
 
-    code_default = "config_error"
+    code_default: str
 
     def __init__(self, detail: str, /, code: str | None = None, **params: Any) -> None:
         super().__init__(code or self.code_default, detail=detail, **params)
