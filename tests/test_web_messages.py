@@ -1,7 +1,7 @@
 """The page says what the server says in the reader's language: every code the server can send
 has its words in English and Chinese in app/web/js/messages.js, and in a real Chromium a
-refused upload and a failed document show their reasons in Chinese on a Chinese page, in
-English on an English one, and again in the other after a switch."""
+refused upload, a failed document and a refused question show their reasons in Chinese on a
+Chinese page, in English on an English one, and again in the other after a switch."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
-    settings = make_settings(tmp_path_factory.mktemp("messages") / "data", port=free_port())
+    settings = make_settings(
+        tmp_path_factory.mktemp("messages") / "data", port=free_port(), max_question_chars=40
+    )
     with running(settings) as started:
         yield started
 
@@ -106,6 +108,14 @@ def test_a_chinese_page_shows_upload_and_document_failures_in_chinese(
     try:
         assert refused == "“空白.txt”：文件是空的（0 字节）。"
         assert failed == "PDF 已加密，需要密码才能打开。请去除密码后重新上传。"
+
+        # A chat error: the question is over ZHIKU_MAX_QUESTION_CHARS.
+        box = page.locator("#question")
+        box.fill("备份" * 30)
+        box.press("Enter")
+        chat_error = page.locator(".msg-assistant.is-error .error-text")
+        chat_error.wait_for(timeout=60_000)
+        assert chat_error.inner_text() == "问题有 60 个字符，上限为 40 个。"
 
         page.locator("#lang-button").click()
         assert page.locator("html").get_attribute("lang") == "en"
