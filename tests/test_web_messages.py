@@ -6,6 +6,7 @@ Chinese page, in English on an English one, and again in the other after a switc
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,21 @@ from tests.conftest import make_settings
 
 MESSAGES_JS = Path(__file__).resolve().parents[1] / "app" / "web" / "js" / "messages.js"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# Parameters that app/errors.py and the middlewares add beside the template's own.
+BOUND = {"limit"}
+ADDED = {
+    "rate_limited": {"retry_after"},
+    "auth_rate_limited": {"retry_after"},
+    "route_not_found": {"path"},
+    "method_not_allowed": {"method"},
+    "bad_request": {"status"},
+    "http_error": {"status"},
+    "field_too_short": BOUND,
+    "field_too_long": BOUND,
+    "number_too_small": BOUND,
+    "number_too_large": BOUND,
+    "retry_of_refused_file": {"reason_code", "reason_params"},
+}
 
 
 def page_words() -> dict[str, dict[str, str]]:
@@ -45,6 +61,15 @@ def test_every_code_the_server_can_send_has_english_and_chinese_words() -> None:
         assert CJK.search(text), f"the Chinese words of {code} are not Chinese: {text}"
     for code, text in words["en"].items():
         assert not CJK.search(text), f"the English words of {code} are not English: {text}"
+
+
+def test_the_page_names_only_parameters_the_server_sends() -> None:
+    for language, known in page_words().items():
+        for code, text in known.items():
+            sent = {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[code]) if name}
+            named = set(re.findall(r"\{(\w+)(?::[^}]*)?\}", text))
+            unknown = named - sent - ADDED.get(code, set())
+            assert not unknown, f"{language} {code} names {unknown}, which the server never sends"
 
 
 @pytest.fixture(scope="module")
