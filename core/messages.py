@@ -123,8 +123,10 @@ TEMPLATES: dict[str, str] = {
     "parse_time_limit": "the document took longer than {seconds:g} s to read"
     " (ZHIKU_PARSE_TIMEOUT_SECONDS)",
     "worker_out_of_memory": "the document needs more memory to read than this worker has",
-    "parser_crashed": "the parser process died while reading the document ({exit})"
-    " ({failures:plural:time|times}); it was given up",
+    "parser_killed": "the parser process died while reading the document (killed by"
+    " {signal}) ({failures:plural:time|times}); it was given up",
+    "parser_exited": "the parser process died while reading the document (exit status"
+    " {status}) ({failures:plural:time|times}); it was given up",
     "worker_stopped_repeatedly": "the worker stopped {attempts} times while processing this"
     " document (killed or out of memory); it was given up",
     "job_cancelled": "cancelled",

@@ -26,6 +26,7 @@ from typing import Any
 
 from core.catalog.records import Job
 from core.errors import LoadError
+from core.messages import Reason
 from core.settings import Settings
 
 log = logging.getLogger("zhiku.parse")
@@ -53,8 +54,9 @@ def too_slow(seconds: float) -> ParseLimit:
 
 
 class ParserCrashed(Exception):
-    """The parser process died while reading a document (its one argument says how it
-    ended): charged to the document, which is tried again until its attempts run out."""
+    """The parser process died while reading a document (its one argument, a Reason, says
+    how it ended): charged to the document, which is tried again until its attempts run
+    out."""
 
 
 class ParseStopped(Exception):
@@ -191,11 +193,11 @@ class ParseProcess:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def exit_reason(self) -> str:
+    def exit_reason(self) -> Reason:
         code = self.process.exitcode
         if code is not None and code < 0:
-            return f"killed by {signal.Signals(-code).name}"
-        return f"exit status {code}"
+            return Reason("parser_killed", {"signal": signal.Signals(-code).name})
+        return Reason("parser_exited", {"status": code})
 
     def kill(self) -> None:
         if self.process.is_alive():

@@ -146,17 +146,14 @@ class Worker:
         if isinstance(outcome, ParserCrashed):
             try:
                 charged = self._catalog.charge_failure(
-                    job.id,
-                    self.name,
-                    Reason("parser_crashed", {"exit": outcome.args[0]}),
-                    self._settings.job_max_attempts,
+                    job.id, self.name, outcome.args[0], self._settings.job_max_attempts
                 )
             except LeaseLost:
                 return
             log.warning(
                 "job %s: the parser process died (%s) (failure %d)",
                 job.id,
-                outcome.args[0],
+                outcome.args[0].params,
                 charged.failures,
             )
             if charged.state == JobState.FAILED:

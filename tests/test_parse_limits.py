@@ -166,8 +166,8 @@ def test_a_parser_that_crashes_is_charged_to_its_document(
         assert job.failures == failures and job.attempts == failures
     assert job.state == JobState.FAILED
     assert "parser process died" in (job.error or "") and "2 times" in (job.error or "")
-    assert job.error_code == "parser_crashed"
-    assert job.error_params == {"exit": "killed by SIGKILL", "failures": 2}
+    assert job.error_code == "parser_killed"
+    assert job.error_params == {"signal": "SIGKILL", "failures": 2}
 
 
 def test_readiness_fails_while_a_running_job_makes_no_progress(tmp_path: Path) -> None:

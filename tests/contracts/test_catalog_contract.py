@@ -339,7 +339,7 @@ def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> No
 def test_failures_charged_to_a_document_requeue_it_then_fail_it(catalog: Catalog) -> None:
     collection = catalog.create_collection("kb", "model", 200, 20)
     (job_id,) = add(catalog, collection.id, 1)
-    crashed = Reason("parser_crashed", {"exit": "killed by SIGKILL"})
+    crashed = Reason("parser_killed", {"signal": "SIGKILL"})
     assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
     with pytest.raises(LeaseLost):
         catalog.charge_failure(job_id, "other", crashed, 2)
@@ -354,8 +354,8 @@ def test_failures_charged_to_a_document_requeue_it_then_fail_it(catalog: Catalog
         "the parser process died while reading the document (killed by SIGKILL) (2 times);"
         " it was given up"
     )
-    assert failed.error_code == "parser_crashed"
-    assert failed.error_params == {"exit": "killed by SIGKILL", "failures": 2}
+    assert failed.error_code == "parser_killed"
+    assert failed.error_params == {"signal": "SIGKILL", "failures": 2}
 
 
 def test_a_failure_keeps_its_code_and_parameters_beside_its_text_until_retried(

@@ -88,7 +88,10 @@ const MESSAGES = {
     parse_memory_limit: "The document needs more than {memory_mb} MB of memory to read: it is too large, or built to inflate when read.",
     parse_time_limit: "The document took longer than {seconds} s to read.",
     worker_out_of_memory: "The document needs more memory to read than the worker has.",
-    parser_crashed: "The reader crashed on this document ({exit}, {failures:time|times}) and gave up.",
+    parser_killed:
+      "The reader was killed by {signal} while reading this document ({failures:time|times}); it was given up.",
+    parser_exited:
+      "The reader stopped with exit status {status} while reading this document ({failures:time|times}); it was given up.",
     worker_stopped_repeatedly:
       "The worker stopped {attempts} times while processing this document (killed or out of memory) and gave up.",
     job_cancelled: "Cancelled.",
@@ -190,7 +193,8 @@ const MESSAGES = {
     parse_memory_limit: "读取该文档需要超过 {memory_mb} MB 内存：文件过大，或被构造为读取时膨胀。",
     parse_time_limit: "读取该文档超过了 {seconds} 秒。",
     worker_out_of_memory: "读取该文档所需的内存超过了工作进程可用的内存。",
-    parser_crashed: "读取该文档时解析进程崩溃（{exit}，共 {failures} 次），已放弃处理。",
+    parser_killed: "读取该文档时解析进程被 {signal} 信号终止（共 {failures} 次），已放弃处理。",
+    parser_exited: "读取该文档时解析进程异常退出（退出状态 {status}，共 {failures} 次），已放弃处理。",
     worker_stopped_repeatedly: "处理该文档时工作进程停止了 {attempts} 次（被终止或内存不足），已放弃处理。",
     job_cancelled: "已取消。",
     processing_failed: "处理时发生内部错误（{kind}），详情请查看工作进程日志。",
