@@ -21,6 +21,7 @@ from tenacity import (
 
 from core.answer.vocabulary import Prompt
 from core.errors import ConfigError, UpstreamFailed, UpstreamTimeout
+from core.messages import render
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,9 @@ class OpenAICompatibleLLM:
         detail = _error_detail(bytes(content))
         if detail:
             message += f": {self._redact(detail)}"
+        if status in HINTS:
+            # The operator's log keeps the hint the client gets.
+            message += f" ({render(HINTS[status], {'status': status})})"
         if status in RETRYABLE_STATUSES:
             raise _Retryable(message, status, _retry_after(response.headers.get("Retry-After")))
         raise UpstreamFailed(message, HINTS.get(status, "upstream_status"), status=status)
