@@ -29,7 +29,7 @@ def principal(
     if credentials is None:
         if ring.anonymous_allowed():
             return ALL
-        raise Unauthorized("this service needs an API key: send `Authorization: Bearer KEY`")
+        raise Unauthorized("api_key_required")
     scopes = ring.scopes_of(credentials.credentials)
     if scopes is not None:
         return scopes
@@ -37,18 +37,15 @@ def principal(
         # A key a browser kept from before, on a service that now has none: serve it as
         # anyone else is served.
         return ALL
-    raise Unauthorized(
-        "the API key is not valid: not one of ZHIKU_API_KEYS, nor an unrevoked key of"
-        " `zhiku keys list`"
-    )
+    raise Unauthorized("api_key_invalid")
 
 
 def check_write(scopes: Scopes, collection: str) -> None:
     """Raises Forbidden: for a caller that may read the collection (others get NotFound)."""
     if not scopes.can_write(collection):
-        raise Forbidden(f"this API key may not change collection {collection!r}")
+        raise Forbidden("collection_read_only", collection=collection)
 
 
 def check_admin(scopes: Scopes) -> None:
     if not scopes.admin:
-        raise Forbidden("managing API keys needs a key with the admin scope")
+        raise Forbidden("admin_required")

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from core.messages import Reason
 from core.settings import Settings
 
 # What a multipart body adds around its files (boundaries, part headers): room for the
@@ -19,16 +20,13 @@ from core.settings import Settings
 PART_OVERHEAD = 4096
 
 
-def body_limit(settings: Settings, headers: Headers) -> tuple[int, str]:
-    """The largest body this request may send, and the message that refuses it."""
+def body_limit(settings: Settings, headers: Headers) -> tuple[int, Reason]:
+    """The largest body this request may send, and the reason that refuses it."""
     if headers.get("content-type", "").lower().startswith("multipart/form-data"):
         limit = settings.max_upload_request_bytes + PART_OVERHEAD * settings.max_upload_files
-        return limit, (
-            f"the upload is over {settings.max_upload_request_mb:g} MB in all"
-            " (ZHIKU_MAX_UPLOAD_REQUEST_MB); send its files in several requests"
-        )
-    return settings.max_json_kb * 1024, (
-        f"the request body is over {settings.max_json_kb} KB (ZHIKU_MAX_JSON_KB)"
+        return limit, Reason("upload_over_limit", {"limit_mb": settings.max_upload_request_mb})
+    return settings.max_json_kb * 1024, Reason(
+        "body_over_limit", {"limit_kb": settings.max_json_kb}
     )
 
 
@@ -43,8 +41,9 @@ class TooLargeBody(HTTPException):
     """Raised from `receive` while the app reads a body that outgrew its limit: FastAPI lets an
     HTTPException from the body read through to the error handlers (app/errors.py)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(status_code=413, detail=message)
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(status_code=413, detail=reason.text)
+        self.reason = reason
 
 
 class BodyLimits:
@@ -59,11 +58,11 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        limit, message = body_limit(settings, headers)
+        limit, reason = body_limit(settings, headers)
         declared = content_length(headers)
         if declared is not None and declared > limit:
             # Answered before anything reads the body; the server then closes the connection.
-            await refuse(send, message)
+            await refuse(send, reason)
             return
         received = 0
         started = False
@@ -74,7 +73,7 @@ class BodyLimits:
             if incoming["type"] == "http.request":
                 received += len(incoming.get("body", b""))
                 if received > limit:
-                    raise TooLargeBody(message)
+                    raise TooLargeBody(reason)
             return incoming
 
         async def send_noting_start(outgoing: Message) -> None:
@@ -88,11 +87,11 @@ class BodyLimits:
             # Read where no error handler runs (outside a route's body parsing).
             if started:
                 raise
-            await refuse(send, message)
+            await refuse(send, reason)
 
 
-async def refuse(send: Send, message: str) -> None:
-    body = json.dumps(error_body("too_large", message), separators=(",", ":")).encode()
+async def refuse(send: Send, reason: Reason) -> None:
+    body = json.dumps(error_body(reason), separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",

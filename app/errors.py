@@ -1,9 +1,12 @@
-"""The one place that knows HTTP statuses: every error leaves as {"error": {code, message}}."""
+"""The one place that knows HTTP statuses: every error leaves as {"error": {code, message,
+params}}, its code one of core/messages.py."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from core import errors
+from core.messages import Reason
 
 log = logging.getLogger("zhiku.http")
 
@@ -34,14 +38,27 @@ STATUS: dict[type[errors.ZhikuError], int] = {
 
 
 # Errors raised as HTTP exceptions by the framework (a body that cannot be parsed, a path or
-# method that does not exist) and by app/body_limits.py.
-HTTP_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    429: "rate_limited",
+# method that does not exist) and by app/body_limits.py, which carries its own reason.
+HTTP_CODES = {400: "bad_request", 404: "route_not_found", 405: "method_not_allowed"}
+
+# pydantic's error types, as the codes of core/messages.py; the validators of app/schemas.py
+# raise theirs under the code itself.
+VALIDATION_CODES = {
+    "missing": "field_missing",
+    "string_too_short": "field_too_short",
+    "too_short": "field_too_short",
+    "string_too_long": "field_too_long",
+    "too_long": "field_too_long",
+    "greater_than": "number_too_small",
+    "greater_than_equal": "number_too_small",
+    "less_than": "number_too_large",
+    "less_than_equal": "number_too_large",
+    "json_invalid": "body_not_json",
+    "question_empty": "question_empty",
+    "last_message_not_user": "last_message_not_user",
 }
+# The bound a pydantic error names, whichever kind it is.
+_LIMITS = ("min_length", "max_length", "ge", "gt", "le", "lt")
 
 # What an error message must not show a client, whatever raised it: addresses (a store's URL,
 # the LLM server's), host:port pairs and absolute file paths (the data directory's).
@@ -52,8 +69,11 @@ _HOST_PORT = re.compile(
 _PATH = re.compile(r"(?<![\w.~/-])(?:~|\.{1,2})?/(?:[^\s/'\"<>:]+/)+[^\s/'\"<>:,;)]*")
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    return {"error": {"code": code, "message": message}}
+def error_body(reason: Reason, message: str | None = None) -> dict[str, dict[str, Any]]:
+    """The envelope of every error: the code, its English text (`message` where it differs
+    from the one rendered from the code) and its parameters."""
+    text = reason.text if message is None else message
+    return {"error": {"code": reason.code, "message": text, "params": reason.params}}
 
 
 def scrub(message: str, secrets: frozenset[str] = frozenset()) -> str:
@@ -74,13 +94,26 @@ def _secrets(request: Request | None) -> frozenset[str]:
 
 def public_error(
     exc: errors.ZhikuError, request: Request | None = None
-) -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, Any]]:
     """The body a client gets for `exc`; the operator's full message goes to the log, under
     the request's id, when the client's differs."""
-    public = scrub(exc.public, _secrets(request))
+    secrets = _secrets(request)
+    public = scrub(exc.public, secrets)
     if public != exc.message:
         log.warning("%s: %s", exc.code, exc.message)
-    return error_body(exc.code, public)
+    params = {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in exc.params.items()}
+    return error_body(Reason(exc.code, params), public)
+
+
+def validation_reason(error: Mapping[str, Any]) -> Reason:
+    """One problem pydantic found, as a code with the field it is in and its bound."""
+    field = ".".join(str(p) for p in error["loc"] if p != "body") or "body"
+    params: dict[str, Any] = {"field": field, "problem": error["msg"]}
+    context = error.get("ctx") or {}
+    for bound in _LIMITS:
+        if isinstance(context.get(bound), int | float):
+            params["limit"] = context[bound]
+    return Reason(VALIDATION_CODES.get(error["type"], "field_invalid"), params)
 
 
 def allowed_methods(request: Request) -> str:
@@ -108,26 +141,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        return JSONResponse(error_body("invalid_request", problems), status_code=422)
+        # The first problem gives the code; the message names them all, as it always has.
+        reasons = [validation_reason(e) for e in exc.errors()]
+        message = "; ".join(r.text for r in reasons)
+        return JSONResponse(error_body(reasons[0], message), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = allowed_methods(request)
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
-        )
+        reason = getattr(exc, "reason", None)
+        if not isinstance(reason, Reason):
+            code = HTTP_CODES.get(exc.status_code, "http_error")
+            params: dict[str, Any] = {"problem": str(exc.detail), "status": exc.status_code}
+            if exc.status_code == 405:
+                headers["Allow"] = allowed_methods(request)
+                params = {"method": request.method}
+            elif exc.status_code == 404:
+                params = {"path": request.url.path}
+            reason = Reason(code, params)
+        return JSONResponse(error_body(reason), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            error_body("internal_error", "an internal error occurred; see the service log"),
-            status_code=500,
-        )
+        return JSONResponse(error_body(Reason("internal_error")), status_code=500)

@@ -11,14 +11,18 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.deps import REFUSING
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(description="A stable code for the error, one per kind of message")
+    message: str = Field(description="What went wrong and how to fix it, in English")
+    params: dict[str, Any] = Field(
+        description="The values the message names (a collection's name, a limit), for"
+        " clients that say the code in their own words"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -14,25 +14,16 @@ from core.settings import Settings
 
 def check_length(question: str, limit: int) -> None:
     if len(question) > limit:
-        raise InvalidInput(
-            f"the question is {len(question)} characters; the limit is {limit}"
-            " (ZHIKU_MAX_QUESTION_CHARS)"
-        )
+        raise InvalidInput("question_too_long", length=len(question), limit=limit)
 
 
 def check_messages(texts: Sequence[str], settings: Settings) -> None:
     """The messages a request sends, the question included: all of them reach the LLM."""
     if len(texts) > settings.max_chat_messages:
-        raise InvalidInput(
-            f"the request has {len(texts)} messages; the limit is {settings.max_chat_messages}"
-            " (ZHIKU_MAX_CHAT_MESSAGES): start a new conversation or send fewer"
-        )
+        raise InvalidInput("too_many_messages", count=len(texts), limit=settings.max_chat_messages)
     chars = sum(len(t) for t in texts)
     if chars > settings.max_chat_chars:
-        raise InvalidInput(
-            f"the messages have {chars} characters in all; the limit is"
-            f" {settings.max_chat_chars} (ZHIKU_MAX_CHAT_CHARS)"
-        )
+        raise InvalidInput("messages_too_long", chars=chars, limit=settings.max_chat_chars)
 
 
 def recent_history(

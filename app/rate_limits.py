@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from core.messages import Reason
 from core.settings import Settings
 
 log = logging.getLogger("zhiku.limits")
@@ -161,12 +162,11 @@ class RequestLimits:
         headers = Headers(scope=scope)
         wait = await counters.refused(counters.auth_failures, "auth:" + address, count=False)
         if wait is not None:
-            message = "too many requests with a wrong API key from this address; try again later"
-            await too_many(send, wait, message)
+            await too_many(send, wait, "auth_rate_limited")
             return
         wait = await counters.refused(counters.requests, requester(scope, headers), count=True)
         if wait is not None:
-            await too_many(send, wait, "too many requests; slow down and try again later")
+            await too_many(send, wait, "rate_limited")
             return
 
         # A request without a key is no guess (the page asks for one after such a 401).
@@ -180,8 +180,9 @@ class RequestLimits:
         await self.app(scope, receive, send_counting_failures)
 
 
-async def too_many(send: Send, wait: int, message: str) -> None:
-    body = json.dumps(error_body("rate_limited", message), separators=(",", ":")).encode()
+async def too_many(send: Send, wait: int, code: str) -> None:
+    reason = Reason(code, {"retry_after": wait})
+    body = json.dumps(error_body(reason), separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",

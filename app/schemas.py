@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from core.answer.service import Answer
 from core.catalog.records import ApiKey, Conversation, Job, JobStage, JobState
@@ -93,7 +94,12 @@ class DocumentPublic(BaseModel):
     filename: str
     media_type: str
     status: str
-    error: str | None
+    error: str | None = Field(description="Why the document failed, in English")
+    error_code: str | None = Field(
+        description="The failure's stable code, for clients that say it in their own words;"
+        " null where the document has not failed, or failed before codes were recorded"
+    )
+    error_params: dict[str, Any] | None = Field(description="The values the code's text names")
     pages: int
     chunks: int
     size: int
@@ -118,6 +124,8 @@ class JobPublic(BaseModel):
     failures: int
     progress: Progress
     error: str | None
+    error_code: str | None
+    error_params: dict[str, Any] | None
     eta_seconds: float | None
     created_at: float
     updated_at: float
@@ -139,6 +147,8 @@ class JobPublic(BaseModel):
                 chunks_total=j.chunks_total,
             ),
             error=j.error,
+            error_code=j.error_code,
+            error_params=j.error_params,
             eta_seconds=eta_seconds(j),
             created_at=j.created_at,
             updated_at=j.updated_at,
@@ -187,7 +197,7 @@ class QueryRequest(BaseModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("the question is empty")
+            raise PydanticCustomError("question_empty", "the question is empty")
         return value
 
 
@@ -297,7 +307,9 @@ class ChatRequest(BaseModel):
     @classmethod
     def _ends_with_a_question(cls, value: list[ChatMessageIn]) -> list[ChatMessageIn]:
         if value[-1].role != "user" or not value[-1].content.strip():
-            raise ValueError("the last message must be a non-empty user message")
+            raise PydanticCustomError(
+                "last_message_not_user", "the last message must be a non-empty user message"
+            )
         return value
 
 

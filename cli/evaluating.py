@@ -54,9 +54,11 @@ def load_qa(path: Path) -> list[QaItem]:
         try:
             items.append(QaItem.model_validate_json(line))
         except ValidationError as exc:
-            raise InvalidInput(f"{path}:{number}: not a QA line: {exc.errors()[0]['msg']}") from exc
+            raise InvalidInput(
+                "qa_line_invalid", path=str(path), line=number, problem=exc.errors()[0]["msg"]
+            ) from exc
     if not items:
-        raise InvalidInput(f"{path} holds no questions")
+        raise InvalidInput("qa_file_empty", path=str(path))
     return items
 
 

@@ -21,7 +21,7 @@ class BlobStore:
 
     def _path(self, digest: str) -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise NotFound(f"no stored file {digest!r}")
+            raise NotFound("stored_file_missing", digest=digest)
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
@@ -60,7 +60,11 @@ class BlobStore:
         try:
             return self._path(digest).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"the stored file {digest} is missing from {self.root}") from None
+            raise NotFound(
+                "stored_file_missing",
+                detail=f"the stored file {digest} is missing from {self.root}",
+                digest=digest,
+            ) from None
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)

@@ -27,8 +27,6 @@ WITHHELD: dict[Language, str] = {
     "zh": "该回答包含不允许展示的内容，已被屏蔽。",
     "en": "The answer was withheld: it contains content that may not be shown.",
 }
-# The refusal names no term: a list is policy, not something to probe term by term.
-REFUSED = "这个问题包含不允许的内容，无法回答。The question contains content that is not allowed."
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
@@ -194,7 +192,7 @@ class ContentSafety:
         words = self.words(collection)
         if words is not None and words.find(question):
             CONTENT_SAFETY.labels("question", "refused").inc()
-            raise ContentRefused(REFUSED)
+            raise ContentRefused("content_refused")
 
     def answer_screen(self, collection: str, language: Language) -> AnswerScreen | None:
         words = self.words(collection)

@@ -13,103 +13,136 @@ ZhikuError
 ├── InvalidInput           a request value is malformed
 ├── ContentRefused         a question holds a term of the content safety lists
 ├── BackendUnavailable     a store, model or remote server failed
+│   ├── UpstreamFailed
+│   └── UpstreamTimeout
 └── LoadError              a document's bytes could not be turned into text
+
+Each error is built from a code of core/messages.py and its parameters, so a client gets
+the same stable code and parameters in every language; the class picks the HTTP status.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from core.messages import Reason
+
+
+def _rebuilt(
+    cls: type[ZhikuError], code: str, detail: str | None, params: dict[str, Any]
+) -> ZhikuError:
+    error = cls.__new__(cls)
+    ZhikuError.__init__(error, code, detail=detail, **params)
+    return error
+
 
 class ZhikuError(Exception):
-    """Base class: every error has a stable `code` and a message that says how to fix it.
+    """`public` is what an HTTP client is told, rendered from `code` and `params`; `message`
+    is for the operator (logs, the CLI): the `detail` given where it names internal
+    addresses or paths that a client must not see, else the same text."""
 
-    `message` is for the operator (logs, the CLI) and may name internal addresses; `public`
-    is what an HTTP client is told: given where the message names them, else the class's
-    `public_message`, else the message itself."""
-
-    code = "error"
-    public_message: str | None = None
-
-    def __init__(self, message: str, public: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self._public = public
+    def __init__(self, code: str, /, *, detail: str | None = None, **params: Any) -> None:
+        self.reason = Reason(code, params)
+        self.public = self.reason.text
+        self.message = detail or self.public
+        self._detail = detail
+        super().__init__(self.message)
 
     @property
-    def public(self) -> str:
-        return self._public or self.public_message or self.message
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.reason.params
+
+    def about_file(self, filename: str) -> ZhikuError:
+        """The same error, said of one file of several: its messages start with the name."""
+        return _rebuilt(type(self), self.code, self._detail, {**self.params, "file": filename})
+
+    def __reduce__(self) -> Any:
+        # Parser processes send their errors back pickled; the default would call
+        # cls(message) and lose the code.
+        return _rebuilt, (type(self), self.code, self._detail, self.params)
 
 
-class ConfigError(ZhikuError):
-    code = "config_error"
-    public_message = "the service is misconfigured; the service log says how"
+class _Operational(ZhikuError):
+    """An error whose operator message names what a client must not learn (addresses, paths,
+    settings' values): built from that message, and told to clients as `code` alone."""
+
+    code_default: str
+
+    def __init__(self, detail: str, /, code: str | None = None, **params: Any) -> None:
+        super().__init__(code or self.code_default, detail=detail, **params)
+
+
+class ConfigError(_Operational):
+    code_default = "config_error"
 
 
 class Unauthorized(ZhikuError):
-    code = "unauthorized"
+    pass
 
 
 class Forbidden(ZhikuError):
-    code = "forbidden"
+    pass
 
 
 class NotFound(ZhikuError):
-    code = "not_found"
+    pass
 
 
 def collection_not_found(name: str) -> NotFound:
     """The same answer for a collection that does not exist and for one the caller may not
     read, so a key cannot learn which names exist."""
-    return NotFound(f"collection {name!r} does not exist; create it first")
+    return NotFound("collection_not_found", name=name)
 
 
 def job_not_found(job_id: str) -> NotFound:
     """Likewise for a job of a collection the caller may not read."""
-    return NotFound(f"job {job_id!r} does not exist")
+    return NotFound("job_not_found", job=job_id)
 
 
 class Conflict(ZhikuError):
-    code = "conflict"
+    pass
 
 
 class EmbeddingModelMismatch(Conflict):
-    code = "embedding_model_mismatch"
+    pass
 
 
 class DataDirLocked(Conflict):
-    code = "data_dir_locked"
+    pass
 
 
 class TooLarge(ZhikuError):
-    code = "too_large"
+    pass
 
 
 class UnsupportedMedia(ZhikuError):
-    code = "unsupported_media_type"
+    pass
 
 
 class InvalidInput(ZhikuError):
-    code = "invalid_input"
+    pass
 
 
 class ContentRefused(ZhikuError):
-    code = "content_refused"
+    pass
 
 
-class BackendUnavailable(ZhikuError):
-    code = "backend_unavailable"
-    # Store and server errors name their addresses and data paths; clients learn only this.
-    public_message = "a storage backend of the service failed; the service log has the details"
+class BackendUnavailable(_Operational):
+    # Store and server errors name their addresses and data paths; clients learn only the code.
+    code_default = "backend_unavailable"
 
 
 class UpstreamFailed(BackendUnavailable):
-    code = "upstream_failed"
-    public_message = "the language model server failed; the service log has the details"
+    code_default = "upstream_failed"
 
 
 class UpstreamTimeout(BackendUnavailable):
-    code = "upstream_timeout"
-    public_message = "the language model server did not answer in time; try again later"
+    code_default = "upstream_timeout"
 
 
 class LoadError(ZhikuError):
-    code = "load_error"
+    pass

@@ -28,8 +28,6 @@ def create_key(keys: Keys, name: str, scopes: Scopes) -> tuple[ApiKey, str]:
     """A new key in the catalog and its secret, which nothing keeps. Raises InvalidInput for
     a key that could do nothing."""
     if not (scopes.read or scopes.write or scopes.admin):
-        raise InvalidInput(
-            "a key needs a scope: read, write (collections, or '*' for all) or admin"
-        )
+        raise InvalidInput("key_needs_scope")
     secret = new_secret()
     return keys.add_key(name, secret_hash(secret), scopes), secret

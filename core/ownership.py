@@ -48,9 +48,10 @@ class DataDirOwnership:
             who = f"{owner.role} (pid {owner.pid})" if owner else "another process"
             where = f" at {owner.url}" if owner and owner.url else ""
             raise DataDirLocked(
-                f"the data directory {self._info_path.parent} is in use by {who}{where};"
+                "data_dir_locked",
+                detail=f"the data directory {self._info_path.parent} is in use by {who}{where};"
                 " the embedded vector store allows one process: stop it, use its API, or set"
-                " another ZHIKU_DATA_DIR"
+                " another ZHIKU_DATA_DIR",
             ) from None
         info = {"pid": os.getpid(), "role": self.role, "url": self.url, "since": time.time()}
         tmp = self._info_path.with_suffix(".tmp")

@@ -50,7 +50,7 @@ class Intake:
         """The media type of acceptable bytes. Raises TooLarge, UnsupportedMedia or LoadError."""
         limit = self._settings.max_upload_bytes
         if len(data) > limit:
-            raise TooLarge(_too_large(len(data), self._settings.max_upload_mb))
+            raise _too_large(len(data), self._settings.max_upload_mb)
         return sniff_media_type(data, filename)
 
     def add_many(
@@ -65,7 +65,7 @@ class Intake:
                 media_type, failure = self.inspect(filename, data), None
                 accepted.append(data)
             except (TooLarge, UnsupportedMedia, LoadError) as exc:
-                media_type, failure = UNKNOWN_MEDIA, exc.message
+                media_type, failure = UNKNOWN_MEDIA, exc.reason
             records.append(
                 NewDocument(collection.id, digest, filename, media_type, len(data), failure)
             )
@@ -103,14 +103,12 @@ class Intake:
         with path.open("rb") as source:
             for block in iter(lambda: source.read(1 << 20), b""):
                 digest.update(block)
-        reason = _too_large(size, self._settings.max_upload_mb)
+        reason = _too_large(size, self._settings.max_upload_mb).reason
         record = NewDocument(
             collection.id, digest.hexdigest(), path.name, UNKNOWN_MEDIA, size, reason
         )
         return AddResult(*self._catalog.add_documents([record])[0])
 
 
-def _too_large(size: int, limit_mb: float) -> str:
-    return (
-        f"the file is {size / 1048576:.1f} MB, over the {limit_mb:g} MB limit (ZHIKU_MAX_UPLOAD_MB)"
-    )
+def _too_large(size: int, limit_mb: float) -> TooLarge:
+    return TooLarge("file_too_large", size_mb=round(size / 1048576, 1), limit_mb=limit_mb)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.catalog.records import Collection, Document, Job, Reembed
 from core.errors import Conflict, EmbeddingModelMismatch, NotFound
+from core.messages import Reason
 from core.resources import Resources
 from core.stores import space_for
 from ingest.intake import UNKNOWN_MEDIA, AddResult, Intake
@@ -52,9 +53,10 @@ class Operations:
         found = self._catalog.get_collection(name)
         if not self._resources.can_open(found.embedding_model):
             raise EmbeddingModelMismatch(
-                f"collection {name!r} was created with embedding model "
-                f"{found.embedding_model!r}, which this process cannot open (it uses "
-                f"{self._settings.embedding_model!r}); set ZHIKU_EMBEDDING_MODEL to match"
+                "collection_model_unavailable",
+                name=name,
+                model=found.embedding_model,
+                current=self._settings.embedding_model,
             )
         return found
 
@@ -120,7 +122,7 @@ class Operations:
         self._resources.queue.notify()
         return job
 
-    def fail_job(self, job: Job, reason: str, worker: str) -> None:
+    def fail_job(self, job: Job, reason: Reason, worker: str) -> None:
         """The worker's verdict: the document fails and its vectors go. Raises LeaseLost when
         the worker no longer holds the job."""
         self._catalog.fail_job(job.id, reason, worker=worker)
@@ -134,14 +136,11 @@ class Operations:
         Raises Conflict when it already uses that model or one is under way,
         EmbeddingModelMismatch when this process cannot open the model."""
         if model == collection.embedding_model:
-            raise Conflict(f"collection {collection.name!r} already uses {model!r}")
+            raise Conflict("model_already_used", name=collection.name, model=model)
         if not self._resources.can_open(model):
-            raise EmbeddingModelMismatch(
-                f"embedding model {model!r} cannot be opened here: name a model of"
-                " core/embedding's EMBEDDERS or one in the local Hugging Face cache"
-            )
+            raise EmbeddingModelMismatch("embedding_model_unavailable", model=model)
         if self._catalog.get_reembed(collection.id) is not None:
-            raise Conflict(f"collection {collection.name!r} is already being re-embedded")
+            raise Conflict("collection_reembedding", name=collection.name)
         # The re-embedder empties the space first (what a cancelled attempt left there):
         # this process may not be the one allowed to open an embedded store.
         return self._catalog.start_reembed(collection.id, model, space_for(collection.id, model))

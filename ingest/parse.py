@@ -119,7 +119,7 @@ class Parser:
         )
         drafts = splitter.split(loaded)
         if not drafts:
-            raise LoadError("no text to index: the document is empty once read")
+            raise LoadError("document_empty")
         return Parsed(
             loaded.pages,
             drafts,
@@ -245,9 +245,7 @@ class ParsePool:
     def _ended(self, slot: ParseProcess, job: Job, timeout: float) -> Exception | None:
         """Why a parse still running must end now, if it must."""
         if not slot.alive():
-            return ParserCrashed(
-                f"the parser process died while reading the document ({slot.exit_reason()})"
-            )
+            return ParserCrashed(slot.exit_reason())
         if self._stopping.is_set():
             return ParseStopped()
         if job.id in self._cancelled:

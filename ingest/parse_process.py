@@ -26,6 +26,7 @@ from typing import Any
 
 from core.catalog.records import Job
 from core.errors import LoadError
+from core.messages import Reason
 from core.settings import Settings
 
 log = logging.getLogger("zhiku.parse")
@@ -45,21 +46,17 @@ class ParseLimit(LoadError):
 
 
 def too_much_memory(memory_mb: int) -> ParseLimit:
-    return ParseLimit(
-        f"the document needs more than {memory_mb} MB of memory to read"
-        " (ZHIKU_PARSE_MEMORY_MB); it is too large, or built to inflate when read"
-    )
+    return ParseLimit("parse_memory_limit", memory_mb=memory_mb)
 
 
 def too_slow(seconds: float) -> ParseLimit:
-    return ParseLimit(
-        f"the document took longer than {seconds:g} s to read (ZHIKU_PARSE_TIMEOUT_SECONDS)"
-    )
+    return ParseLimit("parse_time_limit", seconds=seconds)
 
 
 class ParserCrashed(Exception):
-    """The parser process died while reading a document: charged to the document, which is
-    tried again until its attempts run out."""
+    """The parser process died while reading a document (its one argument, a Reason, says
+    how it ended): charged to the document, which is tried again until its attempts run
+    out."""
 
 
 class ParseStopped(Exception):
@@ -196,11 +193,11 @@ class ParseProcess:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def exit_reason(self) -> str:
+    def exit_reason(self) -> Reason:
         code = self.process.exitcode
         if code is not None and code < 0:
-            return f"killed by {signal.Signals(-code).name}"
-        return f"exit status {code}"
+            return Reason("parser_killed", {"signal": signal.Signals(-code).name})
+        return Reason("parser_exited", {"status": code})
 
     def kill(self) -> None:
         if self.process.is_alive():

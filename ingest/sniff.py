@@ -12,8 +12,6 @@ from core.errors import LoadError, UnsupportedMedia
 from ingest.loaders import DOCX
 from ingest.text_encoding import decode_text
 
-SUPPORTED = "supported: PDF, Word (.docx), Markdown, HTML, plain text"
-
 PDF = "application/pdf"
 HTML = "text/html"
 MARKDOWN = "text/markdown"
@@ -54,7 +52,7 @@ def sniff_media_type(data: bytes, filename: str) -> str:
     PDF, a Word document nor text.
     """
     if not data:
-        raise LoadError("the file is empty (0 bytes)")
+        raise LoadError("file_empty")
     header = _PDF_HEADER.search(data, 0, 1024)
     if header is not None and (
         header.start() == 0 or _PDF_OBJECT.search(data, header.end(), header.end() + 65536)
@@ -65,13 +63,13 @@ def sniff_media_type(data: bytes, filename: str) -> str:
     try:
         text = decode_text(data)
     except LoadError:
-        raise UnsupportedMedia(_binary_message(data)) from None
+        raise _unsupported_binary(data) from None
     # RTF, PostScript and SVG start with one of these; plain prose is not run through
     # puremagic's whole signature table (a fifth of a millisecond per file).
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "%", "<"):
         binary_kind = _magic_mime(data)
         if binary_kind in _TEXT_FORMATS:
-            raise UnsupportedMedia(f"{binary_kind} is not supported; {SUPPORTED}")
+            raise UnsupportedMedia("unsupported_type", media_type=binary_kind)
     if _HTML_START.match(text[:4096]):
         return HTML
     if filename.lower().endswith(_MARKDOWN_SUFFIXES):
@@ -89,7 +87,7 @@ def _sniff_zip(data: bytes) -> str:
         # file, let the Word loader say it is corrupt rather than call it unsupported.
         if _DOCX_PART.encode() in data:
             return DOCX
-        raise UnsupportedMedia(f"application/zip is not supported; {SUPPORTED}") from None
+        raise UnsupportedMedia("unsupported_type", media_type="application/zip") from None
     if _DOCX_PART in names:
         return DOCX
     kind = "application/zip"
@@ -99,14 +97,14 @@ def _sniff_zip(data: bytes) -> str:
     if mimetype and re.fullmatch(rb"[\w.+/-]+", mimetype.strip()):
         # OpenDocument and EPUB store their media type in a "mimetype" member.
         kind = mimetype.strip().decode("ascii")
-    raise UnsupportedMedia(f"{kind} is not supported; {SUPPORTED}")
+    raise UnsupportedMedia("unsupported_type", media_type=kind)
 
 
-def _binary_message(data: bytes) -> str:
+def _unsupported_binary(data: bytes) -> UnsupportedMedia:
     kind = _magic_mime(data)
     if kind:
-        return f"{kind} is not supported; {SUPPORTED}"
-    return f"unrecognised binary data: not a PDF, Word document or text file; {SUPPORTED}"
+        return UnsupportedMedia("unsupported_type", media_type=kind)
+    return UnsupportedMedia("unrecognised_binary")
 
 
 def _magic_mime(data: bytes) -> str:

@@ -9,8 +9,6 @@ import charset_normalizer
 
 from core.errors import LoadError
 
-_UNDECODABLE = "could not decode the text: not UTF-8, UTF-16 or GB18030"
-
 # Longest BOMs first: the UTF-32-LE BOM starts with the UTF-16-LE one.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -35,12 +33,12 @@ def decode_text(data: bytes) -> str:
     """
     text = _decode(data)
     if text is None:
-        raise LoadError(_UNDECODABLE)
+        raise LoadError("text_undecodable")
     if text.startswith("\ufeff"):
         text = text[1:]
     controls = len(CONTROL_CHARS.findall(text))
     if controls > _MAX_CONTROL_RATIO * max(len(text), 1):
-        raise LoadError(_UNDECODABLE)
+        raise LoadError("text_undecodable")
     if controls:
         text = CONTROL_CHARS.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -17,6 +17,7 @@ from functools import partial
 from core.catalog import Jobs, LeaseLost
 from core.catalog.records import Job, JobStage, JobState
 from core.errors import NotFound, ZhikuError
+from core.messages import Reason
 from core.resources import Resources
 from ingest.checkpoint import checkpoint_dir, drop_checkpoint
 from ingest.operations import Operations
@@ -149,7 +150,12 @@ class Worker:
                 )
             except LeaseLost:
                 return
-            log.warning("job %s: %s (failure %d)", job.id, outcome.args[0], charged.failures)
+            log.warning(
+                "job %s: the parser process died (%s) (failure %d)",
+                job.id,
+                outcome.args[0].params,
+                charged.failures,
+            )
             if charged.state == JobState.FAILED:
                 drop_checkpoint(self._checkpoints, job.id)
             return
@@ -188,19 +194,15 @@ class Worker:
             # internal address (a store's, the model server's); the log has the full one.
             if exc.public != exc.message:
                 log.warning("job failed: %s", exc.message)
-            self._fail(jobs, exc.public)
+            self._fail(jobs, exc.reason)
         elif isinstance(exc, MemoryError):
             # Parsed in this process (ZHIKU_PARSE_PROCESSES=0), with no cap of its own.
-            self._fail(jobs, "the document needs more memory to read than this worker has")
+            self._fail(jobs, Reason("worker_out_of_memory"))
         else:
             log.error("job failed unexpectedly", exc_info=exc)
-            self._fail(
-                jobs,
-                f"internal error while processing ({type(exc).__name__}); the worker's log says"
-                " more",
-            )
+            self._fail(jobs, Reason("processing_failed", {"kind": type(exc).__name__}))
 
-    def _fail(self, jobs: Sequence[Job], reason: str) -> None:
+    def _fail(self, jobs: Sequence[Job], reason: Reason) -> None:
         for job in jobs:
             try:
                 self._operations.fail_job(job, reason, self.name)

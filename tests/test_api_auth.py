@@ -39,10 +39,11 @@ def test_keys_are_required_once_set(serve: Any) -> None:
     client = serve(api_keys="k-one, k-two")
     refused = client.get("/api/collections")
     assert refused.status_code == 401
-    assert refused.json()["error"]["code"] == "unauthorized"
+    assert refused.json()["error"]["code"] == "api_key_required"
     assert refused.headers["www-authenticate"] == "Bearer"
     wrong = client.get("/api/collections", headers={"Authorization": "Bearer k-three"})
     assert wrong.status_code == 401 and "ZHIKU_API_KEYS" in wrong.json()["error"]["message"]
+    assert wrong.json()["error"]["code"] == "api_key_invalid"
     for key in ("k-one", "k-two"):
         ok = client.get("/api/collections", headers={"Authorization": f"Bearer {key}"})
         assert ok.status_code == 200

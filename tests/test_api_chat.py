@@ -116,7 +116,9 @@ def test_chat_refuses_a_conversation_that_does_not_end_with_a_question(client: T
         "/api/collections/handbook/chat",
         json={"messages": [{"role": "assistant", "content": "hello"}]},
     )
-    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "last_message_not_user"
+    assert response.json()["error"]["params"]["field"] == "messages"
 
 
 def test_chat_refuses_a_message_with_a_nul_character(client: TestClient) -> None:
@@ -124,7 +126,8 @@ def test_chat_refuses_a_message_with_a_nul_character(client: TestClient) -> None
         "/api/collections/handbook/chat",
         json={"messages": [{"role": "user", "content": "How long\u0000 are backups kept?"}]},
     )
-    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+    assert response.status_code == 422 and response.json()["error"]["code"] == "field_invalid"
+    assert response.json()["error"]["params"]["field"] == "messages.0.content"
 
 
 def _openai(client: TestClient) -> openai.OpenAI:

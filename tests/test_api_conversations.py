@@ -93,7 +93,7 @@ def test_patch_renames_a_conversation_and_sets_its_documents(client: TestClient)
     assert client.patch(path, json={"document_ids": ["../x"]}).status_code == 422
     missing = client.patch("/api/collections/projects/conversations/nope", json={"title": "t"})
     assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "not_found"
+    assert missing.json()["error"]["code"] == "conversation_not_found"
 
 
 def test_regenerate_replaces_the_last_answer_in_place(client: TestClient) -> None:
@@ -168,7 +168,7 @@ def test_rename_a_knowledge_base_keeps_its_documents_and_conversations(client: T
 
     taken = client.patch("/api/collections/draft", json={"name": "taken", "settings": {"top_k": 9}})
     assert taken.status_code == 409
-    assert taken.json()["error"]["code"] == "conflict"
+    assert taken.json()["error"]["code"] == "collection_exists"
     assert client.get("/api/collections/draft").json()["settings"] == {"top_k": None}
     for bad in ({"name": ""}, {"name": "a/b"}, {"name": "x" * 101}):
         assert client.patch("/api/collections/draft", json=bad).status_code == 422, bad
@@ -219,7 +219,7 @@ def test_a_key_that_may_only_read_cannot_change_a_knowledge_base(client: TestCli
     ):
         refused = client.request(method, path, json=body, headers=reader)
         assert refused.status_code == 403, (method, path)
-        assert refused.json()["error"]["code"] == "forbidden"
+        assert refused.json()["error"]["code"] == "collection_read_only"
     # Renaming needs write access to the new name as well: a key cannot move a knowledge base
     # out of its own reach, nor under a name another key reads.
     moved = client.patch("/api/collections/projects", json={"name": "elsewhere"}, headers=writer)
@@ -253,6 +253,8 @@ def test_a_claimed_job_waiting_for_the_embedder_has_no_estimate_that_climbs() ->
             chunks_done=chunks_done,
             chunks_total=100,
             error=None,
+            error_code=None,
+            error_params=None,
             created_at=now - started_ago,
             updated_at=now,
             started_at=now - started_ago,

@@ -66,7 +66,7 @@ def test_unknown_document_is_a_json_404(client: TestClient) -> None:
     response = client.get(f"/api/collections/kb/documents/{'0' * 64}/file")
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["code"] == "document_not_found"
 
 
 def test_the_file_needs_the_key_when_keys_are_set(tmp_path: Path) -> None:
@@ -85,5 +85,5 @@ def test_the_file_needs_the_key_when_keys_are_set(tmp_path: Path) -> None:
         allowed = keyed.get(url, headers=auth)
 
     assert refused.status_code == 401
-    assert refused.json()["error"]["code"] == "unauthorized"
+    assert refused.json()["error"]["code"] == "api_key_required"
     assert allowed.status_code == 200 and allowed.content == b"Backups run nightly."

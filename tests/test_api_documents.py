@@ -83,7 +83,8 @@ def test_unsupported_and_oversized_uploads_are_refused_and_store_nothing(
         ],
     )
     assert refused.status_code == 415
-    assert refused.json()["error"]["code"] == "unsupported_media_type"
+    assert refused.json()["error"]["code"] == "unsupported_type"
+    assert refused.json()["error"]["params"] == {"media_type": "image/png", "file": "x.pdf"}
     too_big = client.post(
         "/api/collections/kb/documents",
         files=[("files", ("big.txt", b"a " * 600_000, "text/plain"))],
@@ -116,7 +117,7 @@ def test_deleting_a_document_then_fetching_it_is_404(client: TestClient) -> None
     doc_id = accepted[0]["document"]["id"]
     assert client.delete(f"/api/collections/kb/documents/{doc_id}").status_code == 204
     missing = client.get(f"/api/collections/kb/documents/{doc_id}")
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "document_not_found"
 
 
 @pytest.mark.parametrize(
@@ -136,13 +137,13 @@ def test_bad_requests_get_a_json_error_never_a_500(
     client.post("/api/collections", json={"name": "kb"})
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == status
-    assert set(response.json()["error"]) == {"code", "message"}
+    assert set(response.json()["error"]) == {"code", "message", "params"}
 
 
 def test_creating_a_collection_twice_is_a_conflict(client: TestClient) -> None:
     assert client.post("/api/collections", json={"name": "kb"}).status_code == 201
     again = client.post("/api/collections", json={"name": "kb"})
-    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "collection_exists"
 
 
 @pytest.mark.usefixtures("catalog_url")
@@ -165,7 +166,7 @@ def test_a_failed_job_can_be_retried_and_a_finished_one_cannot_be_cancelled(
     stale = client.post(f"/api/jobs/{failed['id']}/retry")
     assert stale.status_code == 409 and "already retried" in stale.json()["error"]["message"]
     refused = client.post(f"/api/jobs/{again['id']}/cancel")
-    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_not_cancellable"
 
 
 def test_cancelling_a_queued_job_fails_its_document_with_no_chunks(

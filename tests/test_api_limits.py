@@ -48,10 +48,12 @@ def client(url: str, address: str, key: str | None = None) -> httpx.Client:
     return httpx.Client(base_url=url, headers=headers, transport=transport, timeout=30)
 
 
-def assert_rate_limited(response: httpx.Response) -> None:
+def assert_rate_limited(response: httpx.Response, code: str = "rate_limited") -> None:
     assert response.status_code == 429, response.text
-    assert response.json()["error"]["code"] == "rate_limited"
+    error = response.json()["error"]
+    assert error["code"] == code
     assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert error["params"] == {"retry_after": int(response.headers["retry-after"])}
 
 
 def test_requests_over_the_rate_get_429_with_retry_after(service: ServiceThread) -> None:
@@ -88,11 +90,11 @@ def test_wrong_keys_block_the_address_before_its_key_is_checked(service: Service
         with client(service.url, "127.0.0.6", f"guess-{n}") as guess:
             assert guess.get("/api/collections").status_code == 401
     with client(service.url, "127.0.0.6", "guess-next") as guess:
-        assert_rate_limited(guess.get("/api/collections"))
+        assert_rate_limited(guess.get("/api/collections"), "auth_rate_limited")
     # Refused before authentication: a right key from that address waits too.
     with client(service.url, "127.0.0.6", "key-b") as right:
         refused = right.get("/api/collections")
-        assert_rate_limited(refused)
+        assert_rate_limited(refused, "auth_rate_limited")
         assert "wrong API key" in refused.json()["error"]["message"]
     with client(service.url, "127.0.0.7", "guess-elsewhere") as elsewhere:
         assert elsewhere.get("/api/collections").status_code == 401
@@ -199,4 +201,4 @@ def test_requests_without_a_key_are_no_guesses(tmp_path: Path) -> None:
             with client(service.url, "127.0.0.10", f"guess-{n}") as guess:
                 assert guess.get("/v1/models").status_code == 401
         with client(service.url, "127.0.0.10", "only-key") as right:
-            assert_rate_limited(right.get("/v1/models"))
+            assert_rate_limited(right.get("/v1/models"), "auth_rate_limited")

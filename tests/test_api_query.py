@@ -118,12 +118,14 @@ def test_malformed_questions_get_a_json_4xx(
 ) -> None:
     response = client.post("/api/collections/kb/query", json=payload)
     assert response.status_code == status
-    assert set(response.json()["error"]) == {"code", "message"}
+    assert set(response.json()["error"]) == {"code", "message", "params"}
 
 
 def test_unknown_collection_is_404(client: TestClient) -> None:
     response = client.post("/api/collections/nope/query", json={"question": "hi"})
-    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert (
+        response.status_code == 404 and response.json()["error"]["code"] == "collection_not_found"
+    )
 
 
 def test_prompt_escapes_delimiters_inside_passages() -> None:

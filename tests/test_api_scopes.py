@@ -115,7 +115,9 @@ def test_questions_reach_only_readable_collections(deployment: Deployment) -> No
         assert a.post("/api/collections/beta/chat", json=chat).status_code == 404
         v1 = {"model": "beta", "messages": chat["messages"]}
         hidden = a.post("/v1/chat/completions", json=v1)
-        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+        assert (
+            hidden.status_code == 404 and hidden.json()["error"]["code"] == "collection_not_found"
+        )
         own = a.post("/v1/chat/completions", json={**v1, "model": "alpha"})
         assert own.status_code == 200
         assert {c["document_id"] for c in own.json()["citations"]} <= {
@@ -153,7 +155,7 @@ def test_jobs_are_hidden_or_refused_by_their_collection(deployment: Deployment) 
             assert a.post(f"/api/jobs/{beta_job}/{action}").status_code == 404
             refused = b.post(f"/api/jobs/{beta_job}/{action}")
             assert refused.status_code == 403, refused.text
-            assert refused.json()["error"]["code"] == "forbidden"
+            assert refused.json()["error"]["code"] == "collection_read_only"
         # With write access the request goes through: a finished job cannot be cancelled.
         assert a.post(f"/api/jobs/{alpha_job}/cancel").status_code == 409
 
@@ -174,7 +176,7 @@ def test_changing_a_collection_needs_its_write_scope(deployment: Deployment) -> 
             a.post("/api/collections", json={"name": "gamma"}),
         ):
             assert response.status_code == 403, response.request.url
-            assert response.json()["error"]["code"] == "forbidden"
+            assert response.json()["error"]["code"] == "collection_read_only"
         # Without read access a write route answers as if the collection did not exist.
         assert a.post("/api/collections/beta/documents", files=file).status_code == 404
         assert a.delete(f"/api/collections/beta/documents/{beta_doc}").status_code == 404

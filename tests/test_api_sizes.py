@@ -57,7 +57,7 @@ def raw_request(head: str, body: bytes = b"") -> tuple[bytes, float]:
 def assert_too_large(answer: bytes, setting: str) -> None:
     status_line, _, rest = answer.partition(b"\r\n")
     assert b" 413 " in status_line, answer[:300]
-    assert b'"code":"too_large"' in rest and setting.encode() in rest, rest[-300:]
+    assert b'"code":"body_over_limit"' in rest and setting.encode() in rest, rest[-300:]
 
 
 def test_a_100_mb_json_body_is_refused_from_its_length_unread(service: ServiceThread) -> None:
@@ -137,8 +137,10 @@ def test_top_k_out_of_bounds_is_refused(http: httpx.Client, path: str, top_k: in
     body = {"question": "备份保留多久？"} if path.endswith("query") else {"messages": messages(1)}
     response = http.post(path, json={**body, "top_k": top_k})
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == "invalid_request"
-    assert "top_k" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert error["code"] == ("number_too_small" if top_k < 1 else "number_too_large")
+    assert error["params"]["field"] == "top_k" and error["params"]["limit"] in (1, 50)
+    assert "top_k" in error["message"]
 
 
 def test_a_long_stored_conversation_goes_on_with_its_latest_turns(tmp_path: Path) -> None:

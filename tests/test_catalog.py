@@ -15,6 +15,7 @@ from core.catalog.records import JobStage
 from core.catalog.sql import SqlCatalog
 from core.errors import BackendUnavailable, ConfigError
 from core.lexical_tokens import lexical_tokens
+from core.messages import Reason
 from tests.catalog_steps import add, catalogs_on, doc_id, index, parse, together
 from tests.conftest import make_settings
 
@@ -83,7 +84,7 @@ def test_term_counts_follow_adds_retries_deletes_failures_and_repairs(
     assert counts["数据"] == 2 and counts["data"] == 2 and counts["backups"] == 1
 
     # Failed, retried and stored again: the old chunks' terms are taken back.
-    catalog.fail_job(jobs[0], "broken")
+    catalog.fail_job(jobs[0], Reason("processing_failed", {"kind": "OSError"}))
     assert catalog.term_counts(cid) == _recounted(postgres_url, cid)
     assert catalog.term_counts(cid)["数据"] == 1
     retried = catalog.retry_job(jobs[0], "application/x-refused")

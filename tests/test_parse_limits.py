@@ -49,6 +49,8 @@ def test_a_document_over_the_memory_cap_fails_alone_at_once(
     job = node.catalog.get_job(bomb.job.id)
     assert job.state == JobState.FAILED, job
     assert "needs more than 256 MB of memory to read" in (job.error or "")
+    # The reason crossed from the parser process with its code and parameters.
+    assert job.error_code == "parse_memory_limit" and job.error_params == {"memory_mb": 256}
     assert job.attempts == 1 and job.failures == 1  # failed at once, not tried again
     document = node.catalog.get_document(collection.id, good.document.id)
     assert document.status in (DocumentStatus.SEARCHABLE, DocumentStatus.READY)
@@ -71,6 +73,7 @@ def test_a_document_over_the_time_limit_fails_alone_in_a_process(
     job = node.catalog.get_job(slow.job.id)
     assert job.state == JobState.FAILED and job.failures == 1, job
     assert "took longer than 1.5 s to read" in (job.error or "")
+    assert job.error_code == "parse_time_limit" and job.error_params == {"seconds": 1.5}
     assert node.catalog.get_job(good.job.id).stage == JobStage.EMBED
     assert time.monotonic() - started < 60
     assert not any(checkpoint_dir(node.settings.blob_path).glob("*"))
@@ -163,6 +166,8 @@ def test_a_parser_that_crashes_is_charged_to_its_document(
         assert job.failures == failures and job.attempts == failures
     assert job.state == JobState.FAILED
     assert "parser process died" in (job.error or "") and "2 times" in (job.error or "")
+    assert job.error_code == "parser_killed"
+    assert job.error_params == {"signal": "SIGKILL", "failures": 2}
 
 
 def test_readiness_fails_while_a_running_job_makes_no_progress(tmp_path: Path) -> None:

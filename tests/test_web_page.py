@@ -99,7 +99,7 @@ def test_scripts_and_vendored_libraries_are_served_as_javascript_with_their_lice
 def test_missing_static_file_is_a_json_404(client: TestClient) -> None:
     response = client.get("/static/nope.js")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["code"] == "route_not_found"
 
 
 def test_api_docs_keep_working_outside_the_page_policy(client: TestClient) -> None:
@@ -455,7 +455,7 @@ def test_stop_then_llm_failure_then_service_down_each_show_a_clear_message(
         _, failed = _ask(page, "Where are backups copied to?")
         assert "is-error" in (failed.get_attribute("class") or "")
         notice = failed.locator(".notice").inner_text()
-        assert "The language model backend failed" in notice and "upstream_failed" in notice
+        assert "The language model backend failed" in notice and "upstream_unreachable" in notice
         desktop.shot("desktop-en-llm-failed")
 
         service.stop()

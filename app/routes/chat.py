@@ -96,7 +96,7 @@ async def regenerate(
     turns = [m for m in stored.messages if m.role != "system"]
     last = max((i for i, m in enumerate(turns) if m.role == "user"), default=None)
     if last is None:
-        raise Conflict(f"conversation {conversation_id!r} has no question to answer again")
+        raise Conflict("conversation_has_no_question", conversation=conversation_id)
     question = turns[last].content
     history = [ChatMessage(m.role, m.content) for m in turns[:last]]  # type: ignore[arg-type]
     history = recent_history(history, question, settings)

@@ -38,10 +38,7 @@ async def upload_documents(
     stores nothing. Each accepted file is stored and its
     job committed before the response."""
     if len(files) > settings.max_upload_files:
-        raise TooLarge(
-            f"{len(files)} files in one request; the limit is {settings.max_upload_files}"
-            " (ZHIKU_MAX_UPLOAD_FILES): send them in several requests"
-        )
+        raise TooLarge("too_many_files", count=len(files), limit=settings.max_upload_files)
     limit = settings.max_upload_bytes
     total = 0
     received: list[tuple[str, bytes]] = []
@@ -49,21 +46,17 @@ async def upload_documents(
         data = await upload.read(limit + 1)
         name = upload.filename or "upload"
         if len(data) > limit:
-            raise TooLarge(f"{name!r}: over the {settings.max_upload_mb:g} MB limit")
+            raise TooLarge("file_over_limit", file=name, limit_mb=settings.max_upload_mb)
         total += len(data)
         if total > settings.max_upload_request_bytes:
-            raise TooLarge(
-                f"the files are over {settings.max_upload_request_mb:g} MB in all"
-                " (ZHIKU_MAX_UPLOAD_REQUEST_MB): send them in several requests"
-            )
+            raise TooLarge("files_over_limit", limit_mb=settings.max_upload_request_mb)
         try:
             operations.inspect(name, data)
         except ZhikuError as exc:
-            exc.message = f"{name!r}: {exc.message}"
-            raise
+            raise exc.about_file(name) from exc
         received.append((name, data))
     if not received:
-        raise InvalidInput("send at least one file in the multipart field 'files'")
+        raise InvalidInput("no_files")
     return [
         UploadAccepted(
             document=DocumentPublic.model_validate(result.document),

@@ -88,7 +88,7 @@ async def chat_completions(
     collection = operations.collection(body.model)
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
-        raise InvalidInput("the last message must be a non-empty user message")
+        raise InvalidInput("chat_needs_user_message")
     question = turns[-1].text()
     check_length(question, settings.max_question_chars)
     answers.screen_question(collection, *(m.text() for m in turns if m.role == "user"))

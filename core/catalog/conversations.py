@@ -52,9 +52,7 @@ class SqlConversations:
                 (conversation_id, collection_id),
             ).fetchone()
             if row is None:
-                raise NotFound(
-                    f"conversation {conversation_id!r} does not exist in this collection"
-                )
+                raise NotFound("conversation_not_found", conversation=conversation_id)
             messages = db.execute(
                 "SELECT * FROM messages WHERE conversation_id=? ORDER BY rowid", (conversation_id,)
             ).fetchall()
@@ -134,9 +132,7 @@ class SqlConversations:
                 (value, conversation_id, collection_id),
             )
             if changed.rowcount != 1:
-                raise NotFound(
-                    f"conversation {conversation_id!r} does not exist in this collection"
-                )
+                raise NotFound("conversation_not_found", conversation=conversation_id)
 
     def delete(self, collection_id: str, conversation_id: str) -> None:
         self.get(collection_id, conversation_id)

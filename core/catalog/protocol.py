@@ -25,6 +25,7 @@ from core.catalog.records import (
     ScoredChunk,
     StoredChunk,
 )
+from core.messages import Reason
 from core.scopes import Scopes
 from core.types import ChunkDraft
 
@@ -202,10 +203,10 @@ class Jobs(Protocol):
         when the worker no longer holds it. Raises nothing else."""
         ...
 
-    def charge_failure(self, job_id: str, worker: str, reason: str, max_failures: int) -> Job:
+    def charge_failure(self, job_id: str, worker: str, reason: Reason, max_failures: int) -> Job:
         """Count a failure that was the document's fault (its parser crashed): back to the
-        queue, or failed with `reason` once it failed `max_failures` times. Raises NotFound,
-        LeaseLost."""
+        queue, or failed with `reason` (its parameters plus `failures`, the count) once it
+        failed `max_failures` times. Raises NotFound, LeaseLost."""
         ...
 
     def stalled_jobs(self, seconds: float) -> list[Job]:
@@ -227,7 +228,7 @@ class Jobs(Protocol):
         jobs left untouched (not held, or vectors missing). Raises nothing else."""
         ...
 
-    def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
+    def fail_job(self, job_id: str, reason: Reason, worker: str | None = None) -> Job:
         """Fail the job and its document and drop its chunks. Raises NotFound, and LeaseLost
         when `worker` is given and no longer holds it."""
         ...

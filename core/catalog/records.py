@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from core.messages import Reason
 from core.scopes import Scopes
 from core.types import ChunkDraft
 
@@ -89,7 +90,11 @@ class Document:
     media_type: str
     size: int
     status: DocumentStatus
+    # The failure reason in English, and its code and parameters (core/messages.py); rows
+    # failed before catalog revision 0005 have the text alone.
     error: str | None
+    error_code: str | None
+    error_params: dict[str, Any] | None
     pages: int
     chunks: int
     created_at: float
@@ -105,7 +110,7 @@ class NewDocument:
     filename: str
     media_type: str
     size: int
-    failure: str | None = None
+    failure: Reason | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ class Job:
     chunks_done: int
     chunks_total: int
     error: str | None
+    error_code: str | None
+    error_params: dict[str, Any] | None
     created_at: float
     updated_at: float
     started_at: float | None
@@ -229,8 +236,19 @@ collection_of = RowReader(
     columns={"documents": "docs", "chunks": "chunk_count"},
     parse={"settings": lambda stored: json.loads(stored) if stored else {}},
 )
-document_of = RowReader(Document, parse={"status": DocumentStatus})
-job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage})
+
+
+def _params(stored: str | None) -> dict[str, Any] | None:
+    return None if stored is None else dict(json.loads(stored))
+
+
+def reason_columns(reason: Reason) -> tuple[str, str, str]:
+    """A failure as stored: its English text, code and parameters (as JSON)."""
+    return reason.text, reason.code, json.dumps(reason.params, ensure_ascii=False)
+
+
+document_of = RowReader(Document, parse={"status": DocumentStatus, "error_params": _params})
+job_of = RowReader(Job, parse={"state": JobState, "stage": JobStage, "error_params": _params})
 api_key_of = RowReader(ApiKey, parse={"scopes": Scopes.from_json})
 
 # Chunk fields stored under another column name (`end` is an SQL keyword); the heading path is

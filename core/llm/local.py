@@ -73,7 +73,8 @@ class LocalLLM:
             stop.set()
         if failures:
             raise UpstreamFailed(
-                f"the local model in {self._folder} failed while generating: {failures[0]}"
+                f"the local model in {self._folder} failed while generating: {failures[0]}",
+                "local_model_failed",
             ) from failures[0]
 
     async def aclose(self) -> None:

@@ -21,6 +21,7 @@ from tenacity import (
 
 from core.answer.vocabulary import Prompt
 from core.errors import ConfigError, UpstreamFailed, UpstreamTimeout
+from core.messages import render
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,20 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 # Error bodies are read only this far: enough for any message, bounded for a misbehaving server.
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
+# The message codes of statuses with a hint for the operator (core/messages.py).
 HINTS = {
-    401: "check ZHIKU_LLM_API_KEY",
-    403: "check ZHIKU_LLM_API_KEY and that it may use this model",
-    404: "check ZHIKU_LLM_MODEL and ZHIKU_LLM_BASE_URL (which usually ends in /v1)",
-    429: "the server is rate limiting; try again later",
+    401: "upstream_status_key",
+    403: "upstream_status_forbidden",
+    404: "upstream_status_model",
+    429: "upstream_rate_limited",
 }
 
 
 class _Retryable(UpstreamFailed):
     """A status worth another attempt; it surfaces as UpstreamFailed once attempts run out."""
 
-    def __init__(self, message: str, public: str, retry_after: float | None) -> None:
-        super().__init__(message, public)
+    def __init__(self, message: str, status: int, retry_after: float | None) -> None:
+        super().__init__(message, HINTS.get(status, "upstream_status"), status=status)
         self.retry_after = retry_after
 
 
@@ -92,7 +94,7 @@ class OpenAICompatibleLLM:
             raise UpstreamFailed(
                 f"the answer stream from the LLM server at {self._shown_url} broke off: "
                 f"{self._redact(str(exc) or type(exc).__name__)}",
-                "the answer stream from the language model server broke off",
+                "upstream_stream_broken",
             ) from exc
         finally:
             # Closing an unfinished response drops the connection, so the server sees the
@@ -118,8 +120,7 @@ class OpenAICompatibleLLM:
             raise UpstreamFailed(
                 f"could not connect to the LLM server at {self._shown_url} ({exc}); check "
                 "ZHIKU_LLM_BASE_URL and that the server is running",
-                "could not connect to the language model server; check ZHIKU_LLM_BASE_URL and "
-                "that the server is running",
+                "upstream_unreachable",
             ) from exc
         except httpx.HTTPError as exc:
             raise UpstreamFailed(
@@ -145,16 +146,15 @@ class OpenAICompatibleLLM:
         status = response.status_code
         message = f"the LLM server at {self._shown_url} answered HTTP {status}"
         # The server's own words may name its internals: they go to the log only.
-        public = f"the language model server answered HTTP {status}"
         detail = _error_detail(bytes(content))
         if detail:
             message += f": {self._redact(detail)}"
         if status in HINTS:
-            message += f"; {HINTS[status]}"
-            public += f"; {HINTS[status]}"
+            # The operator's log keeps the hint the client gets.
+            message += f" ({render(HINTS[status], {'status': status})})"
         if status in RETRYABLE_STATUSES:
-            raise _Retryable(message, public, _retry_after(response.headers.get("Retry-After")))
-        raise UpstreamFailed(message, public)
+            raise _Retryable(message, status, _retry_after(response.headers.get("Retry-After")))
+        raise UpstreamFailed(message, HINTS.get(status, "upstream_status"), status=status)
 
     async def _deltas(self, response: httpx.Response) -> AsyncIterator[str]:
         content_type = response.headers.get("Content-Type", "")
@@ -165,8 +165,7 @@ class OpenAICompatibleLLM:
                     f"the LLM server at {self._shown_url} answered with Content-Type "
                     f"{content_type or 'none'!r} instead of an event stream; check "
                     "ZHIKU_LLM_BASE_URL",
-                    "the language model server did not answer with an event stream; check "
-                    "ZHIKU_LLM_BASE_URL",
+                    "upstream_not_event_stream",
                 )
             choice = _first_choice(self._decode(await response.aread()))
             content = _text(choice.get("message"))
@@ -194,15 +193,14 @@ class OpenAICompatibleLLM:
             raise UpstreamFailed(
                 f"the answer stream from the LLM server at {self._shown_url} ended before the "
                 "answer was complete",
-                "the answer stream from the language model server ended before the answer was "
-                "complete",
+                "upstream_stream_incomplete",
             )
 
     def _failed_mid_answer(self, data: str) -> UpstreamFailed:
         detail = _error_detail(data.encode()) or "unknown error"
         return UpstreamFailed(
             f"the LLM server at {self._shown_url} failed mid-answer: {self._redact(detail)}",
-            "the language model server failed mid-answer",
+            "upstream_failed_mid_answer",
         )
 
     def _decode(self, data: bytes) -> dict[str, Any]:
@@ -214,7 +212,7 @@ class OpenAICompatibleLLM:
             raise UpstreamFailed(
                 f"the LLM server at {self._shown_url} sent data that is not a JSON object: "
                 f"{self._redact(data[:200].decode(errors='replace'))!r}",
-                "the language model server sent data that is not a JSON object",
+                "upstream_not_json",
             )
         return decoded
 
@@ -239,8 +237,8 @@ class OpenAICompatibleLLM:
         return UpstreamTimeout(
             f"the LLM server at {self._shown_url} did not answer within {self._timeout:g} s; "
             "check that it is running and not overloaded, or raise ZHIKU_LLM_TIMEOUT_SECONDS",
-            f"the language model server did not answer within {self._timeout:g} s; check "
-            "that it is running and not overloaded, or raise ZHIKU_LLM_TIMEOUT_SECONDS",
+            "upstream_timeout",
+            seconds=self._timeout,
         )
 
     def _redact(self, text: str) -> str:

@@ -70,9 +70,10 @@ class Searcher:
         if collection.embedding_model != embedder.model_id:
             if self._embedders is None:
                 raise EmbeddingModelMismatch(
-                    f"collection {collection.name!r} was embedded with"
-                    f" {collection.embedding_model!r}; this service embeds queries with"
-                    f" {embedder.model_id!r}"
+                    "query_model_mismatch",
+                    name=collection.name,
+                    model=collection.embedding_model,
+                    current=embedder.model_id,
                 )
             embedder = self._embedders(collection.embedding_model)
         vector = centred(embedder.model_id, detect_language(query), embedder.embed_query(query))

@@ -84,8 +84,7 @@ class ChromaVectorStore:
         recorded = (cached.metadata or {}).get("embedding_model")
         if embedding_model is not None and recorded not in (None, embedding_model):
             raise EmbeddingModelMismatch(
-                f"this collection's vectors were made with {recorded!r}, not {embedding_model!r};"
-                " set ZHIKU_EMBEDDING_MODEL back or use another collection"
+                "vectors_model_mismatch", recorded=recorded, model=embedding_model
             )
         return cached
 

@@ -145,8 +145,7 @@ class MilvusVectorStore:
             self._call(lambda: self._client.upsert(_REGISTRY, [row]))
         elif recorded != embedding_model:
             raise EmbeddingModelMismatch(
-                f"this collection's vectors were made with {recorded!r}, not {embedding_model!r};"
-                " set ZHIKU_EMBEDDING_MODEL back or use another collection"
+                "vectors_model_mismatch", recorded=recorded, model=embedding_model
             )
 
     def _on_collection(self, collection_id: str, work: Callable[[str], T], missing: T) -> T:

@@ -58,7 +58,7 @@ class DocxLoader:
         try:
             parts = _read_parts(data)
         except _DOCX_FAILURES as exc:
-            raise LoadError(f"the Word document is corrupt: {_reason(exc)}") from exc
+            raise LoadError("docx_corrupt", problem=_reason(exc)) from exc
         sections: list[Section] = []
         offset = 0
         for part in parts:
@@ -68,7 +68,7 @@ class DocxLoader:
             sections.append(Section(text=text, heading_path=part.heading_path, offset=offset))
             offset += len(text) + len(_SEPARATOR)
         if not sections:
-            raise LoadError("the Word document has no text")
+            raise LoadError("docx_no_text")
         progress(1, 1)
         return LoadedDocument(media_type=DOCX, pages=1, sections=sections)
 
@@ -78,13 +78,14 @@ def _refuse_zip_bomb(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise LoadError(f"the Word document is corrupt: {_reason(exc)}") from exc
+        raise LoadError("docx_corrupt", problem=_reason(exc)) from exc
     # zipfile stops reading a member at its declared size and then fails its CRC check, so
     # the declared sizes bound what python-docx can inflate.
     if declared > MAX_UNCOMPRESSED_BYTES:
         raise LoadError(
-            f"the Word document unpacks to {declared // (1024 * 1024)} MB, over the "
-            f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB limit; it may be a zip bomb"
+            "docx_too_large",
+            size_mb=declared // (1024 * 1024),
+            limit_mb=MAX_UNCOMPRESSED_BYTES // (1024 * 1024),
         )
 
 

@@ -52,7 +52,7 @@ class HtmlLoader:
         page = _decode_html(data)
         text = _main_text(page)
         if not text:
-            raise LoadError("no extractable text in the HTML page")
+            raise LoadError("html_no_text")
         sections = split_markdown_sections(_drop_inline_markup(text))
         progress(1, 1)
         return LoadedDocument(media_type=MEDIA_TYPE, pages=1, sections=sections)

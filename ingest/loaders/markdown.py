@@ -29,7 +29,7 @@ class MarkdownLoader:
         text = drop_hidden_markdown(decode_text(data))
         sections = split_markdown_sections(text)
         if not sections:
-            raise LoadError("the file has no text")
+            raise LoadError("file_no_text")
         progress(1, 1)
         return LoadedDocument(media_type=MEDIA_TYPE, pages=1, sections=sections)
 

@@ -27,9 +27,6 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MEDIA_TYPE = "application/pdf"
 
-ENCRYPTED = "the PDF is encrypted and needs a password; remove the password and upload it again"
-GARBLED = "the PDF's text layer is unreadable (garbled font encoding); OCR is not supported"
-
 # pypdf reports damaged files through its own errors, but fuzzed input also surfaces as plain
 # Python errors from deep inside its parsers; all of these mean "this file is broken", while
 # MemoryError, OSError and our own errors must pass through.
@@ -83,10 +80,7 @@ class PdfLoader:
             except LimitReachedError as exc:
                 # pypdf's own cap on what a stream may inflate to: a page built to exhaust
                 # memory, which every later attempt would meet again.
-                raise LoadError(
-                    f"page {index + 1} of the PDF inflates to more than pypdf reads"
-                    f" ({_reason(exc)}); the file looks built to exhaust memory"
-                ) from exc
+                raise LoadError("pdf_page_bomb", page=index + 1, problem=_reason(exc)) from exc
             except _PYPDF_FAILURES as exc:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
@@ -95,14 +89,11 @@ class PdfLoader:
             progress(index + 1, total)
         visible = sum(len("".join(text.split())) for text in texts)
         if failures and visible == 0:
-            raise LoadError(f"the PDF is corrupt or truncated: {failures[0]}")
+            raise LoadError("pdf_corrupt", problem=str(failures[0]))
         if visible < _MIN_CHARS_PER_PAGE * total:
-            raise LoadError(
-                "no extractable text: the PDF looks scanned or image-only "
-                f"({total} {'page' if total == 1 else 'pages'}); OCR is not supported"
-            )
+            raise LoadError("pdf_scanned", pages=total)
         if looks_garbled("".join(texts)):
-            raise LoadError(GARBLED)
+            raise LoadError("pdf_garbled")
         sections = [
             Section(text=text, page=number) for number, text in enumerate(texts, start=1) if text
         ]
@@ -114,7 +105,7 @@ def _open(data: bytes) -> tuple[PdfReader, int]:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
     except _PYPDF_FAILURES as exc:
-        raise LoadError(f"the PDF is corrupt or truncated: {_reason(exc)}") from exc
+        raise LoadError("pdf_corrupt", problem=_reason(exc)) from exc
     if encrypted:
         # Many PDFs are encrypted only to carry an owner password (no printing, no copying);
         # they open with the empty user password, as in any viewer.
@@ -123,13 +114,13 @@ def _open(data: bytes) -> tuple[PdfReader, int]:
         except _PYPDF_FAILURES:
             opened = False
         if not opened:
-            raise LoadError(ENCRYPTED)
+            raise LoadError("pdf_encrypted")
     try:
         total = len(reader.pages)
     except _PYPDF_FAILURES as exc:
-        raise LoadError(f"the PDF is corrupt or truncated: {_reason(exc)}") from exc
+        raise LoadError("pdf_corrupt", problem=_reason(exc)) from exc
     if total == 0:
-        raise LoadError("the PDF has no pages")
+        raise LoadError("pdf_no_pages")
     return reader, total
 
 

@@ -15,7 +15,7 @@ class TextLoader:
         text = decode_text(data)
         stripped = text.strip()
         if not stripped:
-            raise LoadError("the file has no text")
+            raise LoadError("file_no_text")
         offset = len(text) - len(text.lstrip())
         progress(1, 1)
         return LoadedDocument(

@@ -15,6 +15,7 @@ from core.catalog.protocol import LeaseLost
 from core.catalog.records import DocumentStatus, JobStage, JobState, Message, NewDocument
 from core.errors import Conflict, NotFound
 from core.lexical_tokens import lexical_tokens
+from core.messages import Reason
 from tests.catalog_steps import add, catalogs_on, doc_id, index, parse, together
 
 # The database this suite runs each backend on, by its registry key; keys naming a class
@@ -163,7 +164,7 @@ def test_cancel_and_failure_drop_chunks_and_lexical_entries(catalog: Catalog) ->
     cancelled = catalog.claim_jobs(JobStage.EMBED, "w", 60, 3, max_chunks=1)
     assert [j.id for j in cancelled] == [jobs[0]]
     assert catalog.cancel_job(jobs[0]).state == JobState.CANCELLED
-    catalog.fail_job(jobs[1], "broken")
+    catalog.fail_job(jobs[1], Reason("processing_failed", {"kind": "OSError"}))
 
     assert catalog.lexical_rows(cid) == 0
     assert catalog.lexical_search(cid, ["数据", "backups"], 5) == []
@@ -394,16 +395,56 @@ def test_a_model_answer_holding_nul_is_stored_without_it(catalog: Catalog) -> No
 def test_failures_charged_to_a_document_requeue_it_then_fail_it(catalog: Catalog) -> None:
     collection = catalog.create_collection("kb", "model", 200, 20)
     (job_id,) = add(catalog, collection.id, 1)
+    crashed = Reason("parser_killed", {"signal": "SIGKILL"})
     assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
     with pytest.raises(LeaseLost):
-        catalog.charge_failure(job_id, "other", "the parser process died", 2)
+        catalog.charge_failure(job_id, "other", crashed, 2)
 
-    requeued = catalog.charge_failure(job_id, "w", "the parser process died", 2)
+    requeued = catalog.charge_failure(job_id, "w", crashed, 2)
     assert requeued.state == JobState.QUEUED and requeued.failures == 1
+    assert requeued.error is None and requeued.error_code is None
     assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
-    failed = catalog.charge_failure(job_id, "w", "the parser process died", 2)
+    failed = catalog.charge_failure(job_id, "w", crashed, 2)
     assert failed.state == JobState.FAILED and failed.failures == 2 and failed.attempts == 2
-    assert failed.error == "the parser process died (2 times); it was given up"
+    assert failed.error == (
+        "the parser process died while reading the document (killed by SIGKILL) (2 times);"
+        " it was given up"
+    )
+    assert failed.error_code == "parser_killed"
+    assert failed.error_params == {"signal": "SIGKILL", "failures": 2}
+
+
+def test_a_failure_keeps_its_code_and_parameters_beside_its_text_until_retried(
+    catalog: Catalog,
+) -> None:
+    collection = catalog.create_collection("kb", "model", 200, 20)
+    refused = Reason("file_too_large", {"size_mb": 12.5, "limit_mb": 10, "file": "大.pdf"})
+    [(document, job, _)] = catalog.add_documents(
+        [NewDocument(collection.id, doc_id(9), "大.pdf", "application/x-refused", 9, refused)]
+    )
+    for failed in (document, job, catalog.get_document(collection.id, doc_id(9))):
+        assert failed.error == (
+            "'大.pdf': the file is 12.5 MB, over the 10 MB limit (ZHIKU_MAX_UPLOAD_MB)"
+        )
+        assert failed.error_code == "file_too_large"
+        assert failed.error_params == {"size_mb": 12.5, "limit_mb": 10, "file": "大.pdf"}
+    with pytest.raises(Conflict) as refusal:
+        catalog.retry_job(job.id, "application/x-refused")
+    assert refusal.value.code == "retry_of_refused_file"
+    assert refusal.value.params["reason_code"] == "file_too_large"
+
+    (job_id,) = add(catalog, collection.id, 1)
+    assert catalog.claim_jobs(JobStage.PARSE, "w", 60, 2)
+    catalog.fail_job(job_id, Reason("parse_memory_limit", {"memory_mb": 512}), worker="w")
+    failed_job = catalog.get_job(job_id)
+    failed_document = catalog.get_document(collection.id, failed_job.document_id)
+    for failed in (failed_job, failed_document):
+        assert failed.error is not None and "more than 512 MB of memory" in failed.error
+        assert failed.error_code == "parse_memory_limit"
+        assert failed.error_params == {"memory_mb": 512}
+    catalog.retry_job(job_id, "application/x-refused")
+    cleared = catalog.get_document(collection.id, failed_job.document_id)
+    assert (cleared.error, cleared.error_code, cleared.error_params) == (None, None, None)
 
 
 def test_a_running_job_without_progress_is_reported_stalled(catalog: Catalog) -> None:

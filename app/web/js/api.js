@@ -1,13 +1,14 @@
-// The public HTTP API, as any REST client sees it: JSON errors {"error": {code, message}},
+// The public HTTP API, as any REST client sees it: JSON errors {"error": {code, message, params}},
 // a Bearer key when the service asks for one (401), Server-Sent Events for streamed answers.
 
 const KEY_STORAGE = "zhiku.apiKey";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, params = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.params = params;
   }
 
   /** No answer at all: the service is down or the network is gone. */
@@ -47,7 +48,8 @@ function authHeaders(extra = {}) {
 async function errorOf(response) {
   try {
     const body = await response.json();
-    if (body?.error?.code) return new ApiError(response.status, body.error.code, body.error.message);
+    const error = body?.error;
+    if (error?.code) return new ApiError(response.status, error.code, error.message, error.params);
   } catch {
     // Not JSON (a proxy's error page): fall through to the status line.
   }
@@ -146,7 +148,10 @@ export function upload(collection, file, onProgress) {
         onReachable();
         const body = xhr.response;
         if (xhr.status >= 200 && xhr.status < 300) resolve(body[0]);
-        else if (body?.error) reject(new ApiError(xhr.status, body.error.code, body.error.message));
+        else if (body?.error) {
+          const { code, message, params } = body.error;
+          reject(new ApiError(xhr.status, code, message, params));
+        }
         else reject(new ApiError(xhr.status, `http_${xhr.status}`, xhr.statusText));
       };
       const form = new FormData();

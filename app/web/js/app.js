@@ -8,6 +8,7 @@ import { ConversationList } from "./conversations.js";
 import { DocumentFilter } from "./filter.js";
 import { bind, lang, setLang, t, translate } from "./i18n.js";
 import { Library } from "./library.js";
+import { describe } from "./messages.js";
 import { PassagePanel } from "./passage.js";
 
 const CHAT_STORAGE = "zhiku.chat.";
@@ -47,9 +48,9 @@ class Banner {
       }
       return;
     }
-    if (error.code === "forbidden") this.show("keyForbidden", {}, "error");
+    if (error.status === 403) this.show("keyForbidden", {}, "error");
     else if (error.code === "gone") this.show("conversationGone", {}, "ok");
-    else this.show("serviceError", { message: error.message }, "error");
+    else this.show("serviceError", { message: describe(error) }, "error");
     this.hideTimer = setTimeout(() => this.hide(), 8000);
   }
 

@@ -6,8 +6,26 @@ import * as api from "./api.js";
 import { el, icon } from "./dom.js";
 import { bind, bindLabel, t } from "./i18n.js";
 import { renderAnswer } from "./markdown.js";
+import { describe } from "./messages.js";
 
-const LLM_CODES = new Set(["upstream_failed", "upstream_timeout", "backend_unavailable"]);
+// The language model's failures (core/messages.py), and the stores' behind it.
+const LLM_CODES = new Set([
+  "upstream_failed",
+  "upstream_unreachable",
+  "upstream_status",
+  "upstream_status_key",
+  "upstream_status_forbidden",
+  "upstream_status_model",
+  "upstream_rate_limited",
+  "upstream_not_event_stream",
+  "upstream_not_json",
+  "upstream_stream_broken",
+  "upstream_stream_incomplete",
+  "upstream_failed_mid_answer",
+  "upstream_timeout",
+  "local_model_failed",
+  "backend_unavailable",
+]);
 
 export class Chat {
   constructor({ passage, onError, documents, onConversation, filter }) {
@@ -374,7 +392,7 @@ class Reply {
         bind(el("strong"), title),
         unreachable
           ? bind(el("p", { class: "error-text" }), "serviceDownHint")
-          : el("p", { class: "error-text" }, error.message),
+          : el("p", { class: "error-text" }, describe(error)),
         unreachable ? null : el("code", { class: "error-code" }, error.code),
       ),
     );

@@ -5,6 +5,7 @@
 import * as api from "./api.js";
 import { el, formatSize, icon } from "./dom.js";
 import { bind, bindLabel, t } from "./i18n.js";
+import { describe, failureOf } from "./messages.js";
 
 const COLLECTION_STORAGE = "zhiku.collection";
 const ACTIVE = new Set(["queued", "processing", "searchable"]);
@@ -14,7 +15,7 @@ const PARALLEL_UPLOADS = 2;
 const PAGED = new Set(["application/pdf"]);
 
 /** What to show for a refused change: a key that may read but not write gets its own words. */
-const messageOf = (error) => (error.code === "forbidden" ? t("keyForbidden") : error.message);
+const messageOf = (error) => (error.status === 403 ? t("keyForbidden") : describe(error));
 
 export class Library {
   constructor({ onCollection, onRenamed, onDocuments, onError }) {
@@ -474,7 +475,7 @@ export class Library {
         active ? jobProgress(upload?.job, upload?.eta, doc.status) : null,
         doc.status === "searchable" ? bind(el("span", { class: "doc-note" }), "searchableNote") : null,
         doc.status === "failed" && doc.error
-          ? el("span", { class: "doc-error" }, doc.error)
+          ? el("span", { class: "doc-error" }, failureOf(doc))
           : null,
         doc.status === "failed" ? this.retryButton(doc) : null,
         this.flashed === doc.id ? bind(el("span", { class: "doc-note" }), "alreadyAdded") : null,

@@ -113,7 +113,7 @@ class SqlBase(ABC):
             "SELECT * FROM documents WHERE collection_id=? AND id=?", (collection_id, document_id)
         ).fetchone()
         if row is None:
-            raise NotFound(f"document {document_id!r} does not exist in this collection")
+            raise NotFound("document_not_found", document=document_id)
         return document_of(row)
 
     def _latest_job(self, db: Db, collection_id: str, document_id: str) -> Job:
@@ -123,7 +123,7 @@ class SqlBase(ABC):
             (collection_id, document_id),
         ).fetchone()
         if row is None:
-            raise NotFound(f"document {document_id!r} has no job")
+            raise NotFound("document_has_no_job", document=document_id)
         return job_of(row)
 
     def _job_row(self, db: Db, job_id: str, lock: bool = False) -> Job:

@@ -44,7 +44,8 @@ class SqlChunks(SqlBase):
             rows = [chunk_row(cid, did, d, h) for d, h in zip(drafts, text_hashes, strict=True)]
             self.insert_chunks(db, rows, lexical)
             db.execute(
-                "UPDATE documents SET status=?, error=NULL, pages=?, chunks=?, updated_at=?"
+                "UPDATE documents SET status=?, error=NULL, error_code=NULL, error_params=NULL,"
+                " pages=?, chunks=?, updated_at=?"
                 " WHERE collection_id=? AND id=?",
                 (DocumentStatus.SEARCHABLE, pages, len(drafts), now, cid, did),
             )

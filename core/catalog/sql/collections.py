@@ -28,7 +28,7 @@ class SqlCollections(SqlBase):
                 (cid, name, embedding_model, chunk_tokens, chunk_overlap_tokens, time.time()),
             )
             if added.rowcount != 1:
-                raise Conflict(f"collection {name!r} already exists")
+                raise Conflict("collection_exists", name=name)
             self.create_lexical(db, cid)
         return self.get_collection(name)
 
@@ -41,7 +41,7 @@ class SqlCollections(SqlBase):
     def collection_by_id(self, collection_id: str) -> Collection:
         rows = self._collections("WHERE k.id=?", (collection_id,))
         if not rows:
-            raise NotFound(f"collection id {collection_id!r} does not exist")
+            raise NotFound("collection_id_not_found", id=collection_id)
         return rows[0]
 
     def list_collections(self) -> list[Collection]:
@@ -69,7 +69,7 @@ class SqlCollections(SqlBase):
                 (new_name, collection.id, new_name),
             )
             if renamed.rowcount != 1:
-                raise Conflict(f"collection {new_name!r} already exists")
+                raise Conflict("collection_exists", name=new_name)
         return self.collection_by_id(collection.id)
 
     def set_collection_settings(self, name: str, settings: dict[str, Any]) -> Collection:

@@ -15,6 +15,7 @@ from core.catalog.records import (
     JobState,
     NewDocument,
     document_of,
+    reason_columns,
 )
 from core.catalog.sql.base import Db, SqlBase
 
@@ -39,12 +40,16 @@ class SqlDocuments(SqlBase):
         if row is not None and (row["status"] != DocumentStatus.FAILED or item.failure):
             return self._document(db, cid, did), self._latest_job(db, cid, did), False
         failed = item.failure is not None
+        failure = reason_columns(item.failure) if item.failure else (None, None, None)
         db.execute(
             "INSERT INTO documents (collection_id, id, filename, media_type, size,"
-            " status, error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)"
+            " status, error, error_code, error_params, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (collection_id, id) DO UPDATE SET filename=excluded.filename,"
             " media_type=excluded.media_type, status=excluded.status,"
-            " error=excluded.error, pages=0, chunks=0, updated_at=excluded.updated_at",
+            " error=excluded.error, error_code=excluded.error_code,"
+            " error_params=excluded.error_params, pages=0, chunks=0,"
+            " updated_at=excluded.updated_at",
             (
                 cid,
                 did,
@@ -52,22 +57,22 @@ class SqlDocuments(SqlBase):
                 item.media_type,
                 item.size,
                 DocumentStatus.FAILED if failed else DocumentStatus.QUEUED,
-                item.failure,
+                *failure,
                 now,
                 now,
             ),
         )
         job_id = uuid.uuid4().hex
         db.execute(
-            "INSERT INTO jobs (id, collection_id, document_id, state, stage, error,"
-            " created_at, updated_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO jobs (id, collection_id, document_id, state, stage, error, error_code,"
+            " error_params, created_at, updated_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 job_id,
                 cid,
                 did,
                 JobState.FAILED if failed else JobState.QUEUED,
                 JobStage.PARSE,
-                item.failure,
+                *failure,
                 now,
                 now,
                 now if failed else None,

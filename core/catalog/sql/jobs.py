@@ -6,11 +6,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from core.catalog.protocol import LeaseLost
-from core.catalog.records import DocumentStatus, Job, JobStage, JobState, job_of
+from core.catalog.records import (
+    Document,
+    DocumentStatus,
+    Job,
+    JobStage,
+    JobState,
+    job_of,
+    reason_columns,
+)
 from core.catalog.sql.base import BATCH, Db, SqlBase, marks
 from core.errors import Conflict
+from core.messages import Reason
 
 # Claims are counted apart from failures: a process stopped mid-job (restart, deploy, SIGKILL)
 # is not the document's fault, so it may be claimed again, but a document that kills the
@@ -68,8 +78,7 @@ class SqlJobs(SqlBase):
                     self._fail(
                         db,
                         row["id"],
-                        f"the worker stopped {row['attempts']} times while processing this"
-                        " document (killed or out of memory); it was given up",
+                        Reason("worker_stopped_repeatedly", {"attempts": row["attempts"]}),
                     )
                     continue
                 full = (
@@ -116,26 +125,26 @@ class SqlJobs(SqlBase):
 
     def cancel_job(self, job_id: str) -> Job:
         with self.transaction() as db:
-            self._job_in(db, job_id, (JobState.QUEUED, JobState.RUNNING), "cancelled")
-            self._fail(db, job_id, "cancelled")
+            self._job_in(db, job_id, (JobState.QUEUED, JobState.RUNNING), "job_not_cancellable")
+            self._fail(db, job_id, Reason("job_cancelled"))
             db.execute("UPDATE jobs SET state=? WHERE id=?", (JobState.CANCELLED, job_id))
             return self._job_row(db, job_id)
 
     def retry_job(self, job_id: str, refused_media_type: str) -> Job:
         now = time.time()
         with self.transaction() as db:
-            job = self._job_in(db, job_id, (JobState.FAILED, JobState.CANCELLED), "retried")
+            job = self._job_in(
+                db, job_id, (JobState.FAILED, JobState.CANCELLED), "job_not_retriable"
+            )
             document = self._document(db, job.collection_id, job.document_id)
             if document.media_type == refused_media_type:
-                raise Conflict(
-                    f"the file was refused when it was added ({document.error});"
-                    " add a fixed file instead"
-                )
+                raise Conflict("retry_of_refused_file", **refusal_params(document))
             latest = self._latest_job(db, job.collection_id, job.document_id)
             if latest.id != job_id:
-                raise Conflict(f"job {job_id} was already retried as job {latest.id}")
+                raise Conflict("job_already_retried", job=job_id, retry=latest.id)
             db.execute(
-                "UPDATE documents SET status=?, error=NULL, updated_at=?"
+                "UPDATE documents SET status=?, error=NULL, error_code=NULL, error_params=NULL,"
+                " updated_at=?"
                 " WHERE collection_id=? AND id=?",
                 (DocumentStatus.QUEUED, now, job.collection_id, job.document_id),
             )
@@ -155,15 +164,12 @@ class SqlJobs(SqlBase):
             )
             return self._job_row(db, new_id)
 
-    def _job_in(self, db: Db, job_id: str, states: tuple[JobState, JobState], done: str) -> Job:
+    def _job_in(self, db: Db, job_id: str, states: tuple[JobState, JobState], refusal: str) -> Job:
         """The job, locked until the transaction ends. Raises NotFound, and Conflict unless
-        it is in one of `states`."""
+        it is in one of `states` (with message code `refusal`)."""
         job = self._job_row(db, job_id, lock=True)
         if job.state not in states:
-            raise Conflict(
-                f"job {job_id} is {job.state.value};"
-                f" only {states[0].value} or {states[1].value} jobs can be {done}"
-            )
+            raise Conflict(refusal, job=job_id, state=job.state.value)
         return job
 
     def release_job(self, job_id: str, worker: str) -> None:
@@ -174,14 +180,13 @@ class SqlJobs(SqlBase):
                 (JobState.QUEUED, time.time(), job_id, worker, JobState.RUNNING),
             )
 
-    def charge_failure(self, job_id: str, worker: str, reason: str, max_failures: int) -> Job:
+    def charge_failure(self, job_id: str, worker: str, reason: Reason, max_failures: int) -> Job:
         with self.transaction() as db:
             job = self._assert_held(db, job_id, worker)
             failures = int(job["failures"]) + 1
             db.execute("UPDATE jobs SET failures=? WHERE id=?", (failures, job_id))
             if failures >= max_failures:
-                times = "once" if failures == 1 else f"{failures} times"
-                self._fail(db, job_id, f"{reason} ({times}); it was given up")
+                self._fail(db, job_id, Reason(reason.code, {**reason.params, "failures": failures}))
             else:
                 db.execute(
                     "UPDATE jobs SET state=?, lease_until=NULL, worker=NULL, updated_at=?"
@@ -245,7 +250,7 @@ class SqlJobs(SqlBase):
                 )
         return lost
 
-    def fail_job(self, job_id: str, reason: str, worker: str | None = None) -> Job:
+    def fail_job(self, job_id: str, reason: Reason, worker: str | None = None) -> Job:
         with self.transaction() as db:
             if worker is not None:
                 self._assert_held(db, job_id, worker)
@@ -254,17 +259,28 @@ class SqlJobs(SqlBase):
             self._fail(db, job_id, reason)
             return self._job_row(db, job_id)
 
-    def _fail(self, db: Db, job_id: str, reason: str) -> None:
+    def _fail(self, db: Db, job_id: str, reason: Reason) -> None:
         now = time.time()
         job = self._job_row(db, job_id)
         self._drop_chunks(db, job.collection_id, job.document_id)
+        failure = reason_columns(reason)
         db.execute(
-            "UPDATE documents SET status=?, error=?, chunks=0, updated_at=?"
-            " WHERE collection_id=? AND id=?",
-            (DocumentStatus.FAILED, reason, now, job.collection_id, job.document_id),
+            "UPDATE documents SET status=?, error=?, error_code=?, error_params=?, chunks=0,"
+            " updated_at=? WHERE collection_id=? AND id=?",
+            (DocumentStatus.FAILED, *failure, now, job.collection_id, job.document_id),
         )
         db.execute(
-            "UPDATE jobs SET state=?, error=?, lease_until=NULL, updated_at=?, finished_at=?"
-            " WHERE id=?",
-            (JobState.FAILED, reason, now, now, job_id),
+            "UPDATE jobs SET state=?, error=?, error_code=?, error_params=?, lease_until=NULL,"
+            " updated_at=?, finished_at=? WHERE id=?",
+            (JobState.FAILED, *failure, now, now, job_id),
         )
+
+
+def refusal_params(document: Document) -> dict[str, Any]:
+    """What a retry of a file refused when it was added says of the refusal: its code and
+    parameters where stored, so the page can say it in its language too."""
+    return {
+        "reason": document.error,
+        "reason_code": document.error_code,
+        "reason_params": document.error_params,
+    }

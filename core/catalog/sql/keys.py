@@ -29,7 +29,7 @@ class SqlKeys(SqlBase):
         with self.reading() as db:
             row = db.execute("SELECT * FROM api_keys WHERE id=?", (key_id,)).fetchone()
         if row is None:
-            raise NotFound(f"API key {key_id!r} does not exist")
+            raise NotFound("key_not_found", key=key_id)
         return api_key_of(row)
 
     def active_key(self, secret_hash: str) -> ApiKey | None:

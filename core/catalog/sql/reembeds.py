@@ -26,7 +26,7 @@ class SqlReembeds(SqlBase):
                 (collection_id, model, space, now, now),
             )
             if added.rowcount != 1:
-                raise Conflict("this collection is already being re-embedded")
+                raise Conflict("reembed_running")
             # Left over from a re-embedding cancelled between two of its batches.
             db.execute("UPDATE chunks SET next_vector=NULL WHERE collection_id=?", (collection_id,))
         found = self.get_reembed(collection_id)
@@ -146,7 +146,7 @@ class SqlReembeds(SqlBase):
         """The record and the new vectors go; the collection keeps its model. Raises NotFound."""
         found = self.get_reembed(collection_id)
         if found is None:
-            raise NotFound("this collection is not being re-embedded")
+            raise NotFound("reembed_not_running")
         with self.transaction() as db:
             db.execute("DELETE FROM reembeds WHERE collection_id=?", (collection_id,))
             db.execute("UPDATE chunks SET next_vector=NULL WHERE collection_id=?", (collection_id,))
@@ -158,7 +158,7 @@ class SqlReembeds(SqlBase):
             (collection_id,),
         ).fetchone()
         if row is None:
-            raise NotFound("this collection is no longer being re-embedded")
+            raise NotFound("reembed_no_longer_running")
         if row["worker"] != worker:
-            raise Conflict("another worker took this re-embedding over")
+            raise Conflict("reembed_taken_over")
         return {"model": row["model"], "space": row["space"]}
