@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from core.answer.service import Answer
-from core.catalog.records import ApiKey, Conversation, Job, JobStage, JobState
+from core.catalog.records import Conversation, Job, JobStage, JobState
 from core.types import ChunkFlag
 
 # A document's id as the API shows it (sha256 hex); stored with a conversation.
@@ -365,46 +365,6 @@ class ConversationPublic(BaseModel):
     @classmethod
     def summary(cls, c: Conversation) -> ConversationPublic:
         return cls.model_validate(c).model_copy(update={"messages": None})
-
-
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f]*$")
-    read: list[CollectionName] = Field(
-        default=[], max_length=1000, description="collections it may read; '*' for all"
-    )
-    write: list[CollectionName] = Field(
-        default=[], max_length=1000, description="collections it may change; '*' for all"
-    )
-    admin: bool = Field(default=False, description="may manage keys, and do everything")
-
-
-class KeyPublic(BaseModel):
-    id: str
-    name: str
-    read: list[str]
-    write: list[str]
-    admin: bool
-    created_at: float
-    last_used_at: float | None
-    revoked_at: float | None
-
-    @classmethod
-    def of(cls, key: ApiKey) -> KeyPublic:
-        return cls(
-            id=key.id,
-            name=key.name,
-            read=sorted(key.scopes.read),
-            write=sorted(key.scopes.write),
-            admin=key.scopes.admin,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-            revoked_at=key.revoked_at,
-        )
-
-
-class KeyCreated(KeyPublic):
-    secret: str = Field(description="send as `Authorization: Bearer SECRET`; shown only here")
 
 
 # A model name's part: words joined by single dots, so never `..` and never a leading dot.

@@ -163,7 +163,9 @@ def test_a_long_stored_conversation_goes_on_with_its_latest_turns(tmp_path: Path
             conversation = first.json()["conversation_id"]
             for turn in range(3):
                 follow = {**ask, "conversation_id": conversation}
-                follow["messages"] = [{"role": "user", "content": f"第{turn + 2}次：多久一次？"}]
+                # A follow-up: a question that stands alone is answered without the history.
+                question = f"第{turn + 2}次：它多久复制一次？"
+                follow["messages"] = [{"role": "user", "content": question}]
                 assert http.post("/api/collections/ops/chat", json=follow).status_code == 200
             stored = http.get(f"/api/collections/ops/conversations/{conversation}").json()
             assert len(stored["messages"]) == 8

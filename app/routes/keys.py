@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.deps import AdminDep, CatalogDep, KeyRingDep
+from app.key_schemas import KeyCreate, KeyCreated, KeyPublic
 from app.openapi_errors import BODY, errors
-from app.schemas import KeyCreate, KeyCreated, KeyPublic
 from core.keys import create_key
 from core.scopes import Scopes
 

@@ -3,11 +3,11 @@ or PostgreSQL (scale-out), picked by the scheme of ZHIKU_DATABASE_URL."""
 
 from __future__ import annotations
 
+from core.catalog.conversations import Conversations
 from core.catalog.protocol import (
     Catalog,
     Chunks,
     Collections,
-    Conversations,
     Documents,
     Jobs,
     Keys,

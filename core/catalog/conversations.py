@@ -1,13 +1,13 @@
 """Conversations and their messages, in the catalog's database, so a reload, another client
-or another replica continues the same conversation and condensing reads the history from here.
-The statements run unchanged on SQLite and PostgreSQL."""
+or another replica continues the same conversation and condensing reads the history from here:
+the Protocol, and its SQL, which runs unchanged on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.catalog.records import Conversation, Message, conversation_of, message_of
 from core.errors import NotFound
@@ -16,6 +16,50 @@ if TYPE_CHECKING:
     from core.catalog.sql import SqlCatalog
 
 _TITLE_CHARS = 60
+
+
+class Conversations(Protocol):
+    """Chat conversations, kept beside the catalog so every replica continues the same one."""
+
+    def create(
+        self, collection_id: str, first_question: str, document_ids: list[str] | None = None
+    ) -> Conversation:
+        """A new, empty conversation titled after its first question, its questions limited
+        to `document_ids` (None: all). Raises nothing else."""
+        ...
+
+    def get(self, collection_id: str, conversation_id: str) -> Conversation:
+        """With its messages in order. Raises NotFound (also for another collection's)."""
+        ...
+
+    def in_collection(self, collection_id: str) -> list[Conversation]:
+        """Without messages, most recently used first. Raises nothing else."""
+        ...
+
+    def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+    def rename(self, collection_id: str, conversation_id: str, title: str) -> Conversation:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
+
+    def limit_to(
+        self, collection_id: str, conversation_id: str, document_ids: list[str] | None
+    ) -> Conversation:
+        """Its questions from now on search only `document_ids` (None: all). Raises NotFound."""
+        ...
+
+    def replace_last_answer(
+        self, collection_id: str, conversation_id: str, message: Message
+    ) -> None:
+        """The messages after the last user message (its answer) are replaced by `message`, in
+        one transaction. Raises NotFound."""
+        ...
+
+    def delete(self, collection_id: str, conversation_id: str) -> None:
+        """Raises NotFound when the conversation does not exist in this collection."""
+        ...
 
 
 def _title(text: str) -> str:

@@ -1,6 +1,6 @@
 """What a catalog provides, whichever database holds it (SQLite embedded, PostgreSQL in
 scale-out): one small Protocol per area (collections, documents, jobs, chunks with the lexical
-index, conversations), and `Catalog`, which combines them with the lifecycle. Code that needs
+index, keys, re-embeddings), and `Catalog`, which combines them with the lifecycle. Code that needs
 one area types that area's Protocol. Every method may raise BackendUnavailable when the database
 cannot be reached; each docstring names what else a method raises, and says so when nothing."""
 
@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from core.catalog.conversations import Conversations
 from core.catalog.records import (
     ApiKey,
     Collection,
-    Conversation,
     Document,
     DocumentStatus,
     Job,
     JobStage,
-    Message,
     NewDocument,
     PassageChunk,
     Reembed,
@@ -33,50 +32,6 @@ from core.types import ChunkDraft
 class LeaseLost(Exception):
     """The job is no longer held by this worker (its lease expired and another took it, or it
     was cancelled or deleted); the worker drops its work without writing."""
-
-
-class Conversations(Protocol):
-    """Chat conversations, kept beside the catalog so every replica continues the same one."""
-
-    def create(
-        self, collection_id: str, first_question: str, document_ids: list[str] | None = None
-    ) -> Conversation:
-        """A new, empty conversation titled after its first question, its questions limited
-        to `document_ids` (None: all). Raises nothing else."""
-        ...
-
-    def get(self, collection_id: str, conversation_id: str) -> Conversation:
-        """With its messages in order. Raises NotFound (also for another collection's)."""
-        ...
-
-    def in_collection(self, collection_id: str) -> list[Conversation]:
-        """Without messages, most recently used first. Raises nothing else."""
-        ...
-
-    def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
-        """Raises NotFound when the conversation does not exist in this collection."""
-        ...
-
-    def rename(self, collection_id: str, conversation_id: str, title: str) -> Conversation:
-        """Raises NotFound when the conversation does not exist in this collection."""
-        ...
-
-    def limit_to(
-        self, collection_id: str, conversation_id: str, document_ids: list[str] | None
-    ) -> Conversation:
-        """Its questions from now on search only `document_ids` (None: all). Raises NotFound."""
-        ...
-
-    def replace_last_answer(
-        self, collection_id: str, conversation_id: str, message: Message
-    ) -> None:
-        """The messages after the last user message (its answer) are replaced by `message`, in
-        one transaction. Raises NotFound."""
-        ...
-
-    def delete(self, collection_id: str, conversation_id: str) -> None:
-        """Raises NotFound when the conversation does not exist in this collection."""
-        ...
 
 
 class Collections(Protocol):

@@ -4,7 +4,7 @@ lexical index."""
 
 from __future__ import annotations
 
-from core.catalog.protocol import Conversations
+from core.catalog.conversations import Conversations
 from core.catalog.sql.chunks import SqlChunks
 from core.catalog.sql.collections import SqlCollections
 from core.catalog.sql.documents import SqlDocuments
