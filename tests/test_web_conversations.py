@@ -2,23 +2,29 @@
 service: the list of chats (renamed, deleted) and the open one restored by a reload or a new
 tab, a chat limited to chosen documents, the last answer written again, a failed file retried,
 a knowledge base's settings, rename and delete, and the page's keyboard and layout fixes.
-Screenshots at desktop and phone width in both languages go to /tmp/page19-shots/."""
+Screenshots at desktop and phone width in both languages go to tests/artifacts/conversations/."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bench.chroma_server import free_port
-from tests.browser import CHROMIUM_ARGS, ServiceThread, add_document, ensure_chromium, running
+from tests.browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    ServiceThread,
+    add_document,
+    ensure_chromium,
+    running,
+)
 from tests.conftest import make_settings
 
-SHOTS = Path("/tmp/page19-shots")
+SHOTS = ARTIFACTS / "conversations"
 FALCON = "# Falcon\n\nThe launch code of project Falcon is 7731-ALPHA.\n"
 HERON = "# Heron\n\nThe launch code of project Heron is 5520-DELTA.\n"
 BROKEN = b"%PDF-1.4\n this is not really a PDF\n%%EOF\n"
@@ -287,7 +293,7 @@ def test_skip_link_is_the_first_stop_and_moves_to_the_question(page: Any) -> Non
 def test_screenshots(chromium: Any, service: ServiceThread, locale: str, size: str) -> None:
     from playwright.sync_api import expect
 
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     viewport = DESKTOP if size == "desktop" else PHONE
     context = chromium.new_context(locale=locale, viewport=viewport)
     page = context.new_page()
