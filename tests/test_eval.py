@@ -12,7 +12,6 @@ import pytest
 from cli.asking import HttpAsker, format_answer, open_asker
 from cli.evaluating import load_qa, report, run_eval, summarize
 from core.errors import InvalidInput
-from core.settings import MINILM
 from tests.conftest import drain
 from tests.nodes import Node
 
@@ -28,10 +27,7 @@ def _qa_file(shared_data: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ingested(node_factory: Callable[..., Node], shared_data: Path) -> Node:
-    # MiniLM's chunks: these tests score answers, citations and abstention on known outcomes.
-    # With multilingual-e5-small's longer chunks the Java question's answer falls to the
-    # lexical side's fifth chunk and out of the fused top 5 (issue 18's notes).
-    node = node_factory(embedding_model=MINILM)
+    node = node_factory()
     collection = node.operations.open_collection("kb")
     node.operations.add_paths(
         collection,

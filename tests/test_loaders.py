@@ -377,6 +377,21 @@ def test_real_markdown_file_gets_heading_paths(
     ]
 
 
+def test_markdown_inline_html_reads_as_its_text_and_code_keeps_its_tags(
+    load_file: Callable[[str], tuple[LoadedDocument, list[tuple[int, int]]]],
+) -> None:
+    document, _ = load_file("docs/zh-java-naming-rules.md")
+    text = whole_text(document)
+    assert "<span" not in text and "<br>" not in text and "<code>" not in text
+    assert "正例：MarcoPolo / UserDO" in text
+    assert "定义整形数组 int[] arrayDemo;" not in text and "定义整形数组int[] arrayDemo;" in text
+    written = "A <b>bold</b> word<br>and `List<span>` in code.\n\n```\n<span>kept</span>\n```\n"
+    loaded = MarkdownLoader().load(written.encode(), ignore_progress)
+    assert (
+        whole_text(loaded) == "A bold word and `List<span>` in code.\n\n```\n<span>kept</span>\n```"
+    )
+
+
 def test_html_main_text_drops_scripts_and_navigation(
     load_file: Callable[[str], tuple[LoadedDocument, list[tuple[int, int]]]],
 ) -> None:

@@ -1,6 +1,8 @@
-"""What a rendered Markdown file never shows, removed before its text is read: HTML comments
-and HTML elements hidden by their attributes or styles (ingest/loaders/html_hidden.py).
-Code blocks are left as they are: a comment there is shown as code."""
+"""What a rendered Markdown file never shows, removed before its text is read: HTML comments,
+HTML elements hidden by their attributes or styles (ingest/loaders/html_hidden.py), and the
+tags of inline HTML (`<br><span style="color:green">正例</span>` reads as "正例"; left in,
+they reached answers and took a chunk's room). Code blocks and code spans are left as they
+are: a tag there is shown as code."""
 
 from __future__ import annotations
 
@@ -21,6 +23,32 @@ _HIDDEN_INLINE = re.compile(
 )
 
 
+# Inline elements whose tags a reader never sees; a line break or block reads as a space.
+_INLINE_TAG = re.compile(
+    r"</?(?:span|font|b|i|u|s|em|strong|small|big|sub|sup|mark|del|ins|a|abbr|cite|q|kbd"
+    r"|var|samp|center|div|p|br|img|code|tt)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_BREAKING = re.compile(r"<(?:br|/?p|/?div)\b", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1", re.DOTALL)
+
+
+def _without_tags(inline: str) -> str:
+    """Inline Markdown without HTML tags, outside its code spans."""
+    kept: list[str] = []
+    cursor = 0
+    for code in _CODE_SPAN.finditer(inline):
+        kept.append(_INLINE_TAG.sub(_tag_text, inline[cursor : code.start()]))
+        kept.append(code.group(0))
+        cursor = code.end()
+    kept.append(_INLINE_TAG.sub(_tag_text, inline[cursor:]))
+    return "".join(kept)
+
+
+def _tag_text(tag: re.Match[str]) -> str:
+    return " " if _BREAKING.match(tag.group(0)) else ""
+
+
 def drop_hidden_markdown(text: str) -> str:
     if "<" not in text:
         return text
@@ -33,6 +61,8 @@ def drop_hidden_markdown(text: str) -> str:
         visible = _HIDDEN_INLINE.sub("", _COMMENT.sub("", original))
         if token.type == "html_block" and visible.strip():
             visible = _visible_html(visible)
+        elif token.type == "inline":
+            visible = _without_tags(visible)
         lines[first:last] = [visible, *([""] * (last - first - 1))]
     return "".join(lines)
 
