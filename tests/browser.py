@@ -46,6 +46,20 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Headless Chromium, closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    executable = ensure_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
 class ServiceThread:
     """The app served by uvicorn from a thread, so a test can stop it while a page is open."""
 

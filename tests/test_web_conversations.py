@@ -16,10 +16,9 @@ import pytest
 from bench.chroma_server import free_port
 from tests.browser import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     ServiceThread,
     add_document,
-    ensure_chromium,
+    chromium_browser,
     running,
 )
 from tests.conftest import make_settings
@@ -36,14 +35,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=ensure_chromium(), headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

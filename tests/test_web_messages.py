@@ -16,7 +16,7 @@ import pytest
 
 from bench.chroma_server import free_port
 from core.messages import TEMPLATES
-from tests.browser import CHROMIUM_ARGS, ServiceThread, ensure_chromium, running
+from tests.browser import ServiceThread, chromium_browser, running
 from tests.conftest import make_settings
 
 MESSAGES_JS = Path(__file__).resolve().parents[1] / "app" / "web" / "js" / "messages.js"
@@ -74,14 +74,8 @@ def test_the_page_names_only_parameters_the_server_sends() -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=ensure_chromium(), headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ from app.main import create_app
 from bench.chroma_server import free_port
 from tests.browser import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     ServiceThread,
     add_document,
-    ensure_chromium,
+    chromium_browser,
     running,
 )
 from tests.conftest import make_settings
@@ -113,16 +112,9 @@ def test_api_docs_keep_working_outside_the_page_policy(client: TestClient) -> No
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,12 @@ import httpx
 import pytest
 
 from bench.chroma_server import free_port
-from tests.browser import CHROMIUM_ARGS, ServiceThread, add_document, ensure_chromium, running
+from tests.browser import (
+    ServiceThread,
+    add_document,
+    chromium_browser,
+    running,
+)
 from tests.conftest import make_settings
 
 PDF = "en-geobase-nhn-data-model.pdf"
@@ -32,19 +37,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]
 
 @pytest.fixture
 def page(service: ServiceThread) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=ensure_chromium(), headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium_browser() as browser:
         context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 860})
         opened = context.new_page()
         errors: list[str] = []
         opened.on("pageerror", lambda e: errors.append(str(e)))
         yield opened
-        browser.close()
-        assert errors == []
+    assert errors == []
 
 
 def _ask(page: Any, url: str, collection: str, question: str) -> Any:
