@@ -14,6 +14,7 @@ from core.errors import NotFound
 
 if TYPE_CHECKING:
     from core.catalog.sql import SqlCatalog
+    from core.catalog.sql.base import Db
 
 _TITLE_CHARS = 60
 
@@ -111,25 +112,9 @@ class SqlConversations:
         return [conversation_of(r) for r in rows]
 
     def append(self, collection_id: str, conversation_id: str, messages: list[Message]) -> None:
-        now = time.time()
         self.get(collection_id, conversation_id)
         with self._catalog.transaction() as db:
-            db.executemany(
-                "INSERT INTO messages (conversation_id, role, content, citations, created_at)"
-                " VALUES (?,?,?,?,?)",
-                [
-                    (
-                        conversation_id,
-                        m.role,
-                        # PostgreSQL text refuses NUL, which a model's output may hold.
-                        m.content.replace("\x00", ""),
-                        json.dumps(m.citations, ensure_ascii=False),
-                        now,
-                    )
-                    for m in messages
-                ],
-            )
-            db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (now, conversation_id))
+            _add_messages(db, conversation_id, messages)
 
     def rename(self, collection_id: str, conversation_id: str, title: str) -> Conversation:
         self._update(collection_id, conversation_id, "title", _title(title))
@@ -145,7 +130,6 @@ class SqlConversations:
         self, collection_id: str, conversation_id: str, message: Message
     ) -> None:
         """What follows the last question gives way to `message`, in one transaction."""
-        now = time.time()
         self.get(collection_id, conversation_id)
         with self._catalog.transaction() as db:
             last = db.execute(
@@ -156,18 +140,7 @@ class SqlConversations:
                 "DELETE FROM messages WHERE conversation_id=? AND rowid>?",
                 (conversation_id, last["r"] if last["r"] is not None else 0),
             )
-            db.execute(
-                "INSERT INTO messages (conversation_id, role, content, citations, created_at)"
-                " VALUES (?,?,?,?,?)",
-                (
-                    conversation_id,
-                    message.role,
-                    message.content.replace("\x00", ""),
-                    json.dumps(message.citations, ensure_ascii=False),
-                    now,
-                ),
-            )
-            db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (now, conversation_id))
+            _add_messages(db, conversation_id, [message])
 
     def _update(self, collection_id: str, conversation_id: str, column: str, value: object) -> None:
         with self._catalog.transaction() as db:
@@ -183,3 +156,24 @@ class SqlConversations:
         with self._catalog.transaction() as db:
             db.execute("DELETE FROM messages WHERE conversation_id=?", (conversation_id,))
             db.execute("DELETE FROM conversations WHERE id=?", (conversation_id,))
+
+
+def _add_messages(db: Db, conversation_id: str, messages: list[Message]) -> None:
+    """Append messages to a conversation, which counts as updated now."""
+    now = time.time()
+    db.executemany(
+        "INSERT INTO messages (conversation_id, role, content, citations, created_at)"
+        " VALUES (?,?,?,?,?)",
+        [
+            (
+                conversation_id,
+                m.role,
+                # PostgreSQL text refuses NUL, which a model's output may hold.
+                m.content.replace("\x00", ""),
+                json.dumps(m.citations, ensure_ascii=False),
+                now,
+            )
+            for m in messages
+        ],
+    )
+    db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (now, conversation_id))
