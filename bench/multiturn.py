@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,7 +201,7 @@ class LoopbackLLM:
         else:
             text = "[1]"
 
-        async def events() -> Iterator[str]:  # type: ignore[misc]
+        async def events() -> AsyncIterator[str]:
             delta = {"choices": [{"index": 0, "delta": {"content": text}}]}
             yield json.dumps(delta, ensure_ascii=False)
             yield json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

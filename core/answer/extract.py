@@ -65,9 +65,10 @@ def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
     for rank, p, context, sentences in _readable(prompt, asked | borrowed):
         lent = len(borrowed & context) / len(borrowed) if borrowed else 0.0
         for s in sentences:
-            own = asked & (words(s.text) | _letters(s.text))
+            found = words(s.text)
+            own = asked & (found | _letters(s.text))
             typed = kind is not None and holds(kind, s.text)
-            if not (own or typed or (not asked and borrowed & words(s.text))):
+            if not (own or typed or (not asked and borrowed & found)):
                 continue
             held = len(own) + _CONTEXT_WEIGHT * len(context & asked - own) + lent + typed
             picks.append(Pick(p.n, rank, s.start, s.text, held / total))

@@ -34,7 +34,7 @@ _QUESTION_WORDS = frozenset(
     what why how when where who whom whose which many much
     什么 为什么 为何 怎么 怎样 怎么样 如何 哪 哪个 哪些 哪里 哪儿 哪一个 多少 几 谁 何时 何 何地
     是否 是不是 吗 呢 呀 吧 请问 多久 多大 多长 多高 哪年 哪一年 哪天 怎么办 什么样 时候 什么时候
-    不是 还是 还 也 又 的 了 吗 一 一个 一页 哪一页 请 告诉 我 我们 需要 应该 can do does did
+    不是 还是 还 也 又 的 了 一 一个 一页 哪一页 请 告诉 我 我们 需要 应该 can do does did
     is are was were be the a an of to for with in on at by from and or
     """.split()
 )
@@ -69,12 +69,12 @@ def content_words(question: str) -> list[str]:
     ]
 
 
-def _subject_words(question: str) -> list[str]:
+def _subject_words(tokens: list[str]) -> list[str]:
     """Content words as a reader counts them: whole words (the index's search mode also
     emits the pieces of long words), a single Chinese character not being a subject."""
     return [
         w
-        for w in _tokens(question)
+        for w in tokens
         if w not in _QUESTION_WORDS
         and w not in _PRONOUNS
         and w not in STOP_WORDS
@@ -84,13 +84,13 @@ def _subject_words(question: str) -> list[str]:
     ]
 
 
-def _unresolved_pronoun(question: str) -> bool:
+def _unresolved_pronoun(question: str, tokens: list[str]) -> bool:
     """A pronoun or demonstrative with no word before it in the question that could be what
     it points at ("What did the Normans call their land?" refers inside itself)."""
     content = set(content_words(question))
     seen_content = False
     previous = ""
-    for token in _tokens(question):
+    for token in tokens:
         if token in _OBJECT_PRONOUNS or (token == "that" and previous in _THAT_BEFORE):
             return True
         if token in _PRONOUNS and token != "that" and not seen_content:
@@ -104,17 +104,18 @@ def _unresolved_pronoun(question: str) -> bool:
 def follow_up_reason(question: str) -> Reason | None:
     """Why the question needs the conversation to be understood; None when it stands alone."""
     text = unicodedata.normalize("NFKC", question).strip()
-    own = _subject_words(text)
-    if _ELLIPSIS_START.search(text) and (len(own) <= 3 or _ELLIPSIS_END.search(text)):
+    tokens = _tokens(text)
+    own = _subject_words(tokens)
+    ends_open = _ELLIPSIS_END.search(text) is not None
+    if _ELLIPSIS_START.search(text) and (len(own) <= 3 or ends_open):
         return "ellipsis"
-    if _ELLIPSIS_END.search(text) and len(own) <= 3:
+    if ends_open and len(own) <= 3:
         return "ellipsis"
     if _ORDINAL_ONE.search(text) and len(own) <= 1:
         return "ellipsis"
-    if _unresolved_pronoun(text):
+    if _unresolved_pronoun(text, tokens):
         return "pronoun"
-    demonstrative = any(t in _DEMONSTRATIVES for t in _tokens(text))
-    if demonstrative and len(own) <= 2:
+    if len(own) <= 2 and any(t in _DEMONSTRATIVES for t in tokens):
         return "pronoun"
     # One word of its own may be a subject ("什么是窃听？") or not ("超过了怎么办？", "Date?"):
     # resolving costs a standalone question little, as its own word still has to be in the
