@@ -1,0 +1,125 @@
+"""Tables as runs of whole rows, each run starting with the table's header row: a run is sized
+to fit one chunk, so a chunk that holds a row also names its columns, and "what is X in row Y"
+finds the row with its header. Used by the sheet, CSV and slide loaders; a loader of tables
+in other formats can use it as well."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from core.types import Section
+
+# Under the default chunk of 254 word pieces with room for the estimate's error: a run that
+# still comes out longer is split by the splitter at row ends (rows are lines), only the
+# later part then lacks the header.
+RUN_TOKENS = 200
+
+# Filled cells read from one workbook or CSV file (10,000 rows of 20 columns): a larger one
+# fails, naming where it passed the limit, rather than being cut short, since answers from a
+# silently truncated table would be wrong without a sign of it; it would also take hours to
+# embed on a CPU.
+MAX_CELLS = 200_000
+
+_CELL_SEPARATOR = " | "
+_SECTION_SEPARATOR = "\n\n"
+# Characters e5's tokenizer spends about one word piece on (CJK, and digits, since numbers
+# split into short pieces); other text takes one per two or more characters.
+_WIDE = re.compile(r"[0-9\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def estimate_tokens(text: str) -> int:
+    """An over-estimate of e5's word pieces in `text`, cheap enough for every row."""
+    wide = len(_WIDE.findall(text))
+    narrow = len(text) - wide - text.count(" ")
+    return wide + (narrow + 1) // 2 + 1
+
+
+def row_line(cells: Sequence[str]) -> str:
+    """One row as one line: a cell's own line breaks and runs of spaces become one space."""
+    cleaned = [" ".join(cell.split()) for cell in cells]
+    while cleaned and not cleaned[-1]:
+        cleaned.pop()
+    return _CELL_SEPARATOR.join(cleaned)
+
+
+@dataclass(frozen=True)
+class RowRun:
+    first: int
+    last: int
+    text: str
+
+
+def row_runs(
+    header: str, rows: Iterable[tuple[int, str]], budget: int = RUN_TOKENS
+) -> Iterator[RowRun]:
+    """Runs of (row number, line) rows, each `header` line first, none over `budget` tokens
+    unless one row alone is."""
+    header_tokens = estimate_tokens(header) if header else 0
+    lines: list[str] = []
+    first = last = 0
+    used = header_tokens
+    for number, line in rows:
+        cost = estimate_tokens(line)
+        if lines and used + cost > budget:
+            yield RowRun(first, last, _join(header, lines))
+            lines, used = [], header_tokens
+        if not lines:
+            first = number
+        lines.append(line)
+        last = number
+        used += cost
+    if lines:
+        yield RowRun(first, last, _join(header, lines))
+
+
+def _join(header: str, lines: list[str]) -> str:
+    return "\n".join([header, *lines] if header else lines)
+
+
+class SectionList:
+    """Sections in reading order with their offsets: within each page's text for paged
+    formats, within the whole text otherwise, as if the sections were joined by blank lines."""
+
+    def __init__(self) -> None:
+        self.sections: list[Section] = []
+        self._offsets: dict[int | None, int] = {}
+
+    def add(self, text: str, page: int | None = None, heading_path: tuple[str, ...] = ()) -> None:
+        text = text.strip()
+        if not text:
+            return
+        offset = self._offsets.get(page, 0)
+        self.sections.append(
+            Section(text=text, page=page, heading_path=heading_path, offset=offset)
+        )
+        self._offsets[page] = offset + len(text) + len(_SECTION_SEPARATOR)
+
+
+def rows_label(first: int, last: int) -> str:
+    """The heading that cites a run of rows; the web page renders it in the reader's
+    language (app/web/js/location.js reads this exact form)."""
+    return f"row {first}" if first == last else f"rows {first}–{last}"
+
+
+def add_table(
+    out: SectionList,
+    rows: Iterable[tuple[int, Sequence[str]]],
+    heading: tuple[str, ...] = (),
+    page: int | None = None,
+) -> None:
+    """A table's first non-blank row as its header, then runs of its other rows, each a
+    section headed `heading` + its row range."""
+    lines = ((number, row_line(cells)) for number, cells in rows)
+    filled = ((number, line) for number, line in lines if line)
+    first = next(filled, None)
+    if first is None:
+        return
+    header_number, header = first
+    added = False
+    for run in row_runs(header, filled):
+        out.add(run.text, page, (*heading, rows_label(run.first, run.last)))
+        added = True
+    if not added:
+        out.add(header, page, (*heading, rows_label(header_number, header_number)))
