@@ -120,9 +120,9 @@ TEMPLATES: dict[str, str] = {
     "pptx_no_text": "the PowerPoint file has no text on its slides or in their notes",
     "xlsx_corrupt": "the Excel workbook is corrupt: {problem}",
     "xlsx_no_text": "the Excel workbook has no values in its visible sheets",
-    "xlsx_formulas_uncomputed": "the Excel workbook's cells are formulas without saved results"
-    " (it was written by a program, never calculated); open and save it in Excel or LibreOffice"
-    " first",
+    "xlsx_formulas_uncomputed": "the Excel workbook has {cells:plural:formula|formulas} without"
+    " a saved result (it was written by a program, never calculated); open and save it in Excel"
+    " or LibreOffice first",
     "sheet_too_large": "sheet {sheet!r} passes {limit} filled cells at row {row}; split the"
     " workbook or keep only the rows you need",
     "csv_corrupt": "the CSV file cannot be read at row {row}: {problem}",

@@ -34,13 +34,21 @@ _FAILURES: tuple[type[BaseException], ...] = (
     IndexError,
     zlib.error,
 )
-# A formula cell in a sheet's XML: <f>…</f> or <f t="shared" …/>.
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# A formula cell without a saved result in a sheet's XML: <f>…</f> or <f t="shared" …/>,
+# then an empty <v> or none, then the cell's end.
+_UNCOMPUTED = re.compile(
+    rb"<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
 
 
 class XlsxLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
         refuse_zip_bomb(data, "xlsx_corrupt")
+        uncomputed = _uncomputed_formulas(data)
+        if uncomputed:
+            # They would read as empty cells: answers from the rest would miss them unseen.
+            raise LoadError("xlsx_formulas_uncomputed", cells=uncomputed)
         out = SectionList()
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -60,7 +68,7 @@ class XlsxLoader:
         finally:
             workbook.close()
         if not out.sections:
-            raise LoadError("xlsx_formulas_uncomputed" if _has_formulas(data) else "xlsx_no_text")
+            raise LoadError("xlsx_no_text")
         return LoadedDocument(media_type=XLSX, pages=len(sheets), sections=out.sections)
 
 
@@ -99,12 +107,15 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _has_formulas(data: bytes) -> bool:
-    """Whether a sheet holds formulas: a workbook written by a library, never opened in Excel,
-    has formulas without saved results, which read as empty cells."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return any(
-            _FORMULA.search(archive.read(name))
-            for name in archive.namelist()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml")
-        )
+def _uncomputed_formulas(data: bytes) -> int:
+    """Formula cells without a saved result: a workbook written by a program and never opened
+    in a spreadsheet has them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(
+                len(_UNCOMPUTED.findall(archive.read(name)))
+                for name in archive.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except _FAILURES as exc:
+        raise LoadError("xlsx_corrupt", problem=reason(exc)) from exc

@@ -88,7 +88,7 @@ const MESSAGES = {
     xlsx_corrupt: "The Excel workbook is corrupt ({problem}).",
     xlsx_no_text: "The Excel workbook has no values in its visible sheets.",
     xlsx_formulas_uncomputed:
-      "The workbook’s cells are formulas without saved results (it was written by a program and never calculated). Open and save it in Excel or LibreOffice first.",
+      "The Excel workbook has {cells:formula|formulas} without a saved result (it was written by a program and never calculated). Open and save it in Excel or LibreOffice first.",
     sheet_too_large: "Sheet “{sheet}” passes {limit} filled cells at row {row}. Split the workbook or keep only the rows you need.",
     csv_corrupt: "The CSV file cannot be read at row {row} ({problem}).",
     csv_too_large: "The CSV file passes {limit} filled cells at row {row}. Split it or keep only the rows you need.",
@@ -209,7 +209,7 @@ const MESSAGES = {
     pptx_no_text: "PowerPoint 文件的幻灯片和备注中没有文字。",
     xlsx_corrupt: "Excel 工作簿已损坏（{problem}）。",
     xlsx_no_text: "Excel 工作簿的可见工作表中没有任何值。",
-    xlsx_formulas_uncomputed: "工作簿中的单元格都是没有保存计算结果的公式（由程序生成、从未计算过）。请先用 Excel 或 LibreOffice 打开并保存。",
+    xlsx_formulas_uncomputed: "工作簿中有 {cells} 个公式单元格没有保存计算结果（由程序生成、从未计算过）。请先用 Excel 或 LibreOffice 打开并保存。",
     sheet_too_large: "工作表“{sheet}”在第 {row} 行超过了 {limit} 个非空单元格的上限。请拆分工作簿，或只保留需要的行。",
     csv_corrupt: "CSV 文件在第 {row} 行无法读取（{problem}）。",
     csv_too_large: "CSV 文件在第 {row} 行超过了 {limit} 个非空单元格的上限。请拆分文件，或只保留需要的行。",
