@@ -42,6 +42,15 @@ _OFFICE_PARTS = (
     ("xl/workbook.xml", XLSX),
     ("ppt/presentation.xml", PPTX),
 )
+# In a damaged archive the main part may be past the damage; these parts come early (a
+# workbook's sheets before its workbook part, as openpyxl and Excel write them).
+_OFFICE_FOLDERS = (
+    (b"word/_rels/", DOCX),
+    (b"xl/worksheets/", XLSX),
+    (b"xl/theme/", XLSX),
+    (b"ppt/slides/", PPTX),
+    (b"ppt/_rels/", PPTX),
+)
 _EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 # Sniffing inflates only members this small: a bomb is its loader's to refuse, in a parser
 # process, not the service's.
@@ -103,6 +112,9 @@ def _sniff_zip(data: bytes) -> str:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         for part, kind in _OFFICE_PARTS:
             if part.encode() in data:
+                return kind
+        for folder, kind in _OFFICE_FOLDERS:
+            if folder in data:
                 return kind
         if _EPUB_MIMETYPE in data[:4096]:
             return EPUB
