@@ -1,5 +1,5 @@
-"""Hostile files beside a batch of good ones: a .docx, a PDF, an HTML page and an .xlsx built to inflate
-when read (bench/hostile.py) are uploaded to a running `zhiku serve` with the good files of
+"""Hostile files beside a batch of good ones: a .docx, a PDF, an HTML page and an .xlsx built to
+inflate when read (bench/hostile.py) are uploaded to a running `zhiku serve` with the good files of
 shared/data/docs; prints one JSON line: how each hostile file ended, the seconds until every
 good file was ready, and the peak memory of the service process and of its parse processes.
 
