@@ -1,5 +1,5 @@
-"""Hostile files beside a batch of good ones: a .docx, a PDF, an HTML page and an .xlsx built to
-inflate when read (bench/hostile.py) are uploaded to a running `zhiku serve` with the good files of
+"""Hostile files beside a batch of good ones: a .docx, a PDF and an HTML page built to inflate
+when read (bench/hostile.py) are uploaded to a running `zhiku serve` with the good files of
 shared/data/docs; prints one JSON line: how each hostile file ended, the seconds until every
 good file was ready, and the peak memory of the service process and of its parse processes.
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bench.hostile import docx_bomb, html_bomb, pdf_bomb, xlsx_bomb
+from bench.hostile import docx_bomb, html_bomb, pdf_bomb
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_S = 0.2
@@ -39,7 +39,6 @@ def hostile_files() -> list[tuple[str, bytes]]:
         ("bomb.docx", docx_bomb()),
         ("bomb.pdf", pdf_bomb()),
         ("bomb.html", html_bomb()),
-        ("bomb.xlsx", xlsx_bomb(strings_mb=190)),
     ]
 
 
