@@ -242,3 +242,19 @@ def test_whole_documents_split_into_chunks_that_keep_rows_whole(embedder: Embedd
     for chunk in chunks:
         assert chunk.text.startswith("地区 | 季度 | 销售额（万元） | 负责人\n")
         assert all(line.count(" | ") == 3 for line in chunk.text.split("\n"))
+
+
+def test_a_title_above_a_sheets_header_is_its_own_section_and_not_the_header() -> None:
+    rows = [
+        ("2024年华东区销售报表",),
+        (None,),
+        ("单位：万元", None, None),
+        ("城市", "一季度", "二季度"),
+        ("杭州", 120, 135),
+        ("宁波", 80, 95),
+    ]
+    document = XlsxLoader().load(workbook({"报表": rows}), ignore_progress)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        (("报表", "rows 1–3"), "2024年华东区销售报表\n单位：万元"),
+        (("报表", "rows 5–6"), "城市 | 一季度 | 二季度\n杭州 | 120 | 135\n宁波 | 80 | 95"),
+    ]

@@ -5,6 +5,7 @@ in other formats can use it as well."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ RUN_TOKENS = 200
 # embed on a CPU.
 MAX_CELLS = 200_000
 
+# The rows looked at for a header: a title and a note or two may sit above it.
+_HEADER_WINDOW = 10
 _CELL_SEPARATOR = " | "
 _SECTION_SEPARATOR = "\n\n"
 # Characters e5's tokenizer spends about one word piece on (CJK, and digits, since numbers
@@ -109,17 +112,34 @@ def add_table(
     heading: tuple[str, ...] = (),
     page: int | None = None,
 ) -> None:
-    """A table's first non-blank row as its header, then runs of its other rows, each a
-    section headed `heading` + its row range."""
-    lines = ((number, row_line(cells)) for number, cells in rows)
-    filled = ((number, line) for number, line in lines if line)
-    first = next(filled, None)
-    if first is None:
+    """A table as its header row, then runs of its other rows, each a section headed
+    `heading` + its row range. Rows above the header (a sheet's title, a note on units) are a
+    section of their own."""
+    filled = (
+        (number, line, sum(1 for cell in cells if cell.strip()))
+        for number, cells in rows
+        if (line := row_line(cells))
+    )
+    opening = list(itertools.islice(filled, _HEADER_WINDOW))
+    if not opening:
         return
-    header_number, header = first
+    at = _header_at([width for _, _, width in opening])
+    if at:
+        above = opening[:at]
+        text = "\n".join(line for _, line, _ in above)
+        out.add(text, page, (*heading, rows_label(above[0][0], above[-1][0])))
+    header_number, header, _ = opening[at]
+    body = itertools.chain(opening[at + 1 :], filled)
     added = False
-    for run in row_runs(header, filled):
+    for run in row_runs(header, ((number, line) for number, line, _ in body)):
         out.add(run.text, page, (*heading, rows_label(run.first, run.last)))
         added = True
     if not added:
         out.add(header, page, (*heading, rows_label(header_number, header_number)))
+
+
+def _header_at(widths: list[int]) -> int:
+    """Which of a table's first rows is its header: the first as wide as half its widest
+    early row. A title above a sheet fills one cell of a row; the header fills most."""
+    wanted = max(2, (max(widths) + 1) // 2)
+    return next((i for i, width in enumerate(widths) if width >= wanted), 0)
