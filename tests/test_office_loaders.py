@@ -18,7 +18,7 @@ from core.types import LoadedDocument
 from ingest.loaders.delimited import CsvLoader
 from ingest.loaders.epub import EpubLoader
 from ingest.loaders.pptx import PptxLoader
-from ingest.loaders.table_rows import RUN_TOKENS, estimate_tokens
+from ingest.loaders.table_rows import RUN_TOKENS, estimate_tokens, row_line
 from ingest.loaders.xlsx import XlsxLoader, cell_text
 from ingest.split import Splitter
 from tests.office_files import book, deck, workbook
@@ -258,3 +258,27 @@ def test_a_title_above_a_sheets_header_is_its_own_section_and_not_the_header() -
         (("报表", "rows 1–3"), "2024年华东区销售报表\n单位：万元"),
         (("报表", "rows 5–6"), "城市 | 一季度 | 二季度\n杭州 | 120 | 135\n宁波 | 80 | 95"),
     ]
+
+
+ESTIMATED = {
+    "sparse": "\n".join(row_line(["x", *[""] * 18, "y"]) for _ in range(10)),
+    "wide": "\n".join(row_line([f"Col{i}" for i in range(25)]) for _ in range(6)),
+    "decimals": "\n".join(" | ".join(f"{i}.{j}" for j in range(12)) for i in range(10)),
+    "long numbers": "\n".join(
+        " | ".join(str(123456789 * i + j) for j in range(8)) for i in range(9)
+    ),
+    "ids and dates": "\n".join(
+        f"SO-{n:06d} | 2024-03-{n % 28 + 1:02d} | 客户 {n}" for n in range(20)
+    ),
+    "chinese": "\n".join(f"E{1000 + i} | 张三{i} | 研发部 | 二〇二一年" for i in range(12)),
+    "prose": "The quick brown fox jumps over the lazy dog, again and again. " * 8,
+    "scientific": "\n".join(["0.123456789 | 98765.4321 | -1.5e-07 | 3.14159"] * 8),
+}
+
+
+@pytest.mark.parametrize("text", ESTIMATED.values(), ids=ESTIMATED.keys())
+def test_the_row_estimate_never_counts_fewer_word_pieces_than_e5(
+    embedder: Embedder, text: str
+) -> None:
+    true = embedder.count_tokens([text])[0]
+    assert true <= estimate_tokens(text) <= 2 * true
