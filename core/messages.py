@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SUPPORTED = "supported: PDF, Word (.docx), Markdown, HTML, plain text"
+SUPPORTED = (
+    "supported: PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV, EPUB, Markdown,"
+    " HTML, plain text"
+)
 
 TEMPLATES: dict[str, str] = {
     # Keys and scopes.
@@ -111,8 +114,8 @@ TEMPLATES: dict[str, str] = {
     "The question contains content that is not allowed.",
     # Files that cannot be read: refused at upload, or a document's failure reason.
     "unsupported_type": "{media_type} is not supported; " + SUPPORTED,
-    "unrecognised_binary": "unrecognised binary data: not a PDF, Word document or text file; "
-    + SUPPORTED,
+    "unrecognised_binary": "unrecognised binary data: not a PDF, an Office document, an EPUB or"
+    " a text file; " + SUPPORTED,
     "file_empty": "the file is empty (0 bytes)",
     "file_no_text": "the file has no text",
     "text_undecodable": "could not decode the text: not UTF-8, UTF-16 or GB18030",
@@ -122,6 +125,26 @@ TEMPLATES: dict[str, str] = {
     "docx_no_text": "the Word document has no text",
     "docx_too_large": "the Word document unpacks to {size_mb} MB, over the {limit_mb} MB limit;"
     " it may be a zip bomb",
+    "archive_too_large": "the file unpacks to {size_mb} MB, over the {limit_mb} MB limit; it may"
+    " be a zip bomb",
+    "archive_too_many_members": "the file is an archive of {members} parts, over the limit of"
+    " {limit}; it may be a zip bomb",
+    "pptx_corrupt": "the PowerPoint file is corrupt: {problem}",
+    "pptx_no_text": "the PowerPoint file has no text on its slides or in their notes",
+    "xlsx_corrupt": "the Excel workbook is corrupt: {problem}",
+    "xlsx_no_text": "the Excel workbook has no values in its visible sheets",
+    "xlsx_formulas_uncomputed": "the Excel workbook has {cells:plural:formula|formulas} without"
+    " a saved result (it was written by a program, never calculated); open and save it in Excel"
+    " or LibreOffice first",
+    "sheet_too_large": "sheet {sheet!r} passes {limit} filled cells at row {row}; split the"
+    " workbook or keep only the rows you need",
+    "csv_corrupt": "the CSV file cannot be read at row {row}: {problem}",
+    "csv_too_large": "the CSV file passes {limit} filled cells at row {row}; split it or keep"
+    " only the rows you need",
+    "epub_corrupt": "the EPUB book is corrupt: {problem}",
+    "epub_no_text": "the EPUB book has no text in its chapters",
+    "epub_encrypted": "the EPUB book is protected by DRM (its chapters are encrypted); remove"
+    " the protection and upload it again",
     "pdf_corrupt": "the PDF is corrupt or truncated: {problem}",
     "pdf_encrypted": "the PDF is encrypted and needs a password; remove the password and upload"
     " it again",
