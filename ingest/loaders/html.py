@@ -15,6 +15,7 @@ from core.types import LoadedDocument
 from ingest.loaders.html_hidden import drop_hidden
 from ingest.loaders.markdown import split_markdown_sections
 from ingest.loaders.protocol import PageProgress
+from ingest.loaders.tables import markdown_tables
 from ingest.text_encoding import decode_text
 
 MEDIA_TYPE = "text/html"
@@ -53,7 +54,7 @@ class HtmlLoader:
         text = _main_text(page)
         if not text:
             raise LoadError("html_no_text")
-        sections = split_markdown_sections(_drop_inline_markup(text))
+        sections = split_markdown_sections(markdown_tables(_drop_inline_markup(text)))
         progress(1, 1)
         return LoadedDocument(media_type=MEDIA_TYPE, pages=1, sections=sections)
 

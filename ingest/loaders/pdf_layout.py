@@ -38,6 +38,7 @@ _SAME_LINE = 0.55
 CELL_GAP = 1.2
 _WORD_GAP = 0.2
 _DEFAULT_WIDTH = 0.5
+_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2})*\.?")
 
 
 @dataclass
@@ -128,6 +129,12 @@ def _place(lines: list[Line], text: str, x: float, y: float, end: float, size: f
             last.x1 = max(last.x1, end)
             line.bold = line.bold and bold
             line.size = max(line.size, size) if size > 0.8 * line.size else line.size
+            return
+        if len(line.cells) == 1 and _NUMBER.fullmatch(last.text.strip()) and gap < 4 * line.size:
+            # "2.1   LRS model": a heading's or list item's number set apart by a tab.
+            last.text = last.text.strip() + " " + text.lstrip()
+            last.x1 = end
+            line.bold = line.bold and bold
             return
         if x >= last.x0 - line.size:
             line.cells.append(Cell(x, end, text))

@@ -24,6 +24,11 @@ _HEADING_CHARS = 120
 # A heading text seen this often is a label ("Note:", "反例："), not a section.
 _HEADING_REPEATS = 3
 _FONT_LEVELS = 4
+_FIGURE_LABELS = 6
+# "3.1.2 Hydro network": a section number, then the title.
+_NUMBERED = re.compile(r"(\d{1,2}(?:\.\d{1,2})*)\.?\s+[^\W\d_]")
+_NUMBERED_HEADINGS = 3
+_SUBSECTION = re.compile(r"\d{1,2}(?:\.\d{1,2})+\.?\s+[^\W\d_][^.!?。！？:：]{0,60}$")
 # Type this much larger than the body's is a title wherever it stands (centred, say).
 _TITLE_SIZE = 1.5
 # Paragraph starts are counted in steps of this many points; a margin holds this share of them.
@@ -31,6 +36,7 @@ _MARGIN_BUCKET = 4.0
 _MARGIN_SHARE = 0.05
 # Lines this many font sizes apart, or more, are in different paragraphs.
 _LINE_STEP = 1.7
+_MAX_LEADING = 3.0
 _ENDS_SENTENCE = tuple(".!?。！？:：;；")
 _LIST_ITEM = re.compile(r"(?:[•●○◦▪■□◆◇►▶‣⁃·*–—-]|\(?\d{1,3}[.)、]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+、|【)\s*")
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -84,6 +90,7 @@ def page_text(page: PageLayout) -> str:
 def _page_blocks(page: PageLayout, drop: set[int]) -> list[_Block]:
     tables = {t.first: t for t in find_tables(page.lines, drop)} if page.positioned else {}
     right = _right_edges(page)
+    leading = _leading(page)
     blocks: list[_Block] = []
     paragraph: list[Line] = []
 
@@ -108,7 +115,7 @@ def _page_blocks(page: PageLayout, drop: set[int]) -> list[_Block]:
         index += 1
         if index - 1 in drop:
             continue
-        if paragraph and not _continues(paragraph[-1], line, right, page.positioned):
+        if paragraph and not _continues(paragraph[-1], line, right, leading, page.positioned):
             close()
         paragraph.append(line)
     close()
@@ -123,7 +130,24 @@ def _right_edges(page: PageLayout) -> dict[int, float]:
     return {key: sorted(xs)[int(0.8 * (len(xs) - 1))] for key, xs in ends.items()}
 
 
-def _continues(previous: Line, line: Line, right: dict[int, float], positioned: bool) -> bool:
+def _leading(page: PageLayout) -> dict[float, float]:
+    """The usual step from a line to the next, for each font size on the page: Chinese text
+    is often set with wide leading, two and a half times its size."""
+    steps: dict[float, Counter[float]] = {}
+    for previous, line in zip(page.lines, page.lines[1:], strict=False):
+        step = previous.y - line.y
+        if previous.size == line.size and 0 < step <= _MAX_LEADING * line.size:
+            steps.setdefault(line.size, Counter())[round(step)] += 1
+    return {size: float(counts.most_common(1)[0][0]) for size, counts in steps.items()}
+
+
+def _continues(
+    previous: Line,
+    line: Line,
+    right: dict[int, float],
+    leading: dict[float, float],
+    positioned: bool,
+) -> bool:
     """Whether `line` goes on with the paragraph that `previous` ends."""
     if _LIST_ITEM.match(line.text) or not line.text or not previous.text:
         return False
@@ -133,7 +157,8 @@ def _continues(previous: Line, line: Line, right: dict[int, float], positioned: 
         )
     size = max(previous.size, line.size)
     step = previous.y - line.y
-    if step <= 0 or step > _LINE_STEP * size:
+    usual = leading.get(line.size, 0.0) * 1.15 if line.size == previous.size else 0.0
+    if step <= 0 or step > max(_LINE_STEP * size, usual):
         return False
     if abs(previous.size - line.size) > 0.15 * size or previous.bold != line.bold:
         return False
@@ -184,15 +209,41 @@ def _font_headings(blocks: list[list[_Block]]) -> list[dict[int, list[tuple[int,
             size = round(line.size * 2) / 2
             # A label inside a figure is larger or bold too, but not where text lines start.
             at_margin = round(line.x0 / _MARGIN_BUCKET) in margins or size >= _TITLE_SIZE * body
-            if at_margin and (size >= _HEADING_SIZE * body or (line.bold and size >= body)):
+            # "3.1.2 Hydro network" in body type is still a heading: no list numbers so.
+            subsection = _SUBSECTION.match(block.text) is not None and size >= body
+            styled = size >= _HEADING_SIZE * body or (line.bold and size >= body) or subsection
+            if at_margin and styled:
                 candidates.append((number, index, block.text, size + (0.25 if line.bold else 0)))
     repeats = Counter(text for _, _, text, _ in candidates)
-    kept = [c for c in candidates if repeats[c[2]] < _HEADING_REPEATS]
+    # Many heading-like lines on one page are a figure's labels (a diagram drawn as text).
+    per_page = Counter(number for number, *_ in candidates)
+    numbered = [c for c in candidates if _NUMBERED.match(c[2])]
+    first_numbered = (numbered[0][0], numbered[0][1]) if numbered else (len(blocks), 0)
+    in_numbered = len(numbered) >= _NUMBERED_HEADINGS
+    kept = [
+        c
+        for c in candidates
+        if repeats[c[2]] < _HEADING_REPEATS
+        and (
+            _NUMBERED.match(c[2])
+            or (
+                per_page[c[0]] <= _FIGURE_LABELS
+                # Once sections are numbered, an unnumbered heading is a figure's label.
+                and (not in_numbered or (c[0], c[1]) < first_numbered)
+            )
+        )
+    ]
     ranks = sorted({weight for *_, weight in kept}, reverse=True)
     placed: list[dict[int, list[tuple[int, str]]]] = [{} for _ in blocks]
     for number, index, text, weight in kept:
-        level = min(ranks.index(weight) + 1, _FONT_LEVELS)
-        placed[number][index] = [(level, text)]
+        if in_numbered:
+            # A document that numbers its sections says their depth: "3.1.2" is at level 3;
+            # its unnumbered headings (a preface, a title) stand at the top level.
+            match = _NUMBERED.match(text)
+            level = match.group(1).strip(".").count(".") + 1 if match else 1
+        else:
+            level = ranks.index(weight) + 1
+        placed[number][index] = [(min(level, _FONT_LEVELS), text)]
     return placed
 
 

@@ -42,10 +42,12 @@ def furniture(pages: list[PageLayout]) -> list[set[int]]:
     edges: list[list[tuple[int, tuple[str, int]]]] = []
     seen: Counter[tuple[str, int]] = Counter()
     for page in pages:
-        order = sorted(range(len(page.lines)), key=lambda i: -page.lines[i].y)
-        if not page.positioned:
-            order = list(range(len(page.lines)))
-        chosen = order[:_EDGE_LINES] + order[-_EDGE_LINES:]
+        drawn = list(range(len(page.lines)))
+        # The highest and lowest lines, and the first and last drawn: a figure's labels can
+        # stand higher than the header.
+        order = sorted(drawn, key=lambda i: -page.lines[i].y) if page.positioned else drawn
+        chosen = order[:_EDGE_LINES] + order[-_EDGE_LINES:] + drawn[:_EDGE_LINES]
+        chosen += drawn[-_EDGE_LINES:]
         keys = [(i, _key(page, i)) for i in dict.fromkeys(chosen)]
         edges.append(keys)
         seen.update({key for _, key in keys})

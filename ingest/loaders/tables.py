@@ -15,7 +15,7 @@ _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def row_text(cells: list[str]) -> str:
-    return CELL_SEPARATOR.join(" ".join(cell.split()) for cell in cells)
+    return CELL_SEPARATOR.join(" ".join(cell.split()) for cell in cells).strip()
 
 
 def table_blocks(rows: list[list[str]]) -> list[str]:
@@ -41,3 +41,31 @@ def _estimate_tokens(text: str) -> int:
     """e5's word pieces, roughly: one per CJK character, one per four other characters."""
     wide = len(_WIDE.findall(text))
     return wide + (len(text) - wide) // 4 + 1
+
+
+_PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_DELIMITER_ROW = re.compile(r"^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
+
+
+def markdown_tables(markdown: str) -> str:
+    """Markdown with each pipe table (as trafilatura writes a web page's tables) in the form
+    of `table_blocks`: the delimiter row dropped, the header row repeated where it is long."""
+    lines = markdown.split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = index
+        while end < len(lines) and _PIPE_ROW.match(lines[end]):
+            end += 1
+        if end - index >= 2:
+            rows = [
+                [cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in lines[index:end]
+                if not _DELIMITER_ROW.match(line)
+            ]
+            out.append("\n\n".join(table_blocks(rows)))
+            index = end
+        else:
+            out.append(lines[index])
+            index += 1
+    return "\n".join(out)
