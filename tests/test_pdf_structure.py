@@ -85,7 +85,9 @@ def test_two_columns_read_column_by_column_in_joined_paragraphs(shared_data: Pat
     assert places == sorted(places)
     # Lines of a paragraph joined with a space, a word hyphenated at a line's end mended.
     first = page_text(paper, 1)
-    assert "Follow-up systems such as Namecoin adapted this original “currency application”" in first
+    assert (
+        "Follow-up systems such as Namecoin adapted this original “currency application”" in first
+    )
 
 
 def test_chinese_lines_are_joined_without_a_space(shared_data: Path) -> None:

@@ -26,11 +26,16 @@ def ignore_progress(done: int, total: int) -> None:
 
 
 def rows(count: int) -> list[list[str]]:
-    return [[f"Town {n}", f"{n % 9 + 1}.{n % 7}%", f"Office on street number {n * 3}"] for n in range(count)]
+    return [
+        [f"Town {n}", f"{n % 9 + 1}.{n % 7}%", f"Office on street number {n * 3}"]
+        for n in range(count)
+    ]
 
 
 def cn_rows(count: int) -> list[list[str]]:
-    return [[f"第{n}号城市", f"{n % 9 + 1}.{n % 7}%", f"市政服务中心{n}号窗口"] for n in range(count)]
+    return [
+        [f"第{n}号城市", f"{n % 9 + 1}.{n % 7}%", f"市政服务中心{n}号窗口"] for n in range(count)
+    ]
 
 
 def word_table(header: list[str], body: list[list[str]]) -> bytes:
@@ -70,7 +75,9 @@ def test_a_long_table_repeats_its_header_row_in_each_block() -> None:
     chinese = table_blocks([CN_HEADER, *cn_rows(80)])
     assert len(chinese) > 3 and all(b.startswith("城市 | 税率 | 办理窗口\n") for b in chinese)
     # A short table is one block, as it was.
-    assert table_blocks([HEADER, *rows(2)]) == ["\n".join(" | ".join(r) for r in [HEADER, *rows(2)])]
+    assert table_blocks([HEADER, *rows(2)]) == [
+        "\n".join(" | ".join(r) for r in [HEADER, *rows(2)])
+    ]
 
 
 def test_pipe_tables_become_rows_without_the_delimiter_row() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import re
 import struct
 import unicodedata
 import zlib

@@ -24,7 +24,9 @@ from ingest.text_encoding import CONTROL_CHARS
 # Checkpointed pages start with this; a page checkpointed as plain text by an earlier version
 # does not, and reads back as lines without geometry.
 _MARK = "\x1epdf-layout-1\x1e"
-_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60]")
+_WIDE = re.compile(
+    r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60]"
+)
 # Private-use glyphs (icon fonts, flags in a Google Docs table) are no text anyone can search.
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 # Typographic ligatures (ﬁ, ﬂ, ﬀ, ...) would hide "fi" and "ff" from word search.
@@ -114,7 +116,9 @@ def read_layout(page: PageObject) -> PageLayout:
     return PageLayout(float(box.width), float(box.height), kept)
 
 
-def _place(lines: list[Line], text: str, x: float, y: float, end: float, size: float, bold: bool) -> None:
+def _place(
+    lines: list[Line], text: str, x: float, y: float, end: float, size: float, bold: bool
+) -> None:
     line = lines[-1] if lines else None
     if line is not None and line.cells and abs(y - line.y) <= _SAME_LINE * max(size, line.size):
         last = line.cells[-1]

@@ -38,7 +38,9 @@ _MARGIN_SHARE = 0.05
 _LINE_STEP = 1.7
 _MAX_LEADING = 3.0
 _ENDS_SENTENCE = tuple(".!?。！？:：;；")
-_LIST_ITEM = re.compile(r"(?:[•●○◦▪■□◆◇►▶‣⁃·*–—-]|\(?\d{1,3}[.)、]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+、|【)\s*")
+_LIST_ITEM = re.compile(
+    r"(?:[•●○◦▪■□◆◇►▶‣⁃·*–—-]|\(?\d{1,3}[.)、]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+、|【)\s*"
+)
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _HYPHEN_END = re.compile(r"(?<=[^\W\d_])[-\u00ad]$")
 _TITLE_KEY = re.compile(r"[\W_]+")
@@ -57,10 +59,7 @@ class _Block:
 def build_sections(pages: list[PageLayout], outline: list[OutlineEntry]) -> list[Section]:
     dropped = furniture(pages)
     blocks = [_page_blocks(page, drop) for page, drop in zip(pages, dropped, strict=True)]
-    if outline:
-        placed = _place_outline(blocks, outline)
-    else:
-        placed = _font_headings(blocks)
+    placed = _place_outline(blocks, outline) if outline else _font_headings(blocks)
     sections: list[Section] = []
     path: list[tuple[int, str]] = []
     for number, (page_blocks, starts) in enumerate(zip(blocks, placed, strict=True), start=1):
@@ -275,19 +274,21 @@ def _place_outline(
         first = cursor[1] if cursor[0] == entry.page else 0
         index = _find_title(page, entry.title, first)
         if index is None and entry.top is not None:
-            index = next(
-                (
-                    i
-                    for i in range(first, len(page))
-                    if page[i].line is not None and page[i].line.y <= entry.top + 2  # type: ignore[union-attr]
-                ),
-                None,
-            )
+            index = _below(page, entry.top, first)
         if index is None:
             index = first if page else 0
         placed[entry.page].setdefault(index, []).append((min(entry.level, MAX_LEVEL), entry.title))
         cursor = (entry.page, index)
     return placed
+
+
+def _below(page: list[_Block], top: float, first: int) -> int | None:
+    """The first block from `first` on that starts at or below the height `top`."""
+    for index in range(first, len(page)):
+        line = page[index].line
+        if line is not None and line.y <= top + 2:
+            return index
+    return None
 
 
 def _find_title(page: list[_Block], title: str, first: int) -> int | None:
@@ -297,7 +298,10 @@ def _find_title(page: list[_Block], title: str, first: int) -> int | None:
         return None
     for index in range(first, len(page)):
         key = _title_key(page[index].text[: len(title) + 20])
-        if key.startswith(wanted) or (len(bare) >= 4 and _title_key(_SECTION_NUMBER.sub("", page[index].text)).startswith(bare)):
+        if key.startswith(wanted) or (
+            len(bare) >= 4
+            and _title_key(_SECTION_NUMBER.sub("", page[index].text)).startswith(bare)
+        ):
             return index
     return None
 
