@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from core.answer.sentences import split_sentences
 from core.types import Section
 from ingest.loaders.pdf_layout import Line, PageLayout
 from ingest.loaders.pdf_outline import MAX_LEVEL, OutlineEntry
@@ -17,7 +18,7 @@ from ingest.loaders.pdf_tables import find_tables
 from ingest.loaders.running_lines import furniture
 from ingest.loaders.tables import table_blocks
 
-_BLOCK_SEPARATOR = "\n\n"
+_TABLE_SEPARATOR = "\n\n"
 # Type this much larger than the body text's, or bold, on a short line of its own, is a heading.
 _HEADING_SIZE = 1.15
 _HEADING_CHARS = 120
@@ -52,8 +53,7 @@ class _Block:
     text: str
     line: Line | None
     """The block's first line (None for a table's second and later blocks)."""
-    heading: bool = False
-    level: int = 0
+    table: bool = False
 
 
 def build_sections(pages: list[PageLayout], outline: list[OutlineEntry]) -> list[Section]:
@@ -64,20 +64,34 @@ def build_sections(pages: list[PageLayout], outline: list[OutlineEntry]) -> list
     path: list[tuple[int, str]] = []
     for number, (page_blocks, starts) in enumerate(zip(blocks, placed, strict=True), start=1):
         offset = 0
+        previous: _Block | None = None
         for index, block in enumerate(page_blocks):
             for level, title in starts.get(index, []):
                 while path and path[-1][0] >= level:
                     path.pop()
                 path.append((level, title))
             heading_path = tuple(title for _, title in path)
+            separator = _separator(previous, block)
+            offset += len(separator)
             last = sections[-1] if sections else None
             if last is not None and last.page == number and last.heading_path == heading_path:
-                text = last.text + _BLOCK_SEPARATOR + block.text
+                text = last.text + separator + block.text
                 sections[-1] = Section(text, number, heading_path, last.offset)
             else:
                 sections.append(Section(block.text, number, heading_path, offset))
-            offset += len(block.text) + len(_BLOCK_SEPARATOR)
+            offset += len(block.text)
+            previous = block
     return sections
+
+
+def _separator(previous: _Block | None, block: _Block) -> str:
+    """A sentence to a line, so that the splitter fills a chunk sentence by sentence and its
+    overlap carries the sentences before (a paragraph's "he" keeps its "Armstrong"); a blank
+    line around a table's blocks, where the splitter cuts first, so that each chunk of a
+    table starts with its header row."""
+    if previous is None:
+        return ""
+    return _TABLE_SEPARATOR if previous.table or block.table else "\n"
 
 
 def page_text(page: PageLayout) -> str:
@@ -95,7 +109,9 @@ def _page_blocks(page: PageLayout, drop: set[int]) -> list[_Block]:
 
     def close() -> None:
         if paragraph:
-            blocks.append(_Block(_join(paragraph), paragraph[0]))
+            sentences = split_sentences(_join(paragraph))
+            text = "\n".join(s.text.strip() for s in sentences if s.text.strip())
+            blocks.append(_Block(text, paragraph[0]))
             paragraph.clear()
 
     index = 0
@@ -105,7 +121,7 @@ def _page_blocks(page: PageLayout, drop: set[int]) -> list[_Block]:
             close()
             rendered = table_blocks(table.rows)
             blocks.extend(
-                _Block(text, page.lines[index] if n == 0 else None)
+                _Block(text, page.lines[index] if n == 0 else None, table=True)
                 for n, text in enumerate(rendered)
             )
             index = table.last + 1
@@ -161,8 +177,8 @@ def _continues(
         return False
     if abs(previous.size - line.size) > 0.15 * size or previous.bold != line.bold:
         return False
-    if line.x0 > previous.x0 + 0.8 * size:
-        return False  # the first line of a paragraph, indented
+    if line.x0 > previous.x0 + 0.8 * size and previous.text.endswith(_ENDS_SENTENCE):
+        return False  # the first line of a paragraph, indented (not a list item's hanging indent)
     full = right.get(round(previous.x0 / 40), previous.x1)
     short = previous.x1 < full - 4 * size
     return not (short and previous.text.endswith(_ENDS_SENTENCE)) and not (
