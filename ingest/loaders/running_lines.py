@@ -7,21 +7,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from core.answer.quotes import is_page_number, line_key
 from ingest.loaders.pdf_layout import PageLayout
 
-# A line that is nothing but a page number: "7", "- 7 -", "vii", "Page 7 of 51", "7/51",
-# "第 7 页", "第 7 页 共 51 页" (core/answer/quotes.py reads chunks stored before this existed
-# with the same pattern).
-_PAGE_NUMBER = re.compile(
-    r"[-–—]?\s*\d{1,4}\s*[-–—]?"
-    r"|(?-i:(?=[clxvi])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
-    r"|(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"
-    r"|\d{1,4}\s*/\s*\d{1,4}"
-    r"|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?",
-    re.IGNORECASE,
-)
-# What differs from page to page in a running line: its page number.
-_NUMBERS = re.compile(r"\d+|\b(?:x{0,3})(?:ix|iv|v?i{1,3}|v|x)\b", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 # A page's running lines are among its few highest and lowest lines (a printer's proof stacks
 # a stamp, a file name and margin numbers at the foot).
@@ -31,10 +19,6 @@ _EDGE_LINES = 3
 _RUNNING_PAGES = 3
 # Points: the same template puts a running line at the same height on every page.
 _SAME_PLACE = 4.0
-
-
-def is_page_number(text: str) -> bool:
-    return _PAGE_NUMBER.fullmatch(text.strip()) is not None
 
 
 def furniture(pages: list[PageLayout]) -> list[set[int]]:
@@ -63,4 +47,4 @@ def furniture(pages: list[PageLayout]) -> list[set[int]]:
 def _key(page: PageLayout, index: int) -> tuple[str, int]:
     line = page.lines[index]
     place = round(line.y / _SAME_PLACE) if page.positioned else 0
-    return _NUMBERS.sub("#", " ".join(line.text.split())), place
+    return line_key(line.text), place
