@@ -79,7 +79,7 @@ def test_two_columns_read_column_by_column_in_joined_paragraphs(shared_data: Pat
         "the Namecoin project which aims to provide a decentralised name-resolution system.",
         "Other projects still aim to build upon the Bitcoin network itself",
         "2. The Blockchain Paradigm",
-        "2.1. Value. In order to incentivise computation within the network",
+        "In order to incentivise computation within the network",
     ]
     places = [page.index(text) for text in order]
     assert places == sorted(places)

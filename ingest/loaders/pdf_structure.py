@@ -43,6 +43,7 @@ _LIST_ITEM = re.compile(
     r"(?:[•●○◦▪■□◆◇►▶‣⁃·*–—-]|\(?\d{1,3}[.)、]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+、|【)\s*"
 )
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_NUMBER_ONLY = re.compile(r"[(（]?[\dA-Za-z]{1,3}(?:\.\d{1,3})*[.)）]?")
 _HYPHEN_END = re.compile(r"(?<=[^\W\d_])[-\u00ad]$")
 _TITLE_KEY = re.compile(r"[\W_]+")
 _SECTION_NUMBER = re.compile(r"^[\d.]+|^[（(]?[一二三四五六七八九十]+[)）、]?")
@@ -109,8 +110,7 @@ def _page_blocks(page: PageLayout, drop: set[int]) -> list[_Block]:
 
     def close() -> None:
         if paragraph:
-            sentences = split_sentences(_join(paragraph))
-            text = "\n".join(s.text.strip() for s in sentences if s.text.strip())
+            text = _sentence_lines(_join(paragraph))
             blocks.append(_Block(text, paragraph[0]))
             paragraph.clear()
 
@@ -184,6 +184,20 @@ def _continues(
     return not (short and previous.text.endswith(_ENDS_SENTENCE)) and not (
         short and len(previous.text) < 40
     )
+
+
+def _sentence_lines(paragraph: str) -> str:
+    """The paragraph a sentence to a line; a section's number ("2.1.") stays with its title."""
+    lines: list[str] = []
+    for sentence in split_sentences(paragraph):
+        text = sentence.text.strip()
+        if not text:
+            continue
+        if lines and _NUMBER_ONLY.fullmatch(lines[-1]):
+            lines[-1] += " " + text
+        else:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 def _join(lines: list[Line]) -> str:
