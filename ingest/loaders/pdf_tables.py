@@ -11,10 +11,13 @@ from ingest.loaders.pdf_layout import Line
 
 # Points either side of a column's start within which a cell starts in that column.
 _ALIGN = 6.0
-# A table has a header row and at least this many rows of cells in all.
-_MIN_ROWS = 2
+# A table has a header row and at least this many rows of cells in all: two lines that
+# happen to line up (an example and a counter-example, spaced out) are no table.
+_MIN_ROWS = 3
 # A line this many font sizes below the previous one is past the table's end.
 _ROW_GAP = 3.0
+# A table's grid is mostly filled: more empty cells than this share, and it is no table.
+_MAX_EMPTY = 0.3
 # Dot leaders of a table of contents ("Overview ........ 6").
 _LEADER = re.compile(r"(?:\s?[.·…]){4,}\s?")
 
@@ -74,6 +77,9 @@ def _table_at(lines: list[Line], start: int, skip: set[int]) -> PdfTable | None:
             column = _column_of(cell.x0, columns)
             text = _LEADER.sub(" ", cell.text).strip()
             rows[-1][column] = f"{rows[-1][column]} {text}".strip()
+    cells = [cell for row in rows for cell in row]
+    if sum(not cell for cell in cells) > _MAX_EMPTY * len(cells):
+        return None  # words spaced out on a few lines ("ForceCode / UserDO / HtmlDTO")
     return PdfTable(members[0], members[-1], rows)
 
 
