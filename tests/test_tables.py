@@ -125,5 +125,17 @@ def test_a_question_about_a_word_table_row_finds_the_row(tmp_path: Path) -> None
             json={"question": "What is the tax rate of Town 37?"},
         ).json()
     assert not body["abstained"], body
-    assert "Town 37" in body["answer"] and "6.2%" in body["answer"]
+    assert "Town 37 | 2.2% | Office on street number 111" in body["answer"]
     assert body["citations"][0]["filename"] == "taxes.docx"
+
+
+@pytest.mark.slow
+def test_a_chinese_question_about_a_web_page_table_row_finds_the_row(tmp_path: Path) -> None:
+    data = html_table(CN_HEADER, cn_rows(60))
+    with service_with(tmp_path, "kb", "taxes.html", data) as client:
+        body = client.post(
+            "/api/collections/kb/query", json={"question": "第37号城市的税率是多少？"}
+        ).json()
+    assert not body["abstained"], body
+    assert "第37号城市 | 2.2% | 市政服务中心37号窗口" in body["answer"]
+    assert body["citations"][0]["filename"] == "taxes.html"
