@@ -1,4 +1,5 @@
-"""Load a PDF's text layer with pypdf, one section per page, refusing what would index junk."""
+"""Load a PDF's text layer with pypdf, page by page (each page's positioned lines checkpointed),
+into sections by page and heading (pdf_structure.py), refusing what would index junk."""
 
 from __future__ import annotations
 
