@@ -72,15 +72,19 @@ def test_a_streamed_answer_comes_a_sentence_at_a_time_and_joins_to_the_whole_ans
 
 
 def test_the_running_header_of_each_page_is_in_no_answer(client: TestClient) -> None:
-    body = client.post("/api/collections/kb/query", json={"question": DRAFT}).json()
+    question = (
+        "When was Draft 01 of the National Hydro Network data model, the first draft for"
+        " discussion with Nova Scotia, produced?"
+    )
+    body = client.post("/api/collections/kb/query", json={"question": question}).json()
     answer = body["answer"]
-    assert answer.startswith("September 2002 Draft 01 First draft for discussion with Nova Scotia")
+    # The revision history's row, a table row to a line.
+    assert "September 2002 | Draft 01 | First draft for discussion with Nova Scotia" in answer
     # "National Hydro Network, Data Model – Edition 1.0 2004-06" and "GeoBase® iii" head every
-    # page of this PDF, the cited ones too; and the PDF broke the quoted sentences over lines.
-    cited = [c for c in body["chunks"] if f"[{c['n']}]" in answer]
-    assert cited and all(c["text"].startswith("National Hydro Network") for c in cited)
+    # page of this PDF: ingestion leaves them out of its chunks, so no answer can quote them.
+    assert body["chunks"] and not any("Edition 1.0 2004" in c["text"] for c in body["chunks"])
     assert "GeoBase" not in answer and "Edition 1.0" not in answer
-    assert "\n" not in answer and all("\n" in c["text"] for c in cited)
+    assert "\n" not in answer
 
 
 @pytest.mark.parametrize("question", [DRAFT, ZEN])

@@ -1,8 +1,10 @@
 """A passage's sentences as an answer quotes them: without the page furniture a PDF's text
 layer carries (page numbers, running headers and footers), each on one line with the line
 breaks the PDF put inside it joined as the language writes them, and with the chunk offsets
-they came from, so that a citation can point at the sentence it quotes. Ingestion keeps the
-text as extracted; this is where an answer makes it readable."""
+they came from, so that a citation can point at the sentence it quotes. PDFs ingested now
+arrive without their furniture, a sentence to a line (ingest/loaders/pdf_structure.py); the
+chunks of PDFs stored before that hold the text as pypdf extracted it, and this is where an
+answer makes those readable."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # a title or a label, not a wrapped line of a sentence.
 _TITLE_CHARS = 40
 _CJK_TITLE_CHARS = 12
+_CELL_SEPARATOR = " | "
 _OPEN_ENDINGS = tuple(",，、:：;-–—(（[")
 
 
@@ -41,7 +42,7 @@ def split_sentences(text: str) -> list[Sentence]:
     for match in _END.finditer(text):
         end = match.end()
         if match.group().strip(" \t") == "\n":
-            if not _ends_title(text, match.start(), end):
+            if not (_ends_title(text, match.start(), end) or _ends_row(text, match.start())):
                 continue
         elif _is_abbreviation(text[start : match.start() + 1]):
             continue
@@ -70,6 +71,12 @@ def _ends_title(text: str, newline: int, after: int) -> bool:
         return False
     limit = _CJK_TITLE_CHARS if _CJK.search(line) else _TITLE_CHARS
     return len(line) <= limit and _starts_like_title(line) and _starts_like_title(following)
+
+
+def _ends_row(text: str, newline: int) -> bool:
+    """A table's row is a line of cells between " | " (ingest/loaders/tables.py): the line
+    is what a question about the row wants, whatever punctuation its cells have."""
+    return _CELL_SEPARATOR in text[text.rfind("\n", 0, newline) + 1 : newline]
 
 
 def _starts_like_title(text: str) -> bool:

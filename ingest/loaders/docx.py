@@ -21,6 +21,7 @@ from ingest.loaders import DOCX
 from ingest.loaders.archive import reason, refuse_zip_bomb
 from ingest.loaders.docx_hidden import drop_hidden_runs
 from ingest.loaders.protocol import PageProgress
+from ingest.loaders.tables import table_blocks
 
 _SEPARATOR = "\n\n"
 
@@ -114,14 +115,11 @@ def _heading_level(style_name: str) -> int | None:
 
 
 def _table_text(table: Table) -> str:
-    rows: list[str] = []
-    for row in table.rows:
-        # Iterating the row's own cells, not `row.cells`, which repeats a merged cell once per
-        # grid column it spans; a cell's lines are joined so that a row stays one line.
-        cells = [" ".join(_Cell(tc, table).text.split()) for tc in row._tr.tc_lst]
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+    """Rows one to a line, the header row repeated where a long table goes on (tables.py)."""
+    # Iterating the row's own cells, not `row.cells`, which repeats a merged cell once per
+    # grid column it spans.
+    rows = [[_Cell(tc, table).text for tc in row._tr.tc_lst] for row in table.rows]
+    return _SEPARATOR.join(table_blocks(rows))
 
 
 def _clean(text: Any) -> str:

@@ -15,6 +15,7 @@ from core.types import LoadedDocument, Section
 from ingest.loaders.html_hidden import drop_hidden
 from ingest.loaders.markdown import split_markdown_sections
 from ingest.loaders.protocol import PageProgress
+from ingest.loaders.tables import markdown_tables
 from ingest.text_encoding import decode_text
 
 MEDIA_TYPE = "text/html"
@@ -63,7 +64,7 @@ def page_sections(page: str, title_heading: bool = True) -> list[Section]:
     text = _main_text(page, title_heading)
     if not text:
         return []
-    return split_markdown_sections(_drop_inline_markup(text))
+    return split_markdown_sections(markdown_tables(_drop_inline_markup(text)))
 
 
 def decode_page(data: bytes) -> str:

@@ -1,11 +1,11 @@
-"""Load a PDF's text layer with pypdf, one section per page, refusing what would index junk."""
+"""Load a PDF's text layer with pypdf, page by page (each page's positioned lines checkpointed),
+into sections by page and heading (pdf_structure.py), refusing what would index junk."""
 
 from __future__ import annotations
 
 import functools
 import io
 import logging
-import re
 import struct
 import unicodedata
 import zlib
@@ -15,10 +15,11 @@ from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
 
 from core.errors import LoadError
-from core.types import LoadedDocument, Section
-from ingest.loaders.pdf_hidden import visible_text
+from core.types import LoadedDocument
+from ingest.loaders.pdf_layout import PageLayout, dump_layout, load_layout, read_layout
+from ingest.loaders.pdf_outline import read_outline
+from ingest.loaders.pdf_structure import build_sections, page_text
 from ingest.loaders.protocol import PageCheckpoint, PageProgress
-from ingest.text_encoding import CJK_CHARS, CONTROL_CHARS
 
 log = logging.getLogger(__name__)
 # pypdf warns once per glyph lookup without fontTools (over 1,000 lines for one paper); the
@@ -48,21 +49,6 @@ _PYPDF_FAILURES: tuple[type[BaseException], ...] = (
 # Fewer visible characters per page than this, on average, means scanned images.
 _MIN_CHARS_PER_PAGE = 10
 
-# Word-wrapped Chinese gets a newline wherever the PDF line ended; between two CJK characters
-# that newline is not a space and splits words for the lexical index.
-_CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
-_CJK_END = re.compile(f"[{CJK_CHARS}][ \\t]*$")
-_CJK_START = re.compile(f"[ \\t]*[{CJK_CHARS}]")
-# A line at least this share of the page's usual full line width was wrapped by the layout.
-_FULL_LINE_PERCENTILE = 0.8
-_WRAPPED_SHARE = 0.75
-# Only before a lowercase letter, so "Jean-\nPaul" and "COVID-\n19" keep their hyphens.
-_HYPHEN_LINE_BREAK = re.compile(r"(?<=[^\W\d_])[-\u00ad][ \t]*\n[ \t]*(?=[a-zß-ÿ])")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
-_BLANK_LINES = re.compile(r"\n{3,}")
-# Typographic ligatures (ﬁ, ﬂ, ﬀ, ...) would hide "fi" and "ff" from word search.
-_LIGATURES = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFB00, 0xFB07)}
-
 
 class PdfLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
@@ -72,11 +58,10 @@ class PdfLoader:
         self, data: bytes, progress: PageProgress, checkpoint: PageCheckpoint
     ) -> LoadedDocument:
         reader, total = _open(data)
-        texts = checkpoint.pages
         failures: list[str] = []
-        for index in range(len(texts), total):
+        for index in range(len(checkpoint.pages), total):
             try:
-                raw = visible_text(reader.pages[index])
+                layout = read_layout(reader.pages[index])
             except LimitReachedError as exc:
                 # pypdf's own cap on what a stream may inflate to: a page built to exhaust
                 # memory, which every later attempt would meet again.
@@ -84,9 +69,11 @@ class PdfLoader:
             except _PYPDF_FAILURES as exc:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
-                raw = ""
-            checkpoint.add(clean_page_text(raw))
+                layout = PageLayout(0.0, 0.0, [])
+            checkpoint.add(dump_layout(layout))
             progress(index + 1, total)
+        pages = [load_layout(stored) for stored in checkpoint.pages]
+        texts = [page_text(page) for page in pages]
         visible = sum(len("".join(text.split())) for text in texts)
         if failures and visible == 0:
             raise LoadError("pdf_corrupt", problem=str(failures[0]))
@@ -94,9 +81,7 @@ class PdfLoader:
             raise LoadError("pdf_scanned", pages=total)
         if looks_garbled("".join(texts)):
             raise LoadError("pdf_garbled")
-        sections = [
-            Section(text=text, page=number) for number, text in enumerate(texts, start=1) if text
-        ]
+        sections = build_sections(pages, read_outline(reader))
         return LoadedDocument(media_type=MEDIA_TYPE, pages=total, sections=sections)
 
 
@@ -127,52 +112,6 @@ def _open(data: bytes) -> tuple[PdfReader, int]:
 def _reason(exc: BaseException) -> str:
     reason = " ".join(str(exc).split()) or type(exc).__name__
     return reason if len(reason) <= 120 else reason[:117] + "..."
-
-
-def clean_page_text(text: str) -> str:
-    """Undo PDF line wrapping where it breaks words, keeping lines and paragraphs otherwise."""
-    text = text.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n")
-    # Fonts whose encoding maps symbols to control codes (zh-elegantnote-guide.pdf's maths
-    # gives \x00, \x14, \x1f): never text, and PostgreSQL refuses NUL in a text column.
-    text = CONTROL_CHARS.sub("", text)
-    text = _TRAILING_SPACE.sub("\n", text)
-    text = _HYPHEN_LINE_BREAK.sub("", text)
-    text = _join_wrapped_cjk_lines(text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
-
-
-def _join_wrapped_cjk_lines(text: str) -> str:
-    """Remove the newline between two CJK characters where the first line ran full width.
-
-    A line that stops short ended on purpose (a heading, a title, a paragraph's last line),
-    so its newline stays and the splitter can still see the structure.
-    """
-    if _CJK_CHAR.search(text) is None:
-        return text
-    lines = text.split("\n")
-    widths = [_display_width(line) for line in lines]
-    filled = sorted(width for width in widths if width)
-    if not filled:
-        return text
-    full = filled[int(_FULL_LINE_PERCENTILE * (len(filled) - 1))]
-    parts = [lines[0]]
-    for index in range(1, len(lines)):
-        previous, line = lines[index - 1], lines[index]
-        wrapped = (
-            widths[index - 1] >= _WRAPPED_SHARE * full
-            and _CJK_END.search(previous) is not None
-            and _CJK_START.match(line) is not None
-        )
-        if wrapped:
-            parts[-1] = parts[-1].rstrip() + line.lstrip()
-        else:
-            parts.append(line)
-    return "\n".join(parts)
-
-
-def _display_width(line: str) -> int:
-    """Width in half-width cells: a CJK character takes the room of two Latin ones."""
-    return len(line) + len(_CJK_CHAR.findall(line))
 
 
 # Scripts that real documents mix freely, however little of them appears: Latin, CJK and its

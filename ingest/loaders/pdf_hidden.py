@@ -7,6 +7,7 @@ only a renderer could tell apart from a white page."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from pypdf import PageObject
@@ -16,11 +17,22 @@ _INVISIBLE_MODES = {3, 7}
 _TINY = 1.0
 
 
+TextVisitor = Callable[[str, list[float], list[float], Any, float], None]
+"""pypdf's `visitor_text`: a piece of text, the current and text matrices, font, font size."""
+
+
 def visible_text(page: PageObject) -> str:
     """`page.extract_text()`, less the pieces a reader cannot see."""
+    kept: list[str] = []
+    visit_visible(page, lambda piece, cm, tm, font, size: kept.append(piece))
+    return "".join(kept)
+
+
+def visit_visible(page: PageObject, visit: TextVisitor) -> None:
+    """Walk the page's text as `extract_text` does, calling `visit` for each piece a reader
+    can see."""
     modes = [0]
     pictures: list[bool] = []  # whether the page has any, looked up at the first need
-    kept: list[str] = []
 
     def before(operator: bytes, operands: list[Any], cm: list[float], tm: list[float]) -> None:
         if operator == b"q":
@@ -36,15 +48,14 @@ def visible_text(page: PageObject) -> str:
                 pictures.append(_has_pictures(page))
             if not pictures[0]:
                 return
-        if piece.strip() and _scaled(size, cm, tm) < _TINY:
+        if piece.strip() and scaled_size(size, cm, tm) < _TINY:
             return
-        kept.append(piece)
+        visit(piece, cm, tm, font, size)
 
     page.extract_text(visitor_operand_before=before, visitor_text=text)
-    return "".join(kept)
 
 
-def _scaled(size: float, cm: list[float], tm: list[float]) -> float:
+def scaled_size(size: float, cm: list[float], tm: list[float]) -> float:
     """The font's height on the page, in points (text and page matrices applied)."""
     if not size:
         # Some producers set the size in the matrix and use 1 (or 0) in Tf: no judgement.
