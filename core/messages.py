@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SUPPORTED = "supported: PDF, Word (.docx), Markdown, HTML, plain text"
+SUPPORTED = (
+    "supported: PDF, Word (.docx), Markdown, HTML, plain text, pictures (PNG, JPEG, TIFF, WebP)"
+)
 
 TEMPLATES: dict[str, str] = {
     # Keys and scopes.
@@ -114,9 +116,16 @@ TEMPLATES: dict[str, str] = {
     " it again",
     "pdf_no_pages": "the PDF has no pages",
     "pdf_scanned": "no extractable text: the PDF looks scanned or image-only"
-    " ({pages:plural:page|pages}); OCR is not supported",
-    "pdf_garbled": "the PDF's text layer is unreadable (garbled font encoding); OCR is not"
-    " supported",
+    " ({pages:plural:page|pages}); OCR is turned off (ZHIKU_OCR)",
+    "pdf_garbled": "the PDF's text layer is unreadable (garbled font encoding); OCR is turned"
+    " off (ZHIKU_OCR)",
+    "ocr_no_text": "no text found: OCR read nothing from the {pages:plural:page|pages} without"
+    " a text layer",
+    "image_ocr_off": "the file is a picture: its text can only be read by OCR, which is turned"
+    " off (ZHIKU_OCR)",
+    "image_corrupt": "the picture is corrupt or truncated: {problem}",
+    "image_too_large": "the picture has {megapixels} megapixels, over the limit of {limit_mp};"
+    " it may be built to exhaust memory",
     "pdf_page_bomb": "page {page} of the PDF inflates to more than pypdf reads ({problem});"
     " the file looks built to exhaust memory",
     "parse_memory_limit": "the document needs more than {memory_mb} MB of memory to read"

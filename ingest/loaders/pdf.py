@@ -15,9 +15,11 @@ from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
 
 from core.errors import LoadError
-from core.types import LoadedDocument, Section
+from core.types import ChunkFlag, LoadedDocument, Section
 from ingest.loaders.pdf_hidden import visible_text
 from ingest.loaders.protocol import PageCheckpoint, PageProgress
+from ingest.ocr.engine import Ocr
+from ingest.ocr.pdf_pages import PageOcr
 from ingest.text_encoding import CJK_CHARS, CONTROL_CHARS
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ _PYPDF_FAILURES: tuple[type[BaseException], ...] = (
     struct.error,
 )
 
-# Fewer visible characters per page than this, on average, means scanned images.
+# Fewer visible characters per page than this, on average, means scanned images; with OCR,
+# a page with fewer is read by OCR.
 _MIN_CHARS_PER_PAGE = 10
 
 # Word-wrapped Chinese gets a newline wherever the PDF line ended; between two CJK characters
@@ -65,6 +68,13 @@ _LIGATURES = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFB00,
 
 
 class PdfLoader:
+    def __init__(self) -> None:
+        self._ocr: Ocr | None = None
+
+    def use_ocr(self, ocr: Ocr | None) -> None:
+        """Read pages without a usable text layer by OCR; None: refuse such documents."""
+        self._ocr = ocr
+
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
         return self.load_resuming(data, progress, PageCheckpoint())
 
@@ -74,6 +84,7 @@ class PdfLoader:
         reader, total = _open(data)
         texts = checkpoint.pages
         failures: list[str] = []
+        page_ocr = PageOcr(self._ocr, data) if self._ocr is not None else None
         for index in range(len(texts), total):
             try:
                 raw = visible_text(reader.pages[index])
@@ -85,17 +96,34 @@ class PdfLoader:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
                 raw = ""
-            checkpoint.add(clean_page_text(raw))
+            text = clean_page_text(raw)
+            if page_ocr is not None and (
+                _visible(text) < _MIN_CHARS_PER_PAGE or looks_garbled(text)
+            ):
+                checkpoint.add(page_ocr.read(index), ocr=True)
+            else:
+                checkpoint.add(text)
             progress(index + 1, total)
-        visible = sum(len("".join(text.split())) for text in texts)
+        if page_ocr is not None:
+            page_ocr.close()
+        visible = sum(_visible(text) for text in texts)
         if failures and visible == 0:
             raise LoadError("pdf_corrupt", problem=str(failures[0]))
-        if visible < _MIN_CHARS_PER_PAGE * total:
+        if self._ocr is not None:
+            if visible == 0 and checkpoint.ocr:
+                raise LoadError("ocr_no_text", pages=len(checkpoint.ocr))
+        elif visible < _MIN_CHARS_PER_PAGE * total:
             raise LoadError("pdf_scanned", pages=total)
-        if looks_garbled("".join(texts)):
+        elif looks_garbled("".join(texts)):
             raise LoadError("pdf_garbled")
         sections = [
-            Section(text=text, page=number) for number, text in enumerate(texts, start=1) if text
+            Section(
+                text=text,
+                page=number,
+                flags=ChunkFlag.OCR if number - 1 in checkpoint.ocr else 0,
+            )
+            for number, text in enumerate(texts, start=1)
+            if text
         ]
         return LoadedDocument(media_type=MEDIA_TYPE, pages=total, sections=sections)
 
@@ -122,6 +150,10 @@ def _open(data: bytes) -> tuple[PdfReader, int]:
     if total == 0:
         raise LoadError("pdf_no_pages")
     return reader, total
+
+
+def _visible(text: str) -> int:
+    return len("".join(text.split()))
 
 
 def _reason(exc: BaseException) -> str:
