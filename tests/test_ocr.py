@@ -173,6 +173,31 @@ def test_a_short_line_keeps_its_line_break() -> None:
     assert page_text(boxes) == "第一章 总则\n本规定适用于全体员工。"
 
 
+def test_a_two_column_page_is_read_column_by_column() -> None:
+    title = [box("以太坊：一种安全去中心化的通用交易账本", 100, 50, 1100)]
+    left = [box(f"左栏第{i}行的文字内容，", 100, 100 + 28 * i, 580) for i in range(4)]
+    right = [box(f"右栏第{i}行的文字内容，", 620, 100 + 28 * i, 1100) for i in range(4)]
+    text = page_text(right + title + left)
+    assert text.split("\n\n") == [
+        "以太坊：一种安全去中心化的通用交易账本",
+        "".join(f"左栏第{i}行的文字内容，" for i in range(4)),
+        "".join(f"右栏第{i}行的文字内容，" for i in range(4)),
+    ]
+
+
+def test_a_table_of_narrow_cells_keeps_its_rows() -> None:
+    rows = [("LRS", "Linear Reference System"), ("NHN", "National Hydro Network")]
+    boxes = [
+        piece
+        for i, (key, value) in enumerate(rows * 2)
+        for piece in (box(key, 100, 100 + 28 * i, 180), box(value, 700, 100 + 28 * i, 1000))
+    ]
+    assert page_text(boxes).split("\n")[:2] == [
+        "LRS Linear Reference System",
+        "NHN National Hydro Network",
+    ]
+
+
 # What OCR'd text carries on to its chunks and the checkpoint.
 
 

@@ -1,7 +1,7 @@
 """OCR's text boxes put back into reading order: boxes side by side make a line, lines that
 run to the right margin wrap into the next one, and a gap taller than a line ends a
 paragraph, so that the splitter sees sentences and paragraphs as a text layer would give them.
-One column only: a two-column scan reads across both columns, line by line."""
+A page in two columns is read column by column."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ _PARAGRAPH_GAP = 0.8
 _WRAP_SLACK = 1.5
 # The right margin: the right edge this share of lines reach or fall short of.
 _MARGIN_PERCENTILE = 0.9
+# Two columns: the gutter lies in this middle share of the page's width, each column has at
+# least this many boxes, typically this share of the width wide; a box this wide spans both.
+_GUTTER_BAND = 0.4
+_MIN_COLUMN_LINES = 3
+_COLUMN_SHARE = 0.3
+_WIDE_SHARE = 0.6
 # Only before a lowercase letter, as for a text layer: "Jean-Paul" keeps its hyphen.
 _WRAP_HYPHEN = re.compile(r"[^\W\d_][-\u00ad]$")
 
@@ -63,6 +69,11 @@ class _Line:
         first = self.boxes[0]
         return first.top <= box.middle <= first.bottom
 
+    def spaced(self, height: float) -> bool:
+        """Whether its boxes stand apart, as a table's cells or a form's fields do."""
+        ordered = sorted(self.boxes, key=lambda b: b.left)
+        return any(b.left - a.right > height for a, b in itertools.pairwise(ordered))
+
     def text(self, height: float) -> str:
         parts: list[str] = []
         previous: TextBox | None = None
@@ -76,8 +87,55 @@ class _Line:
 
 
 def page_text(boxes: list[TextBox]) -> str:
-    if not boxes:
-        return ""
+    return "\n\n".join(_block_text(block) for block in _blocks(boxes) if block)
+
+
+def _blocks(boxes: list[TextBox]) -> list[list[TextBox]]:
+    """The boxes in reading order: on a two-column page, each run of column text is read left
+    column first, and boxes across the gutter (a title, a wide figure's caption) between runs."""
+    gutter = _gutter(boxes)
+    if gutter is None:
+        return [boxes]
+    blocks: list[list[TextBox]] = []
+    left: list[TextBox] = []
+    right: list[TextBox] = []
+    for box in sorted(boxes, key=lambda b: b.top):
+        if box.left < gutter < box.right:
+            blocks += [left, right, [box]]
+            left, right = [], []
+        else:
+            (left if box.right <= gutter else right).append(box)
+    return [*blocks, left, right]
+
+
+def _gutter(boxes: list[TextBox]) -> float | None:
+    """Where a page's two columns part: an x in the middle of the page that no column-wide box
+    crosses, with column text on each side. A table's narrow cells do not make columns."""
+    if len(boxes) < _MIN_COLUMN_LINES * 2:
+        return None
+    start = min(box.left for box in boxes)
+    width = max(box.right for box in boxes) - start
+    narrow = [box for box in boxes if box.right - box.left < _WIDE_SHARE * width]
+    for x in sorted({box.right for box in narrow}):
+        if not (1 - _GUTTER_BAND) / 2 <= (x - start) / width <= (1 + _GUTTER_BAND) / 2:
+            continue
+        edge = x + 1
+        if any(box.left < edge < box.right for box in narrow):
+            continue
+        sides = (
+            [box for box in narrow if box.right < edge],
+            [box for box in narrow if box.left >= edge],
+        )
+        if all(
+            len(side) >= _MIN_COLUMN_LINES
+            and statistics.median(box.right - box.left for box in side) >= _COLUMN_SHARE * width
+            for side in sides
+        ):
+            return edge
+    return None
+
+
+def _block_text(boxes: list[TextBox]) -> str:
     lines: list[_Line] = []
     for box in sorted(boxes, key=lambda b: b.middle):
         if lines and lines[-1].holds(box):
@@ -92,7 +150,11 @@ def page_text(boxes: list[TextBox]) -> str:
         text = line.text(height)
         if line.top - previous.bottom > _PARAGRAPH_GAP * height:
             out += "\n\n" + text
-        elif previous.right >= margin - _WRAP_SLACK * height:
+        elif (
+            previous.right >= margin - _WRAP_SLACK * height
+            and not previous.spaced(height)
+            and not line.spaced(height)
+        ):
             out = _unwrap(out, text)
         else:
             out += "\n" + text
