@@ -272,7 +272,7 @@ def test_a_parser_process_reads_a_jpeg_scan_under_its_memory_cap(
     added = node.add_path(collection, path)
     drain(node)
     document = node.catalog.get_document(collection.id, added.document.id)
-    assert document.status == DocumentStatus.SEARCHABLE, document.error
+    assert document.status == DocumentStatus.READY, document.error
     assert document.media_type == "image/jpeg" and document.pages == 1
     hits = node.catalog.lexical_search(collection.id, ["日志", "六个月"], 3)
     assert hits and hits[0].chunk.document_id == added.document.id
