@@ -3,7 +3,10 @@ rendered to pictures the way a scanned page is read (ingest/ocr/pictures.py: at 
 pixels on the long side, about 170 dpi for A4), read by the OCR engine, and compared with the
 page's text layer (pypdf). The character error rate is the edit distance over the length of
 the truth, both with whitespace removed and NFKC-normalised (full-width and ligature forms
-count as their plain letters). Per language (the file name's zh-/en- prefix), with pages per
+count as their plain letters); the order-free rate counts only characters missing or extra
+whatever their order (a lower bound of the first), so that a reading order that differs from
+the text layer's (columns, tables, figure labels) is told apart from misread characters. Per
+language (the file name's zh-/en- prefix), with pages per
 second on this machine; model loading is timed apart.
 
     python -m bench.ocr ../shared/data/pdfs/*.pdf --pages 3
@@ -17,6 +20,7 @@ import json
 import statistics
 import time
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -32,6 +36,12 @@ _MIN_TRUTH_CHARS = 300
 
 def squashed(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def order_free_errors(got: str, truth: str) -> int:
+    """Characters missing from or extra in the reading, counted as a bag: the larger count."""
+    have, want = Counter(got), Counter(truth)
+    return max(sum((want - have).values()), sum((have - want).values()))
 
 
 def sample_pages(reader: PdfReader, count: int) -> list[tuple[int, str]]:
@@ -63,6 +73,7 @@ def measure_file(path: Path, ocr: RapidOcr, count: int) -> list[dict[str, object
                 "truth_chars": len(truth),
                 "errors": Levenshtein.distance(got, truth),
                 "cer": round(Levenshtein.distance(got, truth) / len(truth), 4),
+                "order_free_errors": order_free_errors(got, truth),
                 "render_s": round(rendered - started, 3),
                 "ocr_s": round(done - rendered, 3),
             }
@@ -74,12 +85,14 @@ def measure_file(path: Path, ocr: RapidOcr, count: int) -> list[dict[str, object
 
 def summary(rows: list[dict[str, object]]) -> dict[str, object]:
     errors = sum(int(str(r["errors"])) for r in rows)
+    unordered = sum(int(str(r["order_free_errors"])) for r in rows)
     chars = sum(int(str(r["truth_chars"])) for r in rows)
     seconds = sum(float(str(r["render_s"])) + float(str(r["ocr_s"])) for r in rows)
     return {
         "pages": len(rows),
         "chars": chars,
         "cer": round(errors / max(chars, 1), 4),
+        "order_free_cer": round(unordered / max(chars, 1), 4),
         "median_page_cer": statistics.median(float(str(r["cer"])) for r in rows),
         "pages_per_s": round(len(rows) / seconds, 3),
         "s_per_page": round(seconds / len(rows), 2),

@@ -173,6 +173,13 @@ def test_a_short_line_keeps_its_line_break() -> None:
     assert page_text(boxes) == "第一章 总则\n本规定适用于全体员工。"
 
 
+def test_a_box_misread_across_several_lines_does_not_swallow_them() -> None:
+    lines = [box(f"Line {i} of the list.", 100, 100 + 30 * i, 500) for i in range(3)]
+    tall = box("2", 40, 95, 60, height=90)
+    read = page_text([tall, *lines]).split("\n")
+    assert len(read) == 3 and all(f"Line {i} of the list." in read[i] for i in range(3))
+
+
 def test_a_two_column_page_is_read_column_by_column() -> None:
     title = [box("以太坊：一种安全去中心化的通用交易账本", 100, 50, 1100)]
     left = [box(f"左栏第{i}行的文字内容，", 100, 100 + 28 * i, 580) for i in range(4)]
@@ -297,7 +304,8 @@ def scanned_service(tmp_path: Path, shared_data: Path) -> Iterator[TestClient]:
     [
         ("根据手册，网络运行状态、网络安全事件等相关记录的日志至少要留存多久？", 2, "六个月"),
         (
-            "According to the example Google Docs document, what is better than ugly?",
+            # The scan names no Google Docs, which the text layer's question asks about.
+            "What is better than ugly?",
             1,
             "Beautiful",
         ),

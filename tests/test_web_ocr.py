@@ -15,7 +15,7 @@ from tests.scans import picture_bytes, scanned_page
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "According to the example Google Docs document, what is better than ugly?"
+QUESTION = "What is better than ugly?"
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ _GUTTER_BAND = 0.4
 _MIN_COLUMN_LINES = 3
 _COLUMN_SHARE = 0.3
 _WIDE_SHARE = 0.6
+# Two boxes on one line share this much of the taller one's height.
+_SAME_LINE = 0.5
 # Only before a lowercase letter, as for a text layer: "Jean-Paul" keeps its hyphen.
 _WRAP_HYPHEN = re.compile(r"[^\W\d_][-\u00ad]$")
 
@@ -65,9 +67,12 @@ class _Line:
         return max(box.right for box in self.boxes)
 
     def holds(self, box: TextBox) -> bool:
-        """Whether the box sits on this line: its middle within the line's first box."""
+        """Whether the box sits on this line: it shares most of its height with the line's
+        first box (of the taller of the two, so that a box misread across several lines
+        does not swallow them)."""
         first = self.boxes[0]
-        return first.top <= box.middle <= first.bottom
+        shared = min(first.bottom, box.bottom) - max(first.top, box.top)
+        return shared >= _SAME_LINE * max(first.height, box.height)
 
     def spaced(self, height: float) -> bool:
         """Whether its boxes stand apart, as a table's cells or a form's fields do."""
