@@ -174,7 +174,7 @@ def test_a_short_line_keeps_its_line_break() -> None:
 
 
 def test_a_box_misread_across_several_lines_does_not_swallow_them() -> None:
-    lines = [box(f"Line {i} of the list.", 100, 100 + 30 * i, 480 - 20 * i) for i in range(3)]
+    lines = [box(f"Line {i} of the list.", 100, 100 + 30 * i, 480 - 90 * i) for i in range(3)]
     tall = box("2", 40, 95, 60, height=90)
     read = page_text([tall, *lines]).split("\n")
     assert len(read) == 3 and all(f"Line {i} of the list." in read[i] for i in range(3))
