@@ -181,7 +181,7 @@ def test_a_box_misread_across_several_lines_does_not_swallow_them() -> None:
 
 
 def test_a_two_column_page_is_read_column_by_column() -> None:
-    title = [box("以太坊：一种安全去中心化的通用交易账本", 100, 50, 1100)]
+    title = [box("以太坊：一种安全去中心化的通用交易账本", 400, 50, 800)]
     left = [box(f"左栏第{i}行的文字内容，", 100, 100 + 28 * i, 580) for i in range(4)]
     right = [box(f"右栏第{i}行的文字内容，", 620, 100 + 28 * i, 1100) for i in range(4)]
     text = page_text(right + title + left)

@@ -20,11 +20,12 @@ _WRAP_SLACK = 1.5
 # The right margin: the right edge this share of lines reach or fall short of.
 _MARGIN_PERCENTILE = 0.9
 # Two columns: the gutter lies in this middle share of the page's width, each column has at
-# least this many boxes, typically this share of the width wide; a box this wide spans both.
+# least this many boxes, typically this share of the width wide, and at most this share of
+# the boxes cross it.
 _GUTTER_BAND = 0.4
 _MIN_COLUMN_LINES = 3
 _COLUMN_SHARE = 0.3
-_WIDE_SHARE = 0.6
+_MAX_CROSSING_SHARE = 0.2
 # Two boxes on one line share this much of the taller one's height.
 _SAME_LINE = 0.5
 # Only before a lowercase letter, as for a text layer: "Jean-Paul" keeps its hyphen.
@@ -114,30 +115,31 @@ def _blocks(boxes: list[TextBox]) -> list[list[TextBox]]:
 
 
 def _gutter(boxes: list[TextBox]) -> float | None:
-    """Where a page's two columns part: an x in the middle of the page that no column-wide box
-    crosses, with column text on each side. A table's narrow cells do not make columns."""
+    """Where a page's two columns part: an x in the middle of the page with column text on
+    each side, crossed by few boxes (a title, an abstract, a figure across both columns).
+    A table's narrow cells do not make columns."""
     if len(boxes) < _MIN_COLUMN_LINES * 2:
         return None
     start = min(box.left for box in boxes)
     width = max(box.right for box in boxes) - start
-    narrow = [box for box in boxes if box.right - box.left < _WIDE_SHARE * width]
-    for x in sorted({box.right for box in narrow}):
+    best: tuple[int, float] | None = None
+    for x in sorted({box.right + 1 for box in boxes}):
         if not (1 - _GUTTER_BAND) / 2 <= (x - start) / width <= (1 + _GUTTER_BAND) / 2:
             continue
-        edge = x + 1
-        if any(box.left < edge < box.right for box in narrow):
+        crossing = sum(1 for box in boxes if box.left < x < box.right)
+        if crossing > _MAX_CROSSING_SHARE * len(boxes) or (best and crossing >= best[0]):
             continue
         sides = (
-            [box for box in narrow if box.right < edge],
-            [box for box in narrow if box.left >= edge],
+            [box for box in boxes if box.right < x],
+            [box for box in boxes if box.left >= x],
         )
         if all(
             len(side) >= _MIN_COLUMN_LINES
             and statistics.median(box.right - box.left for box in side) >= _COLUMN_SHARE * width
             for side in sides
         ):
-            return edge
-    return None
+            best = (crossing, x)
+    return best[1] if best else None
 
 
 def _block_text(boxes: list[TextBox]) -> str:
