@@ -105,13 +105,16 @@ def _blocks(boxes: list[TextBox]) -> list[list[TextBox]]:
     blocks: list[list[TextBox]] = []
     left: list[TextBox] = []
     right: list[TextBox] = []
+    across: list[TextBox] = []
     for box in sorted(boxes, key=lambda b: b.top):
         if box.left < gutter < box.right:
-            blocks += [left, right, [box]]
-            left, right = [], []
+            if left or right:
+                blocks += [across, left, right]
+                across, left, right = [], [], []
+            across.append(box)
         else:
             (left if box.right <= gutter else right).append(box)
-    return [*blocks, left, right]
+    return [*blocks, across, left, right]
 
 
 def _gutter(boxes: list[TextBox]) -> float | None:
