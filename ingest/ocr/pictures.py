@@ -23,6 +23,7 @@ MAX_SIDE = 2000
 MAX_PIXELS = 150_000_000
 # PDF pages are rendered at this resolution, or less where the page is larger than A4.
 _RENDER_DPI = 200
+# Pillow's bomb error names the size the file declares.
 _PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
 # Pillow reports a damaged file through these (and OSError: "image file is truncated").
 _PILLOW_FAILURES: tuple[type[BaseException], ...] = (
