@@ -39,6 +39,9 @@ class CollectionSettings(BaseModel):
     top_k: TopK | None = Field(
         default=None, description=f"passages an answer reads; null: {DEFAULT_TOP_K}"
     )
+    # The least evidence (QueryResponse.evidence) its answers need, fitted by `zhiku eval
+    # --calibrate`; null: the service's threshold for the question's language.
+    abstain_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class CollectionUpdate(BaseModel):
@@ -82,6 +85,8 @@ class AnswerSettings(BaseModel):
 class CollectionSettingsPublic(BaseModel):
     # The top_k its answers read now: its own, else the service's default.
     top_k: int
+    # The abstention threshold its answers use: its own, else null (the service's per language).
+    abstain_threshold: float | None
     stored: CollectionSettings
     service: AnswerSettings
 
@@ -250,6 +255,9 @@ class QueryResponse(BaseModel):
     chunks: list[ChunkPublic]
     backend: str
     timings: dict[str, float]
+    # The best sentence's share of the question's words: below the abstention threshold, the
+    # answer is "not in the documents".
+    evidence: float
 
     @classmethod
     def of(cls, a: Answer) -> QueryResponse:
@@ -260,6 +268,7 @@ class QueryResponse(BaseModel):
             chunks=chunks_public(a),
             backend=a.backend,
             timings=a.timings,
+            evidence=round(a.evidence, 4),
         )
 
 

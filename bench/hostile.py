@@ -6,7 +6,9 @@ hundreds of megabytes once read (the attacks of issue 17), each written in bound
 - `pdf_bomb`: a one-page PDF whose FlateDecode content streams inflate to `content_mb` MB of
   text-showing operators, split into streams each under pypdf's own 75 MB inflation limit;
 - `html_bomb`: an HTML page of `mb` MB of tiny elements (HTML travels uncompressed, so it is as
-  large as the upload limit lets it be).
+  large as the upload limit lets it be);
+- `xlsx_bomb`: a valid .xlsx whose shared-string table inflates to `strings_mb` MB of distinct
+  strings (a reader holds the whole table in memory), with `rows` rows of `columns` cells.
 """
 
 from __future__ import annotations
@@ -53,6 +55,78 @@ def docx_bomb(xml_mb: float = 190) -> bytes:
             for _ in range(count):
                 part.write(block)
             part.write(_DOCUMENT_TAIL.encode())
+    return out.getvalue()
+
+
+_XLSX_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+)
+_XLSX_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_XLSX_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="炸弹" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_XLSX_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
+
+
+def xlsx_bomb(strings_mb: float = 0, rows: int = 1, columns: int = 2) -> bytes:
+    """A one-sheet .xlsx: `rows` rows of `columns` numbers under a header row, and a shared-
+    string table of `strings_mb` MB of distinct strings (only the first is used)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", _XLSX_CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _XLSX_RELS)
+        archive.writestr("xl/workbook.xml", _XLSX_WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _XLSX_WORKBOOK_RELS)
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns='
+                b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            )
+            written = 0
+            number = 0
+            while written < strings_mb * _MB or number == 0:
+                block = b"".join(b"<si><t>s%d</t></si>" % (number + i) for i in range(4096))
+                part.write(block)
+                written += len(block)
+                number += 4096
+            part.write(b"</sst>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            part.write(_SHEET_HEAD.encode())
+            header = "".join(f'<c t="inlineStr"><is><t>列{c}</t></is></c>' for c in range(columns))
+            part.write(f'<row r="1"><c t="s"><v>0</v></c>{header}</row>'.encode())
+            for r in range(2, rows + 2):
+                cells = "".join(f"<c><v>{r * columns + c}</v></c>" for c in range(columns))
+                part.write(f'<row r="{r}">{cells}</row>'.encode())
+            part.write(b"</sheetData></worksheet>")
     return out.getvalue()
 
 

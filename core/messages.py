@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUPPORTED = (
-    "supported: PDF, Word (.docx), Markdown, HTML, plain text, pictures (PNG, JPEG, TIFF, WebP)"
+    "supported: PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV, EPUB, Markdown,"
+    " HTML, plain text, pictures (PNG, JPEG, TIFF, WebP)"
 )
 
 TEMPLATES: dict[str, str] = {
@@ -93,15 +94,28 @@ TEMPLATES: dict[str, str] = {
     " (ZHIKU_MAX_CHAT_MESSAGES): start a new conversation or send fewer",
     "messages_too_long": "the messages have {chars} characters in all; the limit is {limit}"
     " (ZHIKU_MAX_CHAT_CHARS)",
-    "qa_line_invalid": "{path}:{line}: not a QA line: {problem}",
-    "qa_file_empty": "{path} holds no questions",
+    # Golden sets (`zhiku eval`, evaluation jobs).
+    "golden_line_invalid": "{source}, line {line}: not a golden-set entry: {problem}",
+    "golden_entry_invalid": "{source}, {where}: not a SQuAD entry: {problem}",
+    "golden_csv_no_question": "{source}: the CSV's header row has no `question` column",
+    "golden_not_text": "{source} is not UTF-8 text",
+    "golden_empty": "{source} holds no questions",
+    "evaluation_file_not_found": "{source} is not a file",
+    "evaluation_compare_needs_local": "--compare answers under other settings in this process,"
+    " and the service at {url} owns the data directory: stop it first",
+    "evaluation_setting_unknown": "{source}: {name} is not a Zhiku setting (see .env.example)",
+    "evaluation_setting_invalid": "{source}: a setting is not valid: {problem}",
+    "evaluation_sets_differ": "the two reports are of different question sets; only reports of"
+    " the same set compare",
+    "calibration_needs_both": "fitting the abstention threshold needs questions with an answer"
+    " and questions without one (null), each with the evidence score its answer was decided on",
     # The refusal names no term: a list is policy, not something to probe term by term.
     "content_refused": "这个问题包含不允许的内容，无法回答。"
     "The question contains content that is not allowed.",
     # Files that cannot be read: refused at upload, or a document's failure reason.
     "unsupported_type": "{media_type} is not supported; " + SUPPORTED,
-    "unrecognised_binary": "unrecognised binary data: not a PDF, Word document or text file; "
-    + SUPPORTED,
+    "unrecognised_binary": "unrecognised binary data: not a PDF, an Office document, an EPUB, a"
+    " picture or a text file; " + SUPPORTED,
     "file_empty": "the file is empty (0 bytes)",
     "file_no_text": "the file has no text",
     "text_undecodable": "could not decode the text: not UTF-8, UTF-16 or GB18030",
@@ -111,6 +125,26 @@ TEMPLATES: dict[str, str] = {
     "docx_no_text": "the Word document has no text",
     "docx_too_large": "the Word document unpacks to {size_mb} MB, over the {limit_mb} MB limit;"
     " it may be a zip bomb",
+    "archive_too_large": "the file unpacks to {size_mb} MB, over the {limit_mb} MB limit; it may"
+    " be a zip bomb",
+    "archive_too_many_members": "the file is an archive of {members} parts, over the limit of"
+    " {limit}; it may be a zip bomb",
+    "pptx_corrupt": "the PowerPoint file is corrupt: {problem}",
+    "pptx_no_text": "the PowerPoint file has no text on its slides or in their notes",
+    "xlsx_corrupt": "the Excel workbook is corrupt: {problem}",
+    "xlsx_no_text": "the Excel workbook has no values in its visible sheets",
+    "xlsx_formulas_uncomputed": "the Excel workbook has {cells:plural:formula|formulas} without"
+    " a saved result (it was written by a program, never calculated); open and save it in Excel"
+    " or LibreOffice first",
+    "sheet_too_large": "sheet {sheet!r} passes {limit} filled cells at row {row}; split the"
+    " workbook or keep only the rows you need",
+    "csv_corrupt": "the CSV file cannot be read at row {row}: {problem}",
+    "csv_too_large": "the CSV file passes {limit} filled cells at row {row}; split it or keep"
+    " only the rows you need",
+    "epub_corrupt": "the EPUB book is corrupt: {problem}",
+    "epub_no_text": "the EPUB book has no text in its chapters",
+    "epub_encrypted": "the EPUB book is protected by DRM (its chapters are encrypted); remove"
+    " the protection and upload it again",
     "pdf_corrupt": "the PDF is corrupt or truncated: {problem}",
     "pdf_encrypted": "the PDF is encrypted and needs a password; remove the password and upload"
     " it again",

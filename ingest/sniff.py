@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 import puremagic
+from lxml import etree
 
 from core.errors import LoadError, UnsupportedMedia
-from ingest.loaders import DOCX
+from ingest.loaders import CSV, DOCX, EPUB, PPTX, XLSX
 from ingest.text_encoding import decode_text
 
 PDF = "application/pdf"
@@ -30,16 +32,38 @@ _IMAGE_SIGNATURES = (
     (b"II*\x00", "image/tiff"),
     (b"MM\x00*", "image/tiff"),
 )
-_DOCX_PART = "word/document.xml"
 
-# Zip-based formats we can name but not read, by a member only they have.
-_ZIP_KINDS = (
-    ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    (
-        "ppt/presentation.xml",
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ),
+# An Office package names its main part's content type in [Content_Types].xml; EPUB and
+# OpenDocument files store their media type in a "mimetype" member.
+_CONTENT_TYPES = "[Content_Types].xml"
+_OFFICE_MAIN = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": XLSX,
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": XLSX,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": PPTX,
+}
+# Without a readable [Content_Types].xml (a damaged archive included, whose local headers
+# still name its members): a part only that format has, so its loader can say what is wrong.
+_OFFICE_PARTS = (
+    ("word/document.xml", DOCX),
+    ("xl/workbook.xml", XLSX),
+    ("ppt/presentation.xml", PPTX),
 )
+# In a damaged archive the main part may be past the damage; these parts come early (a
+# workbook's sheets before its workbook part, as openpyxl and Excel write them).
+_OFFICE_FOLDERS = (
+    (b"word/_rels/", DOCX),
+    (b"xl/worksheets/", XLSX),
+    (b"xl/theme/", XLSX),
+    (b"ppt/slides/", PPTX),
+    (b"ppt/_rels/", PPTX),
+)
+_EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
+# Sniffing inflates only members this small: a bomb is its loader's to refuse, in a parser
+# process, not the service's.
+_SNIFF_MEMBER_BYTES = 1024 * 1024
+_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_CSV_SUFFIXES = (".csv", ".tsv")
 
 # Formats that are text on the wire but not text to read; their signatures are long enough
 # that plain prose does not start with them by chance.
@@ -56,7 +80,8 @@ def sniff_media_type(data: bytes, filename: str) -> str:
     """Return the LOADERS key for `data`; never trusts the filename or a client's content type.
 
     Raises `LoadError` for an empty file and `UnsupportedMedia` for anything that is neither a
-    PDF, a Word document, a picture OCR reads (PNG, JPEG, TIFF, WebP) nor text.
+    PDF, an Office document (Word, PowerPoint, Excel), an EPUB book, a picture OCR reads (PNG,
+    JPEG, TIFF, WebP) nor text.
     """
     if not data:
         raise LoadError("file_empty")
@@ -84,6 +109,8 @@ def sniff_media_type(data: bytes, filename: str) -> str:
             raise UnsupportedMedia("unsupported_type", media_type=binary_kind)
     if _HTML_START.match(text[:4096]):
         return HTML
+    if filename.lower().endswith(_CSV_SUFFIXES):
+        return CSV
     if filename.lower().endswith(_MARKDOWN_SUFFIXES):
         return MARKDOWN
     return PLAIN
@@ -92,24 +119,59 @@ def sniff_media_type(data: bytes, filename: str) -> str:
 def _sniff_zip(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            mimetype = _small_member(archive, "mimetype").strip()
+            content_types = _small_member(archive, _CONTENT_TYPES)
             names = set(archive.namelist())
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
-        # A damaged archive still names its members in the local headers; if it was a Word
-        # file, let the Word loader say it is corrupt rather than call it unsupported.
-        if _DOCX_PART.encode() in data:
-            return DOCX
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        for part, kind in _OFFICE_PARTS:
+            if part.encode() in data:
+                return kind
+        for folder, kind in _OFFICE_FOLDERS:
+            if folder in data:
+                return kind
+        if _EPUB_MIMETYPE in data[:4096]:
+            return EPUB
         raise UnsupportedMedia("unsupported_type", media_type="application/zip") from None
-    if _DOCX_PART in names:
-        return DOCX
+    if mimetype == EPUB.encode():
+        return EPUB
+    office = _office_kind(content_types)
+    if office is not None:
+        return office
+    for part, kind in _OFFICE_PARTS:
+        if part in names:
+            return kind
     kind = "application/zip"
-    for member, mime in _ZIP_KINDS:
-        if member in names:
-            kind = mime
-    if mimetype and re.fullmatch(rb"[\w.+/-]+", mimetype.strip()):
-        # OpenDocument and EPUB store their media type in a "mimetype" member.
-        kind = mimetype.strip().decode("ascii")
+    if re.fullmatch(rb"[\w.+/-]+", mimetype):
+        kind = mimetype.decode("ascii")
     raise UnsupportedMedia("unsupported_type", media_type=kind)
+
+
+def _small_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        return b""
+    if info.file_size > _SNIFF_MEMBER_BYTES:
+        return b""
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+        return b""
+
+
+def _office_kind(content_types: bytes) -> str | None:
+    """The format whose main part [Content_Types].xml declares, if one we read."""
+    if not content_types:
+        return None
+    try:
+        root = etree.fromstring(content_types, _XML)
+    except etree.LxmlError:
+        return None
+    for override in root.iter("{*}Override"):
+        kind = _OFFICE_MAIN.get(str(override.get("ContentType", "")).strip())
+        if kind is not None:
+            return kind
+    return None
 
 
 def _unsupported_binary(data: bytes) -> UnsupportedMedia:

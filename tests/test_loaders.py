@@ -21,7 +21,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from core.errors import LoadError
 from core.types import LoadedDocument
 from ingest.loaders import LOADERS
-from ingest.loaders.docx import MAX_UNCOMPRESSED_BYTES, DocxLoader
+from ingest.loaders.archive import MAX_UNCOMPRESSED_BYTES
+from ingest.loaders.docx import DocxLoader
 from ingest.loaders.html import HtmlLoader
 from ingest.loaders.markdown import MarkdownLoader
 from ingest.loaders.pdf import PdfLoader, looks_garbled

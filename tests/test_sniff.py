@@ -6,13 +6,15 @@ import gzip
 import io
 import random
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from core.errors import LoadError, UnsupportedMedia
-from ingest.loaders import DOCX, LOADERS
+from ingest.loaders import CSV, DOCX, EPUB, LOADERS, PPTX, XLSX
 from ingest.sniff import sniff_media_type
+from tests.office_files import book, deck, workbook
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -87,12 +89,68 @@ def test_truncated_word_document_goes_to_the_word_loader(shared_data: Path) -> N
     assert sniff_media_type(data[: len(data) // 2], "note.docx") == DOCX
 
 
-def test_zip_without_a_word_document_is_unsupported() -> None:
+def test_opendocument_and_plain_zips_are_unsupported_and_named() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("xl/workbook.xml", "<workbook/>")
-    with pytest.raises(UnsupportedMedia, match="spreadsheetml"):
-        sniff_media_type(buffer.getvalue(), "sheet.docx")
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", "<office:document-content/>")
+    with pytest.raises(UnsupportedMedia, match=r"opendocument\.text is not supported"):
+        sniff_media_type(buffer.getvalue(), "report.docx")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(UnsupportedMedia, match="application/zip is not supported"):
+        sniff_media_type(buffer.getvalue(), "notes.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda: workbook({"Sheet": [("a", "b")]}), XLSX),
+        (lambda: deck([("Title", "Body", "")]), PPTX),
+        (lambda: book("Book", [("One", ["Text."])]), EPUB),
+    ],
+    ids=["xlsx", "pptx", "epub"],
+)
+def test_office_files_and_books_are_known_by_their_bytes_whatever_their_name(
+    make: Callable[[], bytes], kind: str
+) -> None:
+    data = make()
+    for name in ("file.xlsx", "file.pptx", "file.epub", "file.csv", "file.docx", "file"):
+        assert sniff_media_type(data, name) == kind
+    # Damaged, the archive still names its parts: its own loader says what is wrong.
+    assert sniff_media_type(data[: len(data) // 2], "file.zip") == kind
+
+
+def test_an_office_package_is_known_by_its_declared_main_part() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/custom/book.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
+        archive.writestr("custom/book.xml", "<workbook/>")
+    assert sniff_media_type(buffer.getvalue(), "x.bin") == XLSX
+
+
+def test_sniffing_never_inflates_a_large_member() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("[Content_Types].xml", "w", force_zip64=True) as member:
+            for _ in range(64):
+                member.write(bytes(1 << 20))
+        archive.writestr("ppt/presentation.xml", "<p:presentation/>")
+    assert sniff_media_type(buffer.getvalue(), "deck.pptx") == PPTX
+
+
+def test_csv_only_when_the_name_says_so() -> None:
+    data = "城市,人口\n北京,2189\n".encode("gb18030")
+    assert sniff_media_type(data, "cities.csv") == CSV
+    assert sniff_media_type(data, "CITIES.TSV") == CSV
+    assert sniff_media_type(data, "cities.txt") == "text/plain"
+    assert sniff_media_type(b"<html><body>a,b</body></html>", "page.csv") == "text/html"
 
 
 def test_html_is_detected_from_bytes_even_when_named_txt(shared_data: Path) -> None:
@@ -132,6 +190,10 @@ def test_every_sniffed_type_has_a_loader(shared_data: Path) -> None:
         "a.md": b"# Title\n",
         "a.html": b"<!DOCTYPE html><html></html>",
         "a.txt": b"hello",
+        "a.csv": b"a,b\n1,2\n",
+        "a.xlsx": workbook({"Sheet": [("a", "b")]}),
+        "a.pptx": deck([("Title", "Body", "")]),
+        "a.epub": book("Book", [("One", ["Text."])]),
         "a.png": PNG,
         "a.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
         "a.tif": b"II*\x00\x08\x00\x00\x00",

@@ -1,7 +1,9 @@
 """What kind of answer a question asks for, read from its question word (a reason for 为什么/
-why, a time for 什么时候/when, a number for 多少/how many), and whether a sentence holds one.
-A follow-up such as "为什么？" or "By when?" has no other word of its own to find its sentence
-with."""
+why, a time for 什么时候/when, a number for 多少/how many, a person for 谁/who, a place for
+哪里/where), and whether a sentence holds one the question does not already name. A follow-up
+such as "为什么？" or "By when?" has no other word of its own to find its sentence with; a
+question that stands alone is not answered by a sentence that shares its words but lacks what
+it asks for ("how many campuses" by a sentence that names a campus and gives no number)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,19 @@ import re
 import unicodedata
 from typing import Literal
 
-AnswerType = Literal["reason", "time", "number"]
+import rjieba
+
+AnswerType = Literal["reason", "time", "number", "person", "place"]
 
 _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
-    ("reason", re.compile(r"为什么|为何|怎么会|何故|\bwhy\b|\bhow come\b|\bwhat for\b", re.I)),
+    (
+        "reason",
+        # Not 称之为什么 (what is it called).
+        re.compile(
+            r"(?<![称成作视认改译名之])为什么|为何|怎么会|何故|\bwhy\b|\bhow come\b|\bwhat for\b",
+            re.I,
+        ),
+    ),
     (
         "time",
         re.compile(
@@ -22,6 +33,15 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         ),
     ),
     ("number", re.compile(r"多少|几[个位种条项次倍年天]|\bhow (?:many|much)\b", re.I)),
+    ("person", re.compile(r"谁|哪位|何人|什么人|\bwho(?:m|se)?\b", re.I)),
+    (
+        "place",
+        re.compile(
+            r"哪里|哪儿|在哪|何处|何地|哪[个座]?(?:国家?|城市|省份?|地区|地方)|什么地[方区]"
+            r"|\bwhere\b|\b(?:what|which) (?:country|city|state|region|place|town)\b",
+            re.I,
+        ),
+    ),
 )
 
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -35,11 +55,31 @@ _HOLDS: dict[AnswerType, re.Pattern[str]] = {
         r"\d+\s*(?:年|月|日|号|天|小时|分钟|周|个月|星期)|[一二三四五六七八九十两]+(?:年|个月|天|小时|周)"
         rf"|\b(?:{_MONTHS})\b|\b1[5-9]\d\d\b|\b20\d\d\b"
         r"|\b\d+\s*(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
+        r"|[一二三四五六七八九十]+月|[春夏秋冬]季|世纪|年代"
+        r"|\b[1-9]\d{2,3}s?\b|\b\d{1,2}(?:st|nd|rd|th) century\b"
         r"|\b(?:daily|weekly|monthly|annually|yearly|within|until|before|after)\b",
         re.I,
     ),
-    "number": re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:个|位|种|条|项|次|倍|名|人)"),
+    "number": re.compile(
+        r"\d+(?:[.,]\d+)*|[一二三四五六七八九十百千万两]+(?=[个位种条项次倍名人])"
+        r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+        r"|forty|fifty|hundred|thousand|million|billion|dozen)\b",
+        re.I,
+    ),
 }
+# An "一" before a measure word is Chinese's indefinite article (一个街道办事处), not a count.
+_ARTICLE = frozenset({"一"})
+# jieba's part-of-speech tags for names of people, and of places, and organisations (which
+# answer "who" as often as people do: 经营权归谁所有).
+_NAME_TAGS: dict[AnswerType, tuple[str, ...]] = {"person": ("nr", "nt"), "place": ("ns", "nt")}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# A capitalised English word not at the sentence's start: a name.
+_CAPITALISED = re.compile(r"(?<=[\s(\"'])[A-Z][\w'.-]*")
+_NOT_NAMES = frozenset(
+    "i the a an in on at of this that these those it he she they we you his her their its"
+    " january february march april may june july august september october november december"
+    " monday tuesday wednesday thursday friday saturday sunday".split()
+)
 
 
 def expected_type(question: str) -> AnswerType | None:
@@ -47,5 +87,24 @@ def expected_type(question: str) -> AnswerType | None:
     return next((kind for kind, asks in _ASKS if asks.search(text)), None)
 
 
-def holds(kind: AnswerType, sentence: str) -> bool:
-    return bool(_HOLDS[kind].search(unicodedata.normalize("NFKC", sentence)))
+def holds(kind: AnswerType, sentence: str, question: str = "") -> bool:
+    """Whether the sentence holds the kind of answer, one the question does not already say
+    (a year the question names is not the time it asks for)."""
+    text = unicodedata.normalize("NFKC", sentence)
+    asked = unicodedata.normalize("NFKC", question).casefold()
+    if kind in _NAME_TAGS:
+        return any(name.casefold() not in asked for name in _names(kind, text))
+    return any(
+        m.group() not in _ARTICLE and m.group().casefold() not in asked
+        for m in _HOLDS[kind].finditer(text)
+    )
+
+
+def _names(kind: AnswerType, text: str) -> list[str]:
+    if _CJK.search(text):
+        return [w for w, tag in rjieba.tag(text) if tag.startswith(_NAME_TAGS[kind])]
+    return [
+        m.group().rstrip(".")
+        for m in _CAPITALISED.finditer(text)
+        if m.group().rstrip(".").casefold() not in _NOT_NAMES
+    ]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from core.answer.answer_type import expected_type, holds
+from core.answer.answer_type import AnswerType, expected_type, holds
 from core.answer.cite import words
 from core.answer.follow_up import content_words
 from core.answer.instructions import withhold_instructions
@@ -18,6 +18,12 @@ from core.answer.vocabulary import Passage, Prompt
 from core.retrieval.language import passage_language
 
 _CONTEXT_WEIGHT = 0.5
+# What a sentence's share of the question is worth when the question asks for a kind of answer
+# (a number, a time, a person, a place) the sentence does not hold: sharing the question's
+# words is not answering it. Fitted by `python -m bench.same_topic`; a reason is left out, as
+# its words (因为, because) are too often left unsaid for a sentence to be judged by them.
+_UNTYPED_WEIGHT = 0.6
+_JUDGED: frozenset[AnswerType] = frozenset({"number", "time", "person", "place"})
 
 
 @dataclass(frozen=True)
@@ -31,22 +37,26 @@ class Pick:
 
 
 def best_sentences(prompt: Prompt) -> list[Pick]:
-    """Sentences ranked by how much of the question they hold (ties: better passage, earlier
-    sentence). A question word in the sentence counts fully; one only in its context (the rest
-    of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
-    leaves to its title what it is about. A sentence that speaks as an instruction is never
+    """Sentences ranked by how much of the question they hold, less when they lack the kind of
+    answer it asks for (ties: better passage, earlier sentence). A question word in the
+    sentence counts fully; one only in its context (the rest of the passage, its headings, the
+    file's name) counts `_CONTEXT_WEIGHT`: a sentence often leaves to its title what it is
+    about. A sentence that speaks as an instruction is never
     picked, so it is neither an answer nor evidence that the passages hold one."""
     if prompt.borrowed:
         return _follow_up_sentences(prompt)
     asked = words(prompt.question)
     if not asked:
         return []
+    kind = expected_type(prompt.question)
     picks: list[Pick] = []
     for rank, p, context, sentences in _readable(prompt, asked):
         for s in sentences:
             own = asked & words(s.text)
             if own:
                 held = len(own) + _CONTEXT_WEIGHT * len(context - own)
+                if kind in _JUDGED and not holds(kind, s.text, prompt.question):
+                    held *= _UNTYPED_WEIGHT
                 picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
@@ -67,7 +77,7 @@ def _follow_up_sentences(prompt: Prompt) -> list[Pick]:
         for s in sentences:
             found = words(s.text)
             own = asked & (found | _letters(s.text))
-            typed = kind is not None and holds(kind, s.text)
+            typed = kind is not None and holds(kind, s.text, prompt.question)
             if not (own or typed or (not asked and borrowed & found)):
                 continue
             held = len(own) + _CONTEXT_WEIGHT * len(context & asked - own) + lent + typed

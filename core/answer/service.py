@@ -11,7 +11,7 @@ from functools import lru_cache, partial
 
 from prometheus_client import Histogram
 
-from core.answer.abstain import should_abstain, should_abstain_across
+from core.answer.abstain import ABSTAIN_THRESHOLD, should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
 from core.answer.condense import Resolved, resolve
 from core.answer.expand import expand_query
@@ -25,7 +25,7 @@ from core.catalog.records import Collection
 from core.content_safety import WITHHELD, ContentSafety
 from core.llm.protocol import LLM
 from core.retrieval.fuse import FusedChunk
-from core.retrieval.language import passage_language
+from core.retrieval.language import Language, passage_language
 from core.retrieval.retrieve import HybridRetriever, Retrieval
 from core.telemetry import GENERATION_SECONDS, RETRIEVAL_SECONDS
 
@@ -52,6 +52,25 @@ class Answer:
     passages: list[Passage]
     backend: str
     timings: dict[str, float]
+    evidence: float
+    """The score the decision to abstain compared with the threshold (Prepared.evidence)."""
+
+
+def _best_across(chunks: Sequence[FusedChunk], language: Language) -> FusedChunk | None:
+    """The first passage in the other language than the question's, if the dense side finds
+    it at least as close to the question as every passage in the question's own language:
+    one that the question's language matches better, yet whose words do not hold the answer,
+    says the answer is not in the documents, and a passage further off in the other language
+    does not say otherwise."""
+    across = next((f for f in chunks if passage_language(f.chunk.text) != language), None)
+    if across is None or across.dense_score is None:
+        return across
+    own = [
+        f.dense_score
+        for f in chunks
+        if f.dense_score is not None and passage_language(f.chunk.text) == language
+    ]
+    return across if not own or across.dense_score >= max(own) else None
 
 
 def _observed(histogram: Histogram, since: float) -> float:
@@ -176,11 +195,10 @@ class AnswerService:
         )
         picks = best_sentences(prompt)
         evidence = picks[0].coverage if picks else 0.0
-        abstain = should_abstain(evidence, retrieval.language)
-        across = next(
-            (f for f in retrieval.chunks if passage_language(f.chunk.text) != retrieval.language),
-            None,
+        abstain = should_abstain(
+            evidence, retrieval.language, collection.settings.get(ABSTAIN_THRESHOLD)
         )
+        across = _best_across(retrieval.chunks, retrieval.language)
         if abstain and across is not None:
             # No word of the question can be in a passage of the other language: the dense
             # side's confidence in the best of them is the evidence.
@@ -240,6 +258,7 @@ class AnswerService:
             prepared.passages,
             self.llm.backend,
             prepared.timings,
+            prepared.evidence,
         )
 
     async def answer(self, prepared: Prepared) -> Answer:

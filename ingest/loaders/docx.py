@@ -18,12 +18,9 @@ from lxml import etree
 from core.errors import LoadError
 from core.types import LoadedDocument, Section
 from ingest.loaders import DOCX
+from ingest.loaders.archive import reason, refuse_zip_bomb
 from ingest.loaders.docx_hidden import drop_hidden_runs
 from ingest.loaders.protocol import PageProgress
-
-# A .docx is a zip; a few hundred KB can inflate to gigabytes of XML that lxml would try to
-# hold in memory, so refuse archives that claim more than this once uncompressed.
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 
 _SEPARATOR = "\n\n"
 
@@ -54,11 +51,11 @@ class _Part:
 
 class DocxLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
-        _refuse_zip_bomb(data)
+        refuse_zip_bomb(data, "docx_corrupt", "docx_too_large")
         try:
             parts = _read_parts(data)
         except _DOCX_FAILURES as exc:
-            raise LoadError("docx_corrupt", problem=_reason(exc)) from exc
+            raise LoadError("docx_corrupt", problem=reason(exc)) from exc
         sections: list[Section] = []
         offset = 0
         for part in parts:
@@ -71,22 +68,6 @@ class DocxLoader:
             raise LoadError("docx_no_text")
         progress(1, 1)
         return LoadedDocument(media_type=DOCX, pages=1, sections=sections)
-
-
-def _refuse_zip_bomb(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            declared = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise LoadError("docx_corrupt", problem=_reason(exc)) from exc
-    # zipfile stops reading a member at its declared size and then fails its CRC check, so
-    # the declared sizes bound what python-docx can inflate.
-    if declared > MAX_UNCOMPRESSED_BYTES:
-        raise LoadError(
-            "docx_too_large",
-            size_mb=declared // (1024 * 1024),
-            limit_mb=MAX_UNCOMPRESSED_BYTES // (1024 * 1024),
-        )
 
 
 def _read_parts(data: bytes) -> list[_Part]:
@@ -147,8 +128,3 @@ def _clean(text: Any) -> str:
     """Tabs and runs of spaces used for layout become one space; lines keep their breaks."""
     lines = (" ".join(line.split()) for line in str(text).splitlines())
     return "\n".join(line for line in lines if line)
-
-
-def _reason(exc: BaseException) -> str:
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    return reason if len(reason) <= 120 else reason[:117] + "..."

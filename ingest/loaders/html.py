@@ -11,7 +11,7 @@ from lxml import etree
 from trafilatura.metadata import extract_metadata
 
 from core.errors import LoadError
-from core.types import LoadedDocument
+from core.types import LoadedDocument, Section
 from ingest.loaders.html_hidden import drop_hidden
 from ingest.loaders.markdown import split_markdown_sections
 from ingest.loaders.protocol import PageProgress
@@ -43,22 +43,30 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _HTML_INLINE = re.compile(r"</?(?:sup|sub|u|mark)>")
 _EMPHASIS = re.compile(r"(?<![\\\w*~])(\*{1,3}|~~)(?=[^\s*~])(.+?)(?<=[^\s\\*~])\1(?![\w*~])")
 _ESCAPE = re.compile(r"\\([\[\]*_~`()|!])")
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 _NEVER_CONTENT = ("script", "style", "noscript", "template", "nav")
 _BOILERPLATE = ("header", "footer", "aside", "form")
 
 
 class HtmlLoader:
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
-        page = _decode_html(data)
-        text = _main_text(page)
-        if not text:
+        sections = page_sections(decode_page(data))
+        if not sections:
             raise LoadError("html_no_text")
-        sections = split_markdown_sections(_drop_inline_markup(text))
         progress(1, 1)
         return LoadedDocument(media_type=MEDIA_TYPE, pages=1, sections=sections)
 
 
-def _decode_html(data: bytes) -> str:
+def page_sections(page: str, title_heading: bool = True) -> list[Section]:
+    """A page's main text as sections by heading (none when it has no text). With
+    `title_heading`, a <title> that the text does not start with becomes the top heading."""
+    text = _main_text(page, title_heading)
+    if not text:
+        return []
+    return split_markdown_sections(_drop_inline_markup(text))
+
+
+def decode_page(data: bytes) -> str:
     """Decode with the page's declared charset; a BOM or an undecodable label wins over it."""
     if data.startswith(_BOMS):
         return decode_text(data)
@@ -72,14 +80,16 @@ def _decode_html(data: bytes) -> str:
     return decode_text(data)
 
 
-def _main_text(page: str) -> str:
+def _main_text(page: str, title_heading: bool) -> str:
     """trafilatura's main content as Markdown (headings survive), else the cleaned body."""
     # trafilatura drops boilerplate by itself on real pages, but on short ones it falls back
     # to keeping everything; scripts and menus are never content, so they go first.
     tree = _parse(page, _NEVER_CONTENT)
     if tree is None:
         return ""
-    title = " ".join((extract_metadata(tree, extensive=False).title or "").split())
+    title = ""
+    if title_heading:
+        title = " ".join((extract_metadata(tree, extensive=False).title or "").split())
     extracted = trafilatura.extract(
         tree,
         output_format="markdown",
@@ -116,7 +126,8 @@ def _body_text(page: str) -> str:
 
 def _parse(page: str, drop: tuple[str, ...]) -> lxml.html.HtmlElement | None:
     try:
-        tree = lxml.html.document_fromstring(page)
+        # lxml refuses a str that declares its encoding: XHTML (saved pages, EPUB chapters).
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", page, count=1))
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
     drop_hidden(tree)

@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { el, icon } from "./dom.js";
 import { bind, bindLabel, t } from "./i18n.js";
 import { renderAnswer } from "./markdown.js";
+import { locationLabel } from "./location.js";
 import { describe } from "./messages.js";
 
 // The language model's failures (core/messages.py), and the stores' behind it.
@@ -464,7 +465,11 @@ class Reply {
         "ol",
         { class: "source-list" },
         ...cited.map((c) => {
-          const page = c.page ? bind(el("span", { class: "source-page" }), "pageShort", { n: c.page }) : null;
+          const doc = this.documents().find((d) => d.id === c.document_id);
+          const page = locationLabel(
+            { mediaType: doc?.media_type, page: c.page, headingPath: this.chunks.get(c.n)?.heading_path },
+            "source-page",
+          );
           const button = el(
             "button",
             { type: "button", class: `source${c.verified ? "" : " is-unverified"}`, dataset: { n: String(c.n) } },

@@ -13,6 +13,7 @@ const POLL_MS = 800;
 const PARALLEL_UPLOADS = 2;
 // Formats whose documents have pages a reader can open at; others count one "page" apiece.
 const PAGED = new Set(["application/pdf"]);
+const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
 
 /** What to show for a refused change: a key that may read but not write gets its own words. */
 const messageOf = (error) => (error.status === 403 ? t("keyForbidden") : describe(error));
@@ -200,7 +201,10 @@ export class Library {
     const name = this.current;
     const wanted = document.getElementById("kb-name").value.trim();
     const topK = document.getElementById("kb-top-k").value.trim();
-    const body = { settings: { top_k: topK ? Number(topK) : null } };
+    // The stored settings are replaced whole: keep those this form does not show (a
+    // threshold fitted by `zhiku eval --calibrate`).
+    const stored = this.collections.find((c) => c.name === name)?.settings ?? {};
+    const body = { settings: { ...stored, top_k: topK ? Number(topK) : null } };
     if (wanted && wanted !== name) body.name = wanted;
     let updated;
     try {
@@ -211,6 +215,7 @@ export class Library {
       return;
     }
     this.closeSettings();
+    this.collections = this.collections.map((c) => (c.name === name ? updated : c));
     if (updated.name === name) return;
     this.current = updated.name;
     localStorage.setItem(COLLECTION_STORAGE, updated.name);
@@ -436,7 +441,9 @@ export class Library {
   documentRow(doc) {
     const upload = this.uploadsHere().find((u) => u.documentId === doc.id);
     const meta = [formatSize(doc.size)];
-    if (doc.pages && PAGED.has(doc.media_type)) {
+    if (doc.pages && doc.media_type === PPTX) {
+      meta.push(doc.pages === 1 ? t("slideN1") : t("slidesN", { n: doc.pages }));
+    } else if (doc.pages && PAGED.has(doc.media_type)) {
       meta.push(doc.pages === 1 ? t("pageN1") : t("pagesN", { n: doc.pages }));
     }
     if (doc.chunks) meta.push(doc.chunks === 1 ? t("chunkN1") : t("chunksN", { n: doc.chunks }));

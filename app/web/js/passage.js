@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { el, icon } from "./dom.js";
 import { bind } from "./i18n.js";
+import { headingTrail, locationLabel } from "./location.js";
 
 export class PassagePanel {
   constructor() {
@@ -30,7 +31,11 @@ export class PassagePanel {
       el("h2", { id: "passage-title", tabindex: "-1" }, filename),
     );
     const facts = el("div", { class: "passage-facts" });
-    if (page) facts.append(bind(el("span", { class: "fact" }), "pageOf", { n: page }));
+    const where = locationLabel(
+      { mediaType: doc?.media_type, page, headingPath: chunk?.heading_path, long: true },
+      "fact",
+    );
+    if (where) facts.append(where);
     if (citation) {
       const verified = citation.verified;
       const badge = bind(
@@ -45,7 +50,7 @@ export class PassagePanel {
       facts.append(bind(el("span", { class: "badge badge-ocr" }), "ocrMark"), bind(el("p", { class: "passage-note" }), "ocrHint"));
     }
     const trail = chunk?.heading_path?.length
-      ? el("p", { class: "passage-trail" }, chunk.heading_path.join(" › "))
+      ? el("p", { class: "passage-trail" }, ...headingTrail(chunk.heading_path))
       : null;
 
     const quote = citation?.quote ?? "";
