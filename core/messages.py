@@ -12,7 +12,7 @@ from typing import Any
 
 SUPPORTED = (
     "supported: PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV, EPUB, Markdown,"
-    " HTML, plain text"
+    " HTML, plain text, pictures (PNG, JPEG, TIFF, WebP)"
 )
 
 TEMPLATES: dict[str, str] = {
@@ -114,8 +114,8 @@ TEMPLATES: dict[str, str] = {
     "The question contains content that is not allowed.",
     # Files that cannot be read: refused at upload, or a document's failure reason.
     "unsupported_type": "{media_type} is not supported; " + SUPPORTED,
-    "unrecognised_binary": "unrecognised binary data: not a PDF, an Office document, an EPUB or"
-    " a text file; " + SUPPORTED,
+    "unrecognised_binary": "unrecognised binary data: not a PDF, an Office document, an EPUB, a"
+    " picture or a text file; " + SUPPORTED,
     "file_empty": "the file is empty (0 bytes)",
     "file_no_text": "the file has no text",
     "text_undecodable": "could not decode the text: not UTF-8, UTF-16 or GB18030",
@@ -150,9 +150,16 @@ TEMPLATES: dict[str, str] = {
     " it again",
     "pdf_no_pages": "the PDF has no pages",
     "pdf_scanned": "no extractable text: the PDF looks scanned or image-only"
-    " ({pages:plural:page|pages}); OCR is not supported",
-    "pdf_garbled": "the PDF's text layer is unreadable (garbled font encoding); OCR is not"
-    " supported",
+    " ({pages:plural:page|pages}); OCR is turned off (ZHIKU_OCR)",
+    "pdf_garbled": "the PDF's text layer is unreadable (garbled font encoding); OCR is turned"
+    " off (ZHIKU_OCR)",
+    "ocr_no_text": "no text found: OCR read nothing from the {pages:plural:page|pages} without"
+    " a text layer",
+    "image_ocr_off": "the file is a picture: its text can only be read by OCR, which is turned"
+    " off (ZHIKU_OCR)",
+    "image_corrupt": "the picture is corrupt or truncated: {problem}",
+    "image_too_large": "the picture has {megapixels} megapixels, over the limit of {limit_mp};"
+    " it may be built to exhaust memory",
     "pdf_page_bomb": "page {page} of the PDF inflates to more than pypdf reads ({problem});"
     " the file looks built to exhaust memory",
     "parse_memory_limit": "the document needs more than {memory_mb} MB of memory to read"

@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     # and the time limit is checked between pages only (README).
     parse_memory_mb: int = Field(default=2048, ge=0)
     parse_timeout_seconds: float = Field(default=300, gt=0)
+    # Read the text of pictures by OCR (README, "Scans and pictures"): PDF pages without a
+    # usable text layer and PNG/JPEG/TIFF/WebP uploads, in the parser processes under the caps
+    # above. False: such PDFs fail as having no text layer and pictures as needing OCR.
+    ocr: bool = True
     # /readyz answers 503 when a job runs this long without progress, or the worker loop of
     # this process has not come round for this long (longer than one parse may take).
     worker_stall_seconds: float = Field(default=900, gt=0)

@@ -16,6 +16,8 @@ class Section:
     page: int | None = None
     heading_path: tuple[str, ...] = ()
     offset: int = 0
+    # ChunkFlag bits that every chunk cut from this section carries (OCR: read from a picture).
+    flags: int = 0
 
 
 @dataclass(frozen=True)

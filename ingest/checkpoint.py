@@ -2,8 +2,9 @@
 restart, a deploy, a killed worker) continues from the page it reached instead of page 0.
 
 One file per job under the blob directory (shared by the API and the workers in scale-out,
-so any worker can continue it): one JSON string per page, appended as each page is read. A
-line cut short by a kill is dropped on reading. The file goes when the job leaves parsing."""
+so any worker can continue it): one JSON string per page, appended as each page is read, or
+`{"ocr": text}` for a page read by OCR. A line cut short by a kill is dropped on reading. The
+file goes when the job leaves parsing."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ class DiskCheckpoint(PageCheckpoint):
                 page = json.loads(line)
             except ValueError:
                 break  # the page being written when the process stopped
+            if isinstance(page, dict) and isinstance(page.get("ocr"), str):
+                self.ocr.add(len(pages))
+                page = page["ocr"]
             if not isinstance(page, str):
                 break
             pages.append(page)
@@ -48,13 +52,14 @@ class DiskCheckpoint(PageCheckpoint):
                 file.truncate(kept)
         return pages
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, ocr: bool = False) -> None:
         """Record the next page; written through at once, so a SIGKILL loses at most it."""
         if not self.pages:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"ocr": text} if ocr else text, ensure_ascii=False)
         with self.path.open("ab") as file:
-            file.write(json.dumps(text, ensure_ascii=False).encode() + b"\n")
-        self.pages.append(text)
+            file.write(line.encode() + b"\n")
+        super().add(text, ocr)
 
 
 def drop_checkpoint(folder: Path, job_id: str) -> None:

@@ -23,7 +23,8 @@ from core.settings import Settings
 from core.types import ChunkDraft
 from ingest.checkpoint import DiskCheckpoint, checkpoint_dir
 from ingest.loaders import LOADERS
-from ingest.loaders.protocol import ResumableLoader
+from ingest.loaders.protocol import ReadsPictures, ResumableLoader
+from ingest.ocr.engine import open_ocr
 from ingest.parse_process import ParseProcess, ParserCrashed, ParseStopped, too_slow
 from ingest.split import Splitter
 
@@ -67,6 +68,8 @@ class Parser:
         self._blobs = BlobStore(settings.blob_path)
         self._checkpoints = checkpoint_dir(settings.blob_path)
         self._tokenizers: dict[str, Embedder] = {}
+        # Its model loads at the first picture, under the document's memory cap.
+        self._ocr = open_ocr(settings)
         # Tokenizers map their memory on first use: before any cap on memory, not under it.
         self._tokens(settings.embedding_model)
 
@@ -104,6 +107,8 @@ class Parser:
                 self._catalog.set_page_progress(job.id, worker, done, total)
 
         loader = LOADERS.create(document.media_type)
+        if isinstance(loader, ReadsPictures):
+            loader.use_ocr(self._ocr)
         checkpoint = DiskCheckpoint(self._checkpoints, job.id)
         if isinstance(loader, ResumableLoader):
             loaded = loader.load_resuming(data, progress, checkpoint)

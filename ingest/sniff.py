@@ -25,6 +25,13 @@ PLAIN = "text/plain"
 _PDF_HEADER = re.compile(rb"%PDF-\d\.\d")
 _PDF_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# Pictures read by OCR, by their signatures (WebP: a RIFF container of kind WEBP).
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 
 # An Office package names its main part's content type in [Content_Types].xml; EPUB and
 # OpenDocument files store their media type in a "mimetype" member.
@@ -73,7 +80,8 @@ def sniff_media_type(data: bytes, filename: str) -> str:
     """Return the LOADERS key for `data`; never trusts the filename or a client's content type.
 
     Raises `LoadError` for an empty file and `UnsupportedMedia` for anything that is neither a
-    PDF, an Office document (Word, PowerPoint, Excel), an EPUB book nor text.
+    PDF, an Office document (Word, PowerPoint, Excel), an EPUB book, a picture OCR reads (PNG,
+    JPEG, TIFF, WebP) nor text.
     """
     if not data:
         raise LoadError("file_empty")
@@ -84,6 +92,11 @@ def sniff_media_type(data: bytes, filename: str) -> str:
         return PDF
     if data.startswith(_ZIP_SIGNATURES):
         return _sniff_zip(data)
+    for signature, media_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
     try:
         text = decode_text(data)
     except LoadError:

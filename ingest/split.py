@@ -59,7 +59,8 @@ class Splitter:
 
     def split(self, document: LoadedDocument) -> list[ChunkDraft]:
         """Chunks of the document's sanitized text (ingest/sanitize.py: every loaded document
-        passes here), each flagged when a sentence in it speaks as an instruction."""
+        passes here), each flagged when a sentence in it speaks as an instruction, and with the
+        flags of its section (text read by OCR)."""
         cuts: list[tuple[Section, int, str, int | None]] = []
         for section in sanitize_document(document).sections:
             cursor = 0
@@ -88,7 +89,7 @@ class Splitter:
                 start=section.offset + start,
                 end=section.offset + start + len(text),
                 tokens=next(refit) if tokens is None else tokens,
-                flags=instruction_flags(text),
+                flags=instruction_flags(text) | section.flags,
             )
             for seq, (section, start, text, tokens) in enumerate(pieces)
         ]

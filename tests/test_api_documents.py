@@ -74,17 +74,17 @@ def test_unsupported_and_oversized_uploads_are_refused_and_store_nothing(
     client: TestClient,
 ) -> None:
     client.post("/api/collections", json={"name": "kb"})
-    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + bytes(100)
     refused = client.post(
         "/api/collections/kb/documents",
         files=[
             ("files", ("ok.txt", b"fine", "text/plain")),
-            ("files", ("x.pdf", png, "application/pdf")),
+            ("files", ("x.pdf", gif, "application/pdf")),
         ],
     )
     assert refused.status_code == 415
     assert refused.json()["error"]["code"] == "unsupported_type"
-    assert refused.json()["error"]["params"] == {"media_type": "image/png", "file": "x.pdf"}
+    assert refused.json()["error"]["params"] == {"media_type": "image/gif", "file": "x.pdf"}
     too_big = client.post(
         "/api/collections/kb/documents",
         files=[("files", ("big.txt", b"a " * 600_000, "text/plain"))],

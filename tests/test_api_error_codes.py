@@ -19,7 +19,8 @@ from tests.conftest import make_settings
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path / "data", max_upload_mb=1, max_json_kb=8)
+    # OCR off: a scan fails with a reason (tests/test_ocr.py reads scans with it on).
+    settings = make_settings(tmp_path / "data", max_upload_mb=1, max_json_kb=8, ocr=False)
     with TestClient(create_app(settings)) as test_client:
         assert test_client.post("/api/collections", json={"name": "kb"}).status_code == 201
         yield test_client
@@ -153,7 +154,7 @@ def test_a_failed_document_gives_its_reason_as_code_parameters_and_english(
         assert failed["error_code"] == "pdf_scanned" and failed["error_params"] == {"pages": 1}
         assert failed["error"] == (
             "no extractable text: the PDF looks scanned or image-only (1 page);"
-            " OCR is not supported"
+            " OCR is turned off (ZHIKU_OCR)"
         )
     listed = client.get("/api/collections/kb/documents").json()
     assert {d["error_code"] for d in listed} == {"pdf_encrypted", "pdf_scanned"}

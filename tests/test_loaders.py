@@ -147,20 +147,23 @@ def test_qa_evidence_is_in_the_loaded_document(
         (
             "image-only.pdf",
             "no extractable text: the PDF looks scanned or image-only (1 page); "
-            "OCR is not supported",
+            "OCR is turned off (ZHIKU_OCR)",
         ),
         (
             "image-only-multipage.pdf",
             "no extractable text: the PDF looks scanned or image-only (6 pages); "
-            "OCR is not supported",
+            "OCR is turned off (ZHIKU_OCR)",
         ),
         (
             "zh-garbled-text-layer.pdf",
-            "the PDF's text layer is unreadable (garbled font encoding); OCR is not supported",
+            "the PDF's text layer is unreadable (garbled font encoding); OCR is turned off"
+            " (ZHIKU_OCR)",
         ),
     ],
 )
 def test_hostile_pdf_is_refused_with_its_reason(shared_data: Path, name: str, message: str) -> None:
+    """As with ZHIKU_OCR=false: a loader made without an OCR engine (tests/test_ocr.py reads
+    the scans)."""
     data = (shared_data / "pdfs" / "hostile" / name).read_bytes()
     with pytest.raises(LoadError) as raised:
         PdfLoader().load(data, ignore_progress)

@@ -38,9 +38,24 @@ def test_text_that_mentions_the_pdf_header_stays_text() -> None:
     assert sniff_media_type(data, "notes.md") == "text/markdown"
 
 
-def test_png_named_pdf_is_unsupported_and_named() -> None:
-    with pytest.raises(UnsupportedMedia, match=r"image/png is not supported; supported: PDF"):
-        sniff_media_type(PNG, "scan.pdf")
+def test_gif_named_pdf_is_unsupported_and_named() -> None:
+    with pytest.raises(UnsupportedMedia, match=r"image/gif is not supported; supported: PDF"):
+        sniff_media_type(b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + bytes(40), "scan.pdf")
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (PNG, "image/png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", "image/jpeg"),
+        (b"II*\x00\x08\x00\x00\x00" + bytes(20), "image/tiff"),
+        (b"MM\x00*\x00\x00\x00\x08" + bytes(20), "image/tiff"),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(20), "image/webp"),
+    ],
+)
+def test_pictures_are_sniffed_from_their_bytes_whatever_their_name(data: bytes, kind: str) -> None:
+    assert sniff_media_type(data, "scan.pdf") == kind
+    assert sniff_media_type(data, "notes.txt") == kind
 
 
 @pytest.mark.parametrize(
@@ -49,7 +64,6 @@ def test_png_named_pdf_is_unsupported_and_named() -> None:
         (gzip.compress(b"hello " * 100), "gzip"),
         (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01", "image/gif"),
         (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(48), "executable"),
-        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", "image/jpeg"),
         (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}} Hello}", "application/rtf"),
     ],
 )
@@ -180,6 +194,10 @@ def test_every_sniffed_type_has_a_loader(shared_data: Path) -> None:
         "a.xlsx": workbook({"Sheet": [("a", "b")]}),
         "a.pptx": deck([("Title", "Body", "")]),
         "a.epub": book("Book", [("One", ["Text."])]),
+        "a.png": PNG,
+        "a.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+        "a.tif": b"II*\x00\x08\x00\x00\x00",
+        "a.webp": b"RIFF\x24\x00\x00\x00WEBPVP8 ",
     }
     kinds = {sniff_media_type(data, name) for name, data in samples.items()}
     assert kinds == set(LOADERS.keys())

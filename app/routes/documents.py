@@ -98,8 +98,12 @@ def get_document_file(
 # script of the file's own runs there. Anything else an upload could hold (an HTML page) is
 # sandboxed: it must not run script on this origin.
 SANDBOXED = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# A picture opened on its own is shown by the browser in a document of its making, whose <img>
+# loads the file itself.
+_PICTURE = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
 FILE_POLICIES = {
     "application/pdf": "default-src 'none'; object-src 'self'; style-src 'unsafe-inline'",
+    **{kind: _PICTURE for kind in ("image/png", "image/jpeg", "image/tiff", "image/webp")},
 }
 
 

@@ -23,5 +23,9 @@ LOADERS = Registry[Loader](
         "text/markdown": "ingest.loaders.markdown:MarkdownLoader",
         "text/html": "ingest.loaders.html:HtmlLoader",
         "text/plain": "ingest.loaders.text:TextLoader",
+        "image/png": "ingest.loaders.image:ImageLoader",
+        "image/jpeg": "ingest.loaders.image:ImageLoader",
+        "image/tiff": "ingest.loaders.image:ImageLoader",
+        "image/webp": "ingest.loaders.image:ImageLoader",
     },
 )

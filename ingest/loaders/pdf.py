@@ -10,16 +10,19 @@ import struct
 import unicodedata
 import zlib
 from collections import Counter
+from dataclasses import replace
 
 from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
 
 from core.errors import LoadError
-from core.types import LoadedDocument
+from core.types import ChunkFlag, LoadedDocument
 from ingest.loaders.pdf_layout import PageLayout, dump_layout, load_layout, read_layout
 from ingest.loaders.pdf_outline import read_outline
 from ingest.loaders.pdf_structure import build_sections, page_text
 from ingest.loaders.protocol import PageCheckpoint, PageProgress
+from ingest.ocr.engine import Ocr
+from ingest.ocr.pdf_pages import PageOcr
 
 log = logging.getLogger(__name__)
 # pypdf warns once per glyph lookup without fontTools (over 1,000 lines for one paper); the
@@ -46,11 +49,19 @@ _PYPDF_FAILURES: tuple[type[BaseException], ...] = (
     struct.error,
 )
 
-# Fewer visible characters per page than this, on average, means scanned images.
+# Fewer visible characters per page than this, on average, means scanned images; with OCR,
+# a page with fewer is read by OCR.
 _MIN_CHARS_PER_PAGE = 10
 
 
 class PdfLoader:
+    def __init__(self) -> None:
+        self._ocr: Ocr | None = None
+
+    def use_ocr(self, ocr: Ocr | None) -> None:
+        """Read pages without a usable text layer by OCR; None: refuse such documents."""
+        self._ocr = ocr
+
     def load(self, data: bytes, progress: PageProgress) -> LoadedDocument:
         return self.load_resuming(data, progress, PageCheckpoint())
 
@@ -59,6 +70,7 @@ class PdfLoader:
     ) -> LoadedDocument:
         reader, total = _open(data)
         failures: list[str] = []
+        page_ocr = PageOcr(self._ocr, data) if self._ocr is not None else None
         for index in range(len(checkpoint.pages), total):
             try:
                 layout = read_layout(reader.pages[index])
@@ -70,18 +82,35 @@ class PdfLoader:
                 log.warning("pdf page %d: text extraction failed: %s", index + 1, _reason(exc))
                 failures.append(_reason(exc))
                 layout = PageLayout(0.0, 0.0, [])
-            checkpoint.add(dump_layout(layout))
+            text = page_text(layout)
+            if page_ocr is not None and (
+                _visible(text) < _MIN_CHARS_PER_PAGE or looks_garbled(text)
+            ):
+                # Stored as plain text: an OCR'd page has no layout of its own to keep.
+                checkpoint.add(page_ocr.read(index), ocr=True)
+            else:
+                checkpoint.add(dump_layout(layout))
             progress(index + 1, total)
+        if page_ocr is not None:
+            page_ocr.close()
         pages = [load_layout(stored) for stored in checkpoint.pages]
         texts = [page_text(page) for page in pages]
-        visible = sum(len("".join(text.split())) for text in texts)
+        visible = sum(_visible(text) for text in texts)
         if failures and visible == 0:
             raise LoadError("pdf_corrupt", problem=str(failures[0]))
-        if visible < _MIN_CHARS_PER_PAGE * total:
+        if self._ocr is not None:
+            if visible == 0 and checkpoint.ocr:
+                raise LoadError("ocr_no_text", pages=len(checkpoint.ocr))
+        elif visible < _MIN_CHARS_PER_PAGE * total:
             raise LoadError("pdf_scanned", pages=total)
-        if looks_garbled("".join(texts)):
+        elif looks_garbled("".join(texts)):
             raise LoadError("pdf_garbled")
-        sections = build_sections(pages, read_outline(reader))
+        sections = [
+            replace(section, flags=ChunkFlag.OCR)
+            if section.page is not None and section.page - 1 in checkpoint.ocr
+            else section
+            for section in build_sections(pages, read_outline(reader))
+        ]
         return LoadedDocument(media_type=MEDIA_TYPE, pages=total, sections=sections)
 
 
@@ -107,6 +136,10 @@ def _open(data: bytes) -> tuple[PdfReader, int]:
     if total == 0:
         raise LoadError("pdf_no_pages")
     return reader, total
+
+
+def _visible(text: str) -> int:
+    return len("".join(text.split()))
 
 
 def _reason(exc: BaseException) -> str:

@@ -476,6 +476,7 @@ class Reply {
             el("span", { class: "source-n" }, String(c.n)),
             el("span", { class: "source-name" }, c.filename),
             page,
+            this.chunks.get(c.n)?.flags?.includes("ocr") ? bind(el("span", { class: "badge badge-ocr" }), "ocrMark") : null,
             c.verified ? null : bind(el("span", { class: "badge badge-unverified" }), "unverified"),
           );
           button.addEventListener("click", () => this.open(c.n, button));

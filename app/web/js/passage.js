@@ -46,6 +46,9 @@ export class PassagePanel {
       facts.append(badge);
       if (!verified) facts.append(bind(el("p", { class: "passage-warning" }), "unverifiedTitle"));
     }
+    if (chunk?.flags?.includes("ocr")) {
+      facts.append(bind(el("span", { class: "badge badge-ocr" }), "ocrMark"), bind(el("p", { class: "passage-note" }), "ocrHint"));
+    }
     const trail = chunk?.heading_path?.length
       ? el("p", { class: "passage-trail" }, ...headingTrail(chunk.heading_path))
       : null;
