@@ -81,7 +81,7 @@ def _without(context: str, answer: str) -> str:
 
 ZH_QUESTIONS = (
     "于海什么时候入选中国国家队？",
-    "大果西番莲分布在什么地区？",
+    "2000年桃花源小厨在哪儿开设？",
     "目前学校男女生比例是多少？",
 )
 EN_QUESTION = "When did Richard II flee to Normandy?"

@@ -32,7 +32,15 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
-    ("number", re.compile(r"多少|几[个位种条项次倍年天]|\bhow (?:many|much)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"多少|几[个位种条项次倍年天]|多[大高远重长宽深厚]|比例|人口数"
+            r"|\bhow (?:many|much|big|large|far|tall|high|old|heavy|wide|deep)\b"
+            r"|\b(?:what|which) (?:\w+ )?(?:number|figure|amount|percentage|proportion|count)\b",
+            re.I,
+        ),
+    ),
     ("person", re.compile(r"谁|哪位|何人|什么人|\bwho(?:m|se)?\b", re.I)),
     (
         "place",

@@ -18,10 +18,15 @@ from core.answer.vocabulary import Passage, Prompt
 from core.retrieval.language import passage_language
 
 _CONTEXT_WEIGHT = 0.5
-# What a sentence's share of the question is worth when the question asks for a kind of answer
-# (a number, a time, a person, a place) the sentence does not hold: sharing the question's
-# words is not answering it. Fitted by `python -m bench.same_topic`; a reason is left out, as
-# its words (因为, because) are too often left unsaid for a sentence to be judged by them.
+# An extractive answer quotes at most this many sentences, each covering at least this share of
+# what the best one covers.
+_MAX_SENTENCES = 3
+_RELATIVE = 0.6
+# What the best sentence's share of the question is worth as evidence when the question asks
+# for a kind of answer (a number, a time, a person, a place) that no sentence an answer would
+# quote holds: sharing the question's words is not answering it. Fitted by
+# `python -m bench.same_topic`; a reason is left out, as its words (因为, because) are too often
+# left unsaid for a sentence to be judged by them.
 _UNTYPED_WEIGHT = 0.6
 _JUDGED: frozenset[AnswerType] = frozenset({"number", "time", "person", "place"})
 
@@ -37,29 +42,50 @@ class Pick:
 
 
 def best_sentences(prompt: Prompt) -> list[Pick]:
-    """Sentences ranked by how much of the question they hold, less when they lack the kind of
-    answer it asks for (ties: better passage, earlier sentence). A question word in the
-    sentence counts fully; one only in its context (the rest of the passage, its headings, the
-    file's name) counts `_CONTEXT_WEIGHT`: a sentence often leaves to its title what it is
-    about. A sentence that speaks as an instruction is never
+    """Sentences ranked by how much of the question they hold (ties: better passage, earlier
+    sentence). A question word in the sentence counts fully; one only in its context (the rest
+    of the passage, its headings, the file's name) counts `_CONTEXT_WEIGHT`: a sentence often
+    leaves to its title what it is about. A sentence that speaks as an instruction is never
     picked, so it is neither an answer nor evidence that the passages hold one."""
     if prompt.borrowed:
         return _follow_up_sentences(prompt)
     asked = words(prompt.question)
     if not asked:
         return []
-    kind = expected_type(prompt.question)
     picks: list[Pick] = []
     for rank, p, context, sentences in _readable(prompt, asked):
         for s in sentences:
             own = asked & words(s.text)
             if own:
                 held = len(own) + _CONTEXT_WEIGHT * len(context - own)
-                if kind in _JUDGED and not holds(kind, s.text, prompt.question):
-                    held *= _UNTYPED_WEIGHT
                 picks.append(Pick(p.n, rank, s.start, s.text, held / len(asked)))
     picks.sort(key=lambda p: (-p.coverage, p.rank, p.position))
     return picks
+
+
+def chosen(picks: list[Pick]) -> list[Pick]:
+    """The sentences an extractive answer quotes: the best, and the next best that cover at
+    least `_RELATIVE` of what it covers, at most `_MAX_SENTENCES`."""
+    if not picks:
+        return []
+    return [p for p in picks if p.coverage >= picks[0].coverage * _RELATIVE][:_MAX_SENTENCES]
+
+
+def evidence(prompt: Prompt, picks: list[Pick]) -> float:
+    """How surely the passages answer the question, for the decision to abstain: the best
+    sentence's share of it; when the question asks for a kind of answer (a number, a time, a
+    person, a place), the share of the best sentence an answer would quote that holds one,
+    and the best's own share counts `_UNTYPED_WEIGHT`. The sentences are ranked as before:
+    the judgement says whether to answer, not with what. A follow-up's ranking already weighs
+    the kind (`_follow_up_sentences`)."""
+    if not picks:
+        return 0.0
+    best = picks[0].coverage
+    kind = expected_type(prompt.question)
+    if prompt.borrowed or kind not in _JUDGED:
+        return best
+    typed = [p.coverage for p in chosen(picks) if holds(kind, p.text, prompt.question)]
+    return max([best * _UNTYPED_WEIGHT, *typed])
 
 
 def _follow_up_sentences(prompt: Prompt) -> list[Pick]:

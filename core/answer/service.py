@@ -15,7 +15,7 @@ from core.answer.abstain import ABSTAIN_THRESHOLD, should_abstain, should_abstai
 from core.answer.cite import Citation, verify_citations
 from core.answer.condense import Resolved, resolve
 from core.answer.expand import expand_query
-from core.answer.extract import best_sentences
+from core.answer.extract import best_sentences, evidence
 from core.answer.output_filter import OutputFilter
 from core.answer.prompt import NOT_FOUND, build_prompt
 from core.answer.quotes import running_lines
@@ -194,9 +194,9 @@ class AnswerService:
             question, passages, retrieval.language, self._system, history, borrowed
         )
         picks = best_sentences(prompt)
-        evidence = picks[0].coverage if picks else 0.0
+        judged = evidence(prompt, picks)
         abstain = should_abstain(
-            evidence, retrieval.language, collection.settings.get(ABSTAIN_THRESHOLD)
+            judged, retrieval.language, collection.settings.get(ABSTAIN_THRESHOLD)
         )
         across = _best_across(retrieval.chunks, retrieval.language)
         if abstain and across is not None:
@@ -208,7 +208,7 @@ class AnswerService:
             retrieval,
             passages,
             prompt,
-            evidence,
+            judged,
             abstain,
             {"retrieve_ms": _observed(RETRIEVAL_SECONDS, started)},
         )

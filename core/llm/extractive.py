@@ -7,16 +7,12 @@ from collections.abc import AsyncIterator
 
 from core.answer.abstain import should_abstain
 from core.answer.cite import MARKER
-from core.answer.extract import across_picks, best_sentences
+from core.answer.extract import across_picks, best_sentences, chosen, evidence
 from core.answer.prompt import NOT_FOUND
 from core.answer.quotes import as_text
 from core.answer.vocabulary import Prompt
 from core.retrieval.language import passage_language
 from core.settings import Settings
-
-_MAX_SENTENCES = 3
-# A further sentence must cover at least this share of what the best one covers.
-_RELATIVE = 0.6
 
 
 class ExtractiveLLM:
@@ -28,17 +24,16 @@ class ExtractiveLLM:
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         picks = best_sentences(prompt)
-        if not picks or should_abstain(picks[0].coverage, prompt.language):
+        if not picks or should_abstain(evidence(prompt, picks), prompt.language):
             # A passage in the other language: what it says first, cited.
             picks = across_picks(prompt) or picks
         if not picks:
             yield NOT_FOUND[prompt.language]
             return
-        chosen = [p for p in picks if p.coverage >= picks[0].coverage * _RELATIVE][:_MAX_SENTENCES]
-        chosen.sort(key=lambda p: (p.rank, p.position))
+        quoted_picks = sorted(chosen(picks), key=lambda p: (p.rank, p.position))
         # Sentences are joined as their own language writes them, whatever the question's.
-        joiner = "" if passage_language(" ".join(p.text for p in chosen)) == "zh" else " "
-        for i, pick in enumerate(chosen):
+        joiner = "" if passage_language(" ".join(p.text for p in quoted_picks)) == "zh" else " "
+        for i, pick in enumerate(quoted_picks):
             # A document's own footnote markers ("founded in 1998.[3]") would read as
             # citations of other passages: only the passage's own number cites.
             quoted = MARKER.sub("", pick.text)
