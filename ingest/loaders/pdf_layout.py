@@ -31,6 +31,10 @@ _WIDE = re.compile(
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 # Typographic ligatures (ﬁ, ﬂ, ﬀ, ...) would hide "fi" and "ff" from word search.
 _LIGATURES = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFB00, 0xFB07)}
+# Typewriter faces: TeX's cmtt/lmmono, Courier, and fonts named for code.
+_MONO_FONT = re.compile(r"mono|courier|cmtt|\btt\d|typewriter|consol|menlo|inconsolata|code", re.I)
+# A checkpointed line's style: bit 0 bold (older checkpoints store only that), bit 1 mono.
+_MONO = 2
 _BOLD_FONT = re.compile(r"bold|heavy|black|semibold|demi|[-,]b\b|\bhei\b|黑体", re.IGNORECASE)
 # A piece whose baseline is within this share of the font size of the line's is on the line:
 # superscripts and subscripts stay with their line.
@@ -56,6 +60,9 @@ class Line:
     size: float
     bold: bool
     cells: list[Cell] = field(default_factory=list)
+    # Every piece in a typewriter font: a line of a code listing, whose aligned comments are
+    # no table's columns.
+    mono: bool = False
 
     @property
     def text(self) -> str:
@@ -104,8 +111,9 @@ def read_layout(page: PageObject) -> PageLayout:
         x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
         y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
         width = _text_width(text, points, _average_width(font, widths))
-        bold = bool(_BOLD_FONT.search(_font_name(font)))
-        _place(lines, text, x, y, x + width, points, bold)
+        name = _font_name(font)
+        style = _Style(bool(_BOLD_FONT.search(name)), bool(_MONO_FONT.search(name)))
+        _place(lines, text, x, y, x + width, points, style)
 
     visit_visible(page, visit)
     box = page.mediabox
@@ -116,8 +124,19 @@ def read_layout(page: PageObject) -> PageLayout:
     return PageLayout(float(box.width), float(box.height), kept)
 
 
+@dataclass(frozen=True)
+class _Style:
+    bold: bool
+    mono: bool
+
+    def keep(self, line: Line) -> None:
+        """A line is bold, or typewriter, only while all its pieces are."""
+        line.bold = line.bold and self.bold
+        line.mono = line.mono and self.mono
+
+
 def _place(
-    lines: list[Line], text: str, x: float, y: float, end: float, size: float, bold: bool
+    lines: list[Line], text: str, x: float, y: float, end: float, size: float, style: _Style
 ) -> None:
     line = lines[-1] if lines else None
     if line is not None and line.cells and abs(y - line.y) <= _SAME_LINE * max(size, line.size):
@@ -131,20 +150,20 @@ def _place(
             space = "" if joined or wide or gap < _WORD_GAP * size else " "
             last.text += space + text
             last.x1 = max(last.x1, end)
-            line.bold = line.bold and bold
+            style.keep(line)
             line.size = max(line.size, size) if size > 0.8 * line.size else line.size
             return
         if len(line.cells) == 1 and _NUMBER.fullmatch(last.text.strip()) and gap < 4 * line.size:
             # "2.1   LRS model": a heading's or list item's number set apart by a tab.
             last.text = last.text.strip() + " " + text.lstrip()
             last.x1 = end
-            line.bold = line.bold and bold
+            style.keep(line)
             return
         if x >= last.x0 - line.size:
             line.cells.append(Cell(x, end, text))
-            line.bold = line.bold and bold
+            style.keep(line)
             return
-    lines.append(Line(y, size, bold, [Cell(x, end, text)]))
+    lines.append(Line(y, size, style.bold, [Cell(x, end, text)], mono=style.mono))
 
 
 def _text_width(text: str, size: float, average: float) -> float:
@@ -178,7 +197,7 @@ def _font_name(font: Any) -> str:
 def dump_layout(layout: PageLayout) -> str:
     """The page as one checkpoint string."""
     lines = [
-        [round(line.y, 1), round(line.size, 2), int(line.bold)]
+        [round(line.y, 1), round(line.size, 2), int(line.bold) | _MONO * line.mono]
         + [[round(c.x0, 1), round(c.x1, 1), c.text] for c in line.cells]
         for line in layout.lines
     ]
@@ -192,7 +211,13 @@ def load_layout(stored: str) -> PageLayout:
         return PageLayout(0.0, 0.0, lines, positioned=False)
     width, height, rows = json.loads(stored[len(_MARK) :])
     lines = [
-        Line(y, size, bool(bold), [Cell(x0, x1, text) for x0, x1, text in cells])
-        for y, size, bold, *cells in rows
+        Line(
+            y,
+            size,
+            bool(style & 1),
+            [Cell(x0, x1, text) for x0, x1, text in cells],
+            mono=bool(style & _MONO),
+        )
+        for y, size, style, *cells in rows
     ]
     return PageLayout(width, height, lines)

@@ -46,7 +46,7 @@ def find_tables(lines: list[Line], skip: set[int]) -> list[PdfTable]:
 
 
 def _table_at(lines: list[Line], start: int, skip: set[int]) -> PdfTable | None:
-    if start in skip or len(lines[start].cells) < 2:
+    if start in skip or len(lines[start].cells) < 2 or lines[start].mono:
         return None
     members = [start]
     left = lines[start].x0
@@ -57,7 +57,7 @@ def _table_at(lines: list[Line], start: int, skip: set[int]) -> PdfTable | None:
         step = previous.y - line.y
         if step <= 0 or step > _ROW_GAP * max(line.size, previous.size):
             break
-        if len(line.cells) < 2 and line.x0 < left + line.size:
+        if (len(line.cells) < 2 and line.x0 < left + line.size) or line.mono:
             break
         members.append(index)
     while members and len(lines[members[-1]].cells) < 2:
