@@ -31,6 +31,7 @@ TEMPLATES: dict[str, str] = {
     "stored_file_missing": "the stored file {digest} is missing",
     "reembed_not_running": "this collection is not being re-embedded",
     "reembed_no_longer_running": "this collection is no longer being re-embedded",
+    "evaluation_not_found": "evaluation {evaluation!r} does not exist in this collection",
     "route_not_found": "Not Found",
     "method_not_allowed": "Method Not Allowed",
     # Clashes with what is stored.
@@ -42,6 +43,8 @@ TEMPLATES: dict[str, str] = {
     "retry_of_refused_file": "the file was refused when it was added ({reason});"
     " add a fixed file instead",
     "reembed_running": "this collection is already being re-embedded",
+    "evaluation_running": "evaluation {evaluation} of this collection is still running; wait"
+    " for it or delete it first",
     "collection_reembedding": "collection {name!r} is already being re-embedded",
     "reembed_taken_over": "another worker took this re-embedding over",
     "model_already_used": "collection {name!r} already uses {model!r}",
@@ -93,6 +96,10 @@ TEMPLATES: dict[str, str] = {
     " (ZHIKU_MAX_CHAT_CHARS)",
     "qa_line_invalid": "{path}:{line}: not a QA line: {problem}",
     "qa_file_empty": "{path} holds no questions",
+    "golden_file_missing": "send the golden set as the multipart field 'file', or as JSON"
+    " {{\"golden\": \"...\", \"filename\": \"set.jsonl\"}}",
+    "golden_too_many_questions": "the golden set has {count} questions; the limit is {limit}:"
+    " split it into several runs",
     # The refusal names no term: a list is policy, not something to probe term by term.
     "content_refused": "这个问题包含不允许的内容，无法回答。"
     "The question contains content that is not allowed.",
@@ -132,6 +139,9 @@ TEMPLATES: dict[str, str] = {
     " document (killed or out of memory); it was given up",
     "job_cancelled": "cancelled",
     "processing_failed": "internal error while processing ({kind}); the worker's log says more",
+    "evaluation_interrupted": "the evaluation stopped before it finished: the service running"
+    " it stopped or restarted; start it again",
+    "evaluation_failed": "internal error while evaluating ({kind}); the service log says more",
     # The service's own parts.
     "config_error": "the service is misconfigured; the service log says how",
     "backend_unavailable": "a storage backend of the service failed; the service log has the"
