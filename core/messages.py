@@ -43,6 +43,8 @@ TEMPLATES: dict[str, str] = {
     "retry_of_refused_file": "the file was refused when it was added ({reason});"
     " add a fixed file instead",
     "reembed_running": "this collection is already being re-embedded",
+    "evaluation_not_done": "evaluation {evaluation} is {state}; its report is there once it is"
+    " done",
     "evaluation_running": "evaluation {evaluation} of this collection is still running; wait"
     " for it or delete it first",
     "collection_reembedding": "collection {name!r} is already being re-embedded",
@@ -96,8 +98,8 @@ TEMPLATES: dict[str, str] = {
     " (ZHIKU_MAX_CHAT_CHARS)",
     "qa_line_invalid": "{path}:{line}: not a QA line: {problem}",
     "qa_file_empty": "{path} holds no questions",
-    "golden_file_missing": "send the golden set as the multipart field 'file', or as JSON"
-    " {{\"golden\": \"...\", \"filename\": \"set.jsonl\"}}",
+    "golden_file_missing": "send the golden set as the multipart field 'file' (JSON lines,"
+    " SQuAD JSON or CSV), or as JSON {{\"items\": [...]}}",
     "golden_too_many_questions": "the golden set has {count} questions; the limit is {limit}:"
     " split it into several runs",
     # The refusal names no term: a list is policy, not something to probe term by term.
