@@ -39,6 +39,14 @@ class CollectionSettings(BaseModel):
     top_k: TopK | None = Field(
         default=None, description=f"passages an answer reads; null: {DEFAULT_TOP_K}"
     )
+    abstain_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="the least evidence (the best sentence's share of the question's words) an"
+        ' answer needs, below which it is "not in the documents"; fitted on a golden set by'
+        " `zhiku eval --calibrate`. null: the service's threshold for the question's language",
+    )
 
 
 class CollectionUpdate(BaseModel):
@@ -82,6 +90,8 @@ class AnswerSettings(BaseModel):
 class CollectionSettingsPublic(BaseModel):
     # The top_k its answers read now: its own, else the service's default.
     top_k: int
+    # The abstention threshold its answers use: its own, else null (the service's per language).
+    abstain_threshold: float | None
     stored: CollectionSettings
     service: AnswerSettings
 
@@ -250,6 +260,11 @@ class QueryResponse(BaseModel):
     chunks: list[ChunkPublic]
     backend: str
     timings: dict[str, float]
+    evidence: float = Field(
+        description="The best sentence's share of the question's words: below the abstention"
+        " threshold (the knowledge base's, else the service's for the question's language), the"
+        ' answer is "not in the documents". `zhiku eval --calibrate` fits the threshold on it.'
+    )
 
     @classmethod
     def of(cls, a: Answer) -> QueryResponse:
@@ -260,6 +275,7 @@ class QueryResponse(BaseModel):
             chunks=chunks_public(a),
             backend=a.backend,
             timings=a.timings,
+            evidence=round(a.evidence, 4),
         )
 
 

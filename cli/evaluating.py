@@ -1,146 +1,105 @@
-"""`zhiku eval`: a QA set against a collection. Each line of the set is JSON
-`{"file", "page", "question", "answer", "evidence"}` (the format of ../shared/data/qa); a null
-answer marks a question the documents cannot answer, which must be refused, not guessed."""
+"""`zhiku eval`: a golden set (README, "Evaluating") asked of a collection and scored, printed as
+a table (or the report's JSON); optionally the report written as JSON and HTML, the same set
+run again under the settings of another env file and each difference shown with its
+confidence interval, and the collection's abstention threshold fitted on the set."""
 
 from __future__ import annotations
 
-import json
-import re
-import time
-import unicodedata
-from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from dotenv import dotenv_values
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
 
-from cli.asking import Asker
+from cli.asking import Asker, open_asker
+from cli.eval_table import print_report
+from core.answer.abstain import ABSTAIN_THRESHOLD
 from core.errors import InvalidInput
+from core.evaluation.calibrate import fit_threshold
+from core.evaluation.compare import compare
+from core.evaluation.golden import GoldenItem, parse_golden
+from core.evaluation.html import render_html
+from core.evaluation.report import Comparison, EvaluationReport
+from core.evaluation.runner import evaluate
+from core.settings import Settings
 
 
-class QaItem(BaseModel):
-    question: str
-    answer: str | None = None
-    file: str | None = None
-    page: int | None = None
-    evidence: str | None = None
-
-    @property
-    def answerable(self) -> bool:
-        return self.answer is not None
-
-    @property
-    def filename(self) -> str | None:
-        return PurePosixPath(self.file).name if self.file else None
+def load_golden(path: Path) -> list[GoldenItem]:
+    if not path.is_file():
+        raise InvalidInput("evaluation_file_not_found", source=str(path))
+    return parse_golden(path.read_bytes(), path.name)
 
 
-@dataclass(frozen=True)
-class Scored:
-    question: str
-    answerable: bool
-    abstained: bool
-    # The next three only for answerable questions.
-    retrieved: bool | None
-    correct: bool | None
-    cited: bool | None
-    ms: float
+def settings_from(current: Settings, path: Path) -> Settings:
+    """`current`, with the ZHIKU_* values of the env file at `path` in place of its own."""
+    if not path.is_file():
+        raise InvalidInput("evaluation_file_not_found", source=str(path))
+    changes: dict[str, Any] = {}
+    for key, value in dotenv_values(path).items():
+        name = key.removeprefix("ZHIKU_").lower()
+        if not key.startswith("ZHIKU_") or name not in Settings.model_fields:
+            raise InvalidInput("evaluation_setting_unknown", source=str(path), name=key)
+        changes[name] = value
+    try:
+        return Settings(**{**current.model_dump(), **changes})
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise InvalidInput(
+            "evaluation_setting_invalid",
+            source=str(path),
+            problem=f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}",
+        ) from exc
 
 
-def load_qa(path: Path) -> list[QaItem]:
-    items: list[QaItem] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(QaItem.model_validate_json(line))
-        except ValidationError as exc:
-            raise InvalidInput(
-                "qa_line_invalid", path=str(path), line=number, problem=exc.errors()[0]["msg"]
-            ) from exc
-    if not items:
-        raise InvalidInput("qa_file_empty", path=str(path))
-    return items
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def normalized(text: str) -> str:
-    """Compared without whitespace (PDF text breaks Chinese lines anywhere), case or
-    ligatures."""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
-
-
-def _same_place(item: QaItem, filename: str, page: int | None) -> bool:
-    return filename == item.filename and (item.page is None or page == item.page)
-
-
-def score(item: QaItem, answer: dict[str, Any], ms: float) -> Scored:
-    abstained = bool(answer["abstained"])
-    if item.answer is None:
-        return Scored(item.question, False, abstained, None, None, None, ms)
-    wanted = normalized(item.answer)
-    retrieved = any(
-        _same_place(item, c["filename"], c["page"]) and wanted in normalized(c["text"])
-        for c in answer["chunks"]
-    )
-    correct = not abstained and wanted in normalized(answer["answer"])
-    cited = any(
-        c["verified"] and _same_place(item, c["filename"], c["page"]) for c in answer["citations"]
-    )
-    return Scored(item.question, True, abstained, retrieved, correct, cited, ms)
-
-
-def run_eval(asker: Asker, items: list[QaItem], top_k: int) -> list[Scored]:
-    scored: list[Scored] = []
-    for item in items:
-        started = time.perf_counter()
-        answer = asker.ask(item.question, top_k)
-        scored.append(score(item, answer, round((time.perf_counter() - started) * 1000, 1)))
-    return scored
-
-
-def _rate(hits: int, total: int) -> float | None:
-    return round(hits / total, 3) if total else None
-
-
-def summarize(scored: list[Scored], top_k: int) -> dict[str, Any]:
-    answerable = [s for s in scored if s.answerable]
-    unanswerable = [s for s in scored if not s.answerable]
-    kept = _rate(sum(not s.abstained for s in answerable), len(answerable))
-    refused = _rate(sum(s.abstained for s in unanswerable), len(unanswerable))
-    balanced = None if kept is None or refused is None else round((kept + refused) / 2, 3)
-    ms = sorted(s.ms for s in scored)
-    return {
-        "questions": len(scored),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
-        f"retrieved_at_{top_k}": _rate(sum(bool(s.retrieved) for s in answerable), len(answerable)),
-        "answer_correct": _rate(sum(bool(s.correct) for s in answerable), len(answerable)),
-        "cited_right_place": _rate(sum(bool(s.cited) for s in answerable), len(answerable)),
-        "answered_when_answerable": kept,
-        "abstained_when_unanswerable": refused,
-        "abstention_balanced_accuracy": balanced,
-        "p50_ms": ms[len(ms) // 2] if ms else None,
-    }
-
-
-def report(scored: list[Scored], top_k: int, as_json: bool) -> str:
-    summary = summarize(scored, top_k)
-    if as_json:
-        lines = [json.dumps(asdict(s), ensure_ascii=False) for s in scored]
-        return "\n".join([*lines, json.dumps(summary)])
-
-    def mark(value: bool | None) -> str:
-        return "-" if value is None else ("yes" if value else "NO")
-
-    rows = ["verdict  retrieved  correct  cited  abstained  question"]
-    for s in scored:
-        right = s.correct if s.answerable else s.abstained
-        rows.append(
-            f"{'ok' if right else 'WRONG':7}  {mark(s.retrieved):9}  {mark(s.correct):7}  "
-            f"{mark(s.cited):5}  {'yes' if s.abstained else 'no':9}  {s.question[:70]}"
+def _run(
+    asker: Asker,
+    items: list[GoldenItem],
+    top_k: int,
+    golden: str,
+    label: str,
+    settings: Settings | None,
+    quiet: bool,
+) -> EvaluationReport:
+    ask = asker.ask_turn(top_k, settings)
+    config = {"label": label, **asker.describe(settings)}
+    with Progress(console=Console(stderr=True), transient=True, disable=quiet) as bar:
+        task = bar.add_task(label, total=None)
+        return asker.run(
+            evaluate(
+                ask,
+                items,
+                top_k=top_k,
+                config=config,
+                golden=golden,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         )
-    rows.append("")
-    rows.extend(f"{key}: {value}" for key, value in summary.items())
-    return "\n".join(rows)
+
+
+def run_eval(settings: Settings, args: argparse.Namespace) -> int:
+    items = load_golden(args.golden)
+    other = settings_from(settings, args.compare) if args.compare else None
+    with open_asker(settings, args.collection) as asker:
+        top_k = asker.top_k(args.top_k)
+        name = args.golden.name
+        report = _run(asker, items, top_k, name, "current", None, args.json)
+        if other is not None:
+            compared = _run(asker, items, top_k, name, args.compare.name, other, args.json)
+            report.comparison = Comparison(other=compared, differences=compare(report, compared))
+        if args.calibrate:
+            report.calibration = fit_threshold(report.rows)
+            asker.update_settings({ABSTAIN_THRESHOLD: report.calibration.threshold})
+    if args.report:
+        args.report.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    if args.html:
+        other_report = report.comparison.other if report.comparison else None
+        args.html.write_text(render_html(report, other_report), encoding="utf-8")
+    if args.json:
+        sys.stdout.write(report.model_dump_json() + "\n")
+    else:
+        print_report(report, Console())
+    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from cli.keys import add_keys_command
 from core.errors import ZhikuError
@@ -27,15 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     ask = commands.add_parser("ask", help="ask a collection a question; prints a cited answer")
     ask.add_argument("collection")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=5)
-    ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
-    evaluate = commands.add_parser(
-        "eval", help="score a QA set (JSON lines: question, answer, file, page) on a collection"
+    ask.add_argument(
+        "--top-k", type=int, help="passages the answer reads; default: the collection's"
     )
-    evaluate.add_argument("qa", type=Path)
-    evaluate.add_argument("--collection", "-c", required=True)
-    evaluate.add_argument("--top-k", type=int, default=5)
-    evaluate.add_argument("--json", action="store_true", help="one JSON line per question")
+    ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    _add_eval_command(commands)
     check = commands.add_parser(
         "check", help="verify and repair catalog, lexical index and vector store agreement"
     )
@@ -60,6 +57,33 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _add_eval_command(commands: Any) -> None:
+    evaluating = commands.add_parser(
+        "eval",
+        help="score a golden set (JSON lines, SQuAD JSON or CSV: question, answer, file, page,"
+        " evidence) on a collection",
+    )
+    evaluating.add_argument("golden", type=Path)
+    evaluating.add_argument("--collection", "-c", required=True)
+    evaluating.add_argument(
+        "--top-k", type=int, help="passages per answer; default: the collection's"
+    )
+    evaluating.add_argument("--report", type=Path, help="write the report's JSON here")
+    evaluating.add_argument("--html", type=Path, help="write the report as an HTML page here")
+    evaluating.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OTHER.env",
+        help="run the set again under these ZHIKU_* settings and show each difference",
+    )
+    evaluating.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the collection's abstention threshold on the set and store it",
+    )
+    evaluating.add_argument("--json", action="store_true", help="print the report's JSON")
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     # Each subcommand imports what it needs only when picked: `zhiku add` starts without
     # FastAPI, `zhiku serve` without the CLI's progress bars.
@@ -72,8 +96,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from ingest.run import run_worker
 
         return run_worker(settings)
-    if args.command in ("ask", "eval"):
-        return _ask_or_eval(settings, args)
+    if args.command == "ask":
+        return _ask(settings, args)
+    if args.command == "eval":
+        from cli.evaluating import run_eval
+
+        return run_eval(settings, args)
     if args.command == "keys":
         from cli.keys import run_keys
 
@@ -92,17 +120,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return add_files(settings, args.paths, args.collection, args.wait)
 
 
-def _ask_or_eval(settings: Settings, args: argparse.Namespace) -> int:
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
     from cli.asking import format_answer, open_asker
-    from cli.evaluating import load_qa, report, run_eval
 
-    items = load_qa(args.qa) if args.command == "eval" else []
     with open_asker(settings, args.collection) as asker:
-        if args.command == "ask":
-            answer = asker.ask(args.question, args.top_k)
-            print(json.dumps(answer, ensure_ascii=False) if args.json else format_answer(answer))
-            return 0
-        print(report(run_eval(asker, items, args.top_k), args.top_k, args.json))
-        return 0
+        answer = asker.ask(args.question, args.top_k)
+    print(json.dumps(answer, ensure_ascii=False) if args.json else format_answer(answer))
+    return 0

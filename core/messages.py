@@ -96,8 +96,21 @@ TEMPLATES: dict[str, str] = {
     " (ZHIKU_MAX_CHAT_MESSAGES): start a new conversation or send fewer",
     "messages_too_long": "the messages have {chars} characters in all; the limit is {limit}"
     " (ZHIKU_MAX_CHAT_CHARS)",
-    "qa_line_invalid": "{path}:{line}: not a QA line: {problem}",
-    "qa_file_empty": "{path} holds no questions",
+    # Golden sets (`zhiku eval`, evaluation jobs).
+    "golden_line_invalid": "{source}, line {line}: not a golden-set entry: {problem}",
+    "golden_entry_invalid": "{source}, {where}: not a SQuAD entry: {problem}",
+    "golden_csv_no_question": "{source}: the CSV's header row has no `question` column",
+    "golden_not_text": "{source} is not UTF-8 text",
+    "golden_empty": "{source} holds no questions",
+    "evaluation_file_not_found": "{source} is not a file",
+    "evaluation_compare_needs_local": "--compare answers under other settings in this process,"
+    " and the service at {url} owns the data directory: stop it first",
+    "evaluation_setting_unknown": "{source}: {name} is not a Zhiku setting (see .env.example)",
+    "evaluation_setting_invalid": "{source}: {problem}",
+    "evaluation_sets_differ": "the two reports are of different question sets; only reports of"
+    " the same set compare",
+    "calibration_needs_both": "fitting the abstention threshold needs questions with an answer"
+    " and questions without one (null), each with the evidence score its answer was decided on",
     "golden_file_missing": "send the golden set as the multipart field 'file' (JSON lines,"
     " SQuAD JSON or CSV), or as JSON {{\"items\": [...]}}",
     "golden_too_many_questions": "the golden set has {count} questions; the limit is {limit}:"

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # With a generative backend: `multi` asks it for other phrasings of the question, `hyde` for
     # a hypothetical answer; each is retrieved too and the rankings fused.
     query_expansion: Literal["none", "multi", "hyde"] = "none"
+    # Which retrievers answer: both, fused (hybrid), or one alone; one alone is for comparing
+    # configurations (`zhiku eval --compare`): the fused ranking beats either.
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
 
     llm_backend: str = "extractive"
     llm_base_url: str = "http://127.0.0.1:11434/v1"

@@ -81,9 +81,11 @@ def get_collection_settings(
     collection: CollectionDep, answers: AnswersDep
 ) -> CollectionSettingsPublic:
     """What its answers use now: its own settings where set, the service's otherwise."""
+    stored = CollectionPublic.model_validate(collection).settings
     return CollectionSettingsPublic(
         top_k=top_k_for(None, collection),
-        stored=CollectionPublic.model_validate(collection).settings,
+        abstain_threshold=stored.abstain_threshold,
+        stored=stored,
         service=AnswerSettings(
             backend=answers.llm.backend,
             default_top_k=DEFAULT_TOP_K,

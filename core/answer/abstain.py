@@ -13,6 +13,8 @@ from core.retrieval.language import Language
 
 THRESHOLDS_FILE = Path(__file__).with_name("abstention.json")
 _UNFITTED = 0.3
+# The key of a knowledge base's own threshold in its stored settings.
+ABSTAIN_THRESHOLD = "abstain_threshold"
 
 
 @cache
@@ -27,7 +29,11 @@ def threshold(language: Language) -> float:
     return float(_fitted().get(language, {}).get("threshold", _UNFITTED))
 
 
-def should_abstain(evidence: float, language: Language) -> bool:
+def should_abstain(evidence: float, language: Language, fitted: object = None) -> bool:
+    """`fitted`: a knowledge base's own threshold (`zhiku eval --calibrate` fits it on its
+    golden set), in place of the language's; anything but a number is none."""
+    if isinstance(fitted, int | float) and not isinstance(fitted, bool):
+        return evidence < fitted
     return evidence < threshold(language)
 
 

@@ -24,6 +24,7 @@ class Answering:
             ),
             open_reranker(settings),
             settings.rerank_candidates,
+            settings.retrieval_mode,
         )
         self._llm = LLMS.open(settings)
         self.service = AnswerService(

@@ -11,7 +11,7 @@ from functools import lru_cache, partial
 
 from prometheus_client import Histogram
 
-from core.answer.abstain import should_abstain, should_abstain_across
+from core.answer.abstain import ABSTAIN_THRESHOLD, should_abstain, should_abstain_across
 from core.answer.cite import Citation, verify_citations
 from core.answer.condense import Resolved, resolve
 from core.answer.expand import expand_query
@@ -52,6 +52,8 @@ class Answer:
     passages: list[Passage]
     backend: str
     timings: dict[str, float]
+    evidence: float
+    """The score the decision to abstain compared with the threshold (Prepared.evidence)."""
 
 
 def _observed(histogram: Histogram, since: float) -> float:
@@ -176,7 +178,9 @@ class AnswerService:
         )
         picks = best_sentences(prompt)
         evidence = picks[0].coverage if picks else 0.0
-        abstain = should_abstain(evidence, retrieval.language)
+        abstain = should_abstain(
+            evidence, retrieval.language, collection.settings.get(ABSTAIN_THRESHOLD)
+        )
         across = next(
             (f for f in retrieval.chunks if passage_language(f.chunk.text) != retrieval.language),
             None,
@@ -240,6 +244,7 @@ class AnswerService:
             prepared.passages,
             self.llm.backend,
             prepared.timings,
+            prepared.evidence,
         )
 
     async def answer(self, prepared: Prepared) -> Answer:

@@ -8,9 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from core.catalog.records import Collection, ScoredChunk
-from core.retrieval.fuse import FusedChunk, FusionWeights, fuse, fuse_rankings, weights_for
+from core.retrieval.fuse import (
+    FusedChunk,
+    FusionWeights,
+    Votes,
+    fuse,
+    fuse_rankings,
+    weights_for,
+)
 from core.retrieval.language import Language, detect_language
 from core.retrieval.rerank import Reranker
 from core.retrieval.search import Searcher
@@ -19,6 +27,13 @@ from core.retrieval.search import Searcher
 # with the top 10 (bench.retrieval, 1,000 questions): 2 and 4 rank alike (SQuAD hit@5 0.933 vs
 # 0.928, mrr@10 0.857 vs 0.859; CMRC 0.987 vs 0.988, 0.932 both), and 2 reads half the rows.
 _CANDIDATES = 2
+
+RetrievalMode = Literal["hybrid", "dense", "lexical"]
+# One retriever alone: its vote is the ranking, in either language.
+_ALONE: dict[str, FusionWeights] = {
+    "dense": FusionWeights(dense=1.0, lexical=0.0, across=Votes(1.0, 0.0)),
+    "lexical": FusionWeights(dense=0.0, lexical=1.0, across=Votes(0.0, 1.0)),
+}
 
 
 @dataclass(frozen=True)
@@ -30,9 +45,14 @@ class Retrieval:
 
 class HybridRetriever:
     def __init__(
-        self, searcher: Searcher, reranker: Reranker | None = None, rerank_candidates: int = 20
+        self,
+        searcher: Searcher,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 20,
+        mode: RetrievalMode = "hybrid",
     ) -> None:
         self._searcher = searcher
+        self._mode = mode
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zhiku-retrieve")
@@ -49,7 +69,9 @@ class HybridRetriever:
         """`expansions`: other phrasings of the query (or a hypothetical answer), retrieved
         with the query's weights and fused with it."""
         language = detect_language(query)
-        weights = weights or weights_for(collection.embedding_model, language)
+        weights = (
+            weights or _ALONE.get(self._mode) or weights_for(collection.embedding_model, language)
+        )
         keep = max(top_k, self._rerank_candidates) if self._reranker else top_k
         # Fused rankings are cut only after fusion: a passage that each phrasing ranks second
         # beats one that a single phrasing ranks first.
