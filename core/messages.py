@@ -112,7 +112,7 @@ TEMPLATES: dict[str, str] = {
     "calibration_needs_both": "fitting the abstention threshold needs questions with an answer"
     " and questions without one (null), each with the evidence score its answer was decided on",
     "golden_file_missing": "send the golden set as the multipart field 'file' (JSON lines,"
-    " SQuAD JSON or CSV), or as JSON {{\"items\": [...]}}",
+    ' SQuAD JSON or CSV), or as JSON {{"items": [...]}}',
     "golden_too_many_questions": "the golden set has {count} questions; the limit is {limit}:"
     " split it into several runs",
     # The refusal names no term: a list is policy, not something to probe term by term.

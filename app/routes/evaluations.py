@@ -23,7 +23,7 @@ from app.evaluation_schemas import (
 from app.openapi_errors import BODY, IN_COLLECTION, errors
 from app.questions import top_k_for
 from core.errors import Conflict, InvalidInput, TooLarge
-from core.evaluation.golden import GoldenItem, parse_golden
+from core.evaluation.golden import parse_golden
 from core.evaluation.html import render_html
 from core.evaluation.report import EvaluationReport
 from core.settings import Settings
@@ -127,12 +127,9 @@ def get_evaluation(
     return EvaluationPublic.of(runs.get(collection, evaluation_id))
 
 
-# The report page is the service's own markup around the set's text, which it escapes; its
-# styles and chart scripts are inline, and it runs sandboxed, away from the page's key.
-REPORT_POLICY = (
-    "sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline';"
-    " script-src 'unsafe-inline'; img-src data:"
-)
+# The report is the service's own markup around the set's text, which it escapes; its styles
+# are inline and its charts inline SVG. No script runs, and it is sandboxed from the page's key.
+REPORT_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 @router.get(

@@ -9,7 +9,6 @@ process stopped) and is failed by the next reader, at most one per collection ru
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
