@@ -134,8 +134,11 @@ REPORT_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src
 
 @router.get(
     "/{evaluation_id}/report.html",
-    response_class=HTMLResponse,
-    responses={**errors(409), 200: {"content": {"text/html": {}}}},
+    response_class=Response,
+    responses={
+        **errors(409),
+        200: {"description": "The report page", "content": {"text/html": {}}},
+    },
 )
 def evaluation_report_page(
     collection: CollectionDep, evaluation_id: str, runs: EvaluationRunsDep
