@@ -12,7 +12,7 @@ from core.evaluation.labels import LABELS, RATIOS
 from core.evaluation.report import Difference, EvaluationReport, Latency
 
 _COLOURS = ("#2b6cb0", "#dd6b20")
-_WIDTH = 320
+_WIDTH = 360
 _BAR = 22
 _STYLE = """
 body { font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;
@@ -31,8 +31,13 @@ def _label(report: EvaluationReport, fallback: str) -> str:
     return str(report.config.get("label") or fallback)
 
 
-def _bars(values: list[tuple[str, float | None]], scale: float, unit: str = "") -> str:
-    """One horizontal bar per configuration; `scale`: the value a full bar stands for."""
+def _bars(
+    values: list[tuple[str, float | None]], scale: float, unit: str = "", per_colour: int = 1
+) -> str:
+    """One horizontal bar per value, `per_colour` values to each configuration's colour;
+    `scale`: the value a full bar stands for."""
+    label = max((len(name) for name, _ in values), default=0) * 7 + 8
+    room = _WIDTH - label - 70
     height = _BAR * len(values) + 8
     parts = [
         f'<svg class="chart" width="{_WIDTH}" height="{height}" role="img"'
@@ -41,12 +46,12 @@ def _bars(values: list[tuple[str, float | None]], scale: float, unit: str = "") 
     for i, (name, value) in enumerate(values):
         y = 4 + i * _BAR
         shown = "-" if value is None else f"{value:{'.1f' if unit else '.3f'}}{unit}"
-        width = 0.0 if value is None or scale <= 0 else max(value / scale, 0) * (_WIDTH - 170)
+        width = 0.0 if value is None or scale <= 0 else max(value / scale, 0) * room
         parts.append(
             f'<text x="0" y="{y + 15}" font-size="12">{escape(name)}</text>'
-            f'<rect class="bar" x="90" y="{y + 2}" width="{width:.1f}" height="{_BAR - 6}"'
-            f' fill="{_COLOURS[i % 2]}"><title>{escape(name)}: {shown}</title></rect>'
-            f'<text x="{90 + width + 4:.1f}" y="{y + 15}" font-size="12">{shown}</text>'
+            f'<rect class="bar" x="{label}" y="{y + 2}" width="{width:.1f}" height="{_BAR - 6}"'
+            f' fill="{_COLOURS[i // per_colour % 2]}"><title>{escape(name)}: {shown}</title>'
+            f'</rect><text x="{label + width + 4:.1f}" y="{y + 15}" font-size="12">{shown}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -76,7 +81,7 @@ def _latency_charts(reports: list[EvaluationReport], names: list[str]) -> str:
         scale = max((v for _, v in values if v is not None), default=0.0)
         figures.append(
             f'<figure data-metric="latency-{escape(stage)}"><figcaption>latency:'
-            f" {escape(stage.removesuffix('_ms'))}</figcaption>{_bars(values, scale, ' ms')}"
+            f" {escape(stage.removesuffix('_ms'))}</figcaption>{_bars(values, scale, ' ms', per_colour=2)}"
             "</figure>"
         )
     return f'<div class="charts">{"".join(figures)}</div>'
