@@ -121,11 +121,11 @@ def test_an_uploaded_golden_set_runs_in_the_background_to_a_report_with_sane_met
 
 @pytest.mark.slow
 def test_one_run_per_collection_at_a_time_and_a_deleted_run_stops(guides: TestClient) -> None:
-    many = {"items": [{"question": f"What is ElegantPaper, part {n}?"} for n in range(300)]}
+    many = {"items": [{"question": f"What is ElegantPaper, part {n}?"} for n in range(1000)]}
     first = guides.post(f"/api/collections/{KB}/evaluations", json=many)
     assert first.status_code == 202, first.text
     run = first.json()
-    assert run["golden_file"] == "golden.json" and run["progress"]["questions_total"] == 300
+    assert run["golden_file"] == "golden.json" and run["progress"]["questions_total"] == 1000
     path = f"/api/collections/{KB}/evaluations/{run['id']}"
 
     second = guides.post(f"/api/collections/{KB}/evaluations", json=many)
@@ -137,6 +137,12 @@ def test_one_run_per_collection_at_a_time_and_a_deleted_run_stops(guides: TestCl
     }
     early = guides.get(f"{path}/report.html")
     assert early.status_code == 409 and early.json()["error"]["code"] == "evaluation_not_done"
+    # Its progress shows while it runs, written every few seconds.
+    deadline = time.monotonic() + 60
+    while (shown := guides.get(path).json())["progress"]["questions_done"] == 0:
+        assert time.monotonic() < deadline, "no progress was shown"
+        time.sleep(0.2)
+    assert shown["state"] == "running" and 0 < shown["progress"]["questions_done"] < 1000
 
     assert guides.delete(path).status_code == 204
     assert guides.get(path).status_code == 404
