@@ -234,6 +234,27 @@ def test_a_request_without_a_golden_set_or_with_bad_options_is_a_json_error(
     assert empty.get(path).json() == []
 
 
+def test_a_golden_file_is_stored_under_its_own_name_without_folders_or_control_characters(
+    empty: TestClient,
+) -> None:
+    # Written by hand: a client library would escape the NUL.
+    body = (
+        b"--b\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="C:\\sets\\qa\x00\x1b.jsonl"\r\n'
+        b"\r\n"
+        b'{"question": "q?"}\r\n'
+        b"--b--\r\n"
+    )
+    started = empty.post(
+        "/api/collections/kb/evaluations",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["golden_file"] == "qa.jsonl"
+    empty.delete(f"/api/collections/kb/evaluations/{started.json()['id']}")
+
+
 def test_an_unknown_evaluation_is_404(empty: TestClient) -> None:
     for method, suffix in (("GET", ""), ("GET", "/report.html"), ("DELETE", "")):
         missing = empty.request(method, f"/api/collections/kb/evaluations/nope{suffix}")

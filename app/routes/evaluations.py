@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -87,7 +89,7 @@ async def _golden(request: Request, settings: Settings) -> tuple[bytes, str, int
             if not isinstance(upload, UploadFile):
                 raise InvalidInput("golden_file_missing")
             data = await upload.read(settings.max_upload_bytes + 1)
-            name = upload.filename or "golden.jsonl"
+            name = _file_name(upload.filename)
             if len(data) > settings.max_upload_bytes:
                 raise TooLarge("file_over_limit", file=name, limit_mb=settings.max_upload_mb)
             options = _validated(EvaluationOptions, {"top_k": form.get("top_k") or None})
@@ -99,6 +101,13 @@ async def _golden(request: Request, settings: Settings) -> tuple[bytes, str, int
         name = body.name if body.name.lower().endswith(".json") else f"{body.name}.json"
         return data, name, body.top_k
     raise InvalidInput("golden_file_missing")
+
+
+def _file_name(given: str | None) -> str:
+    """The name a run is shown and stored under: the file's own, without folders or control
+    characters (a PostgreSQL text column refuses NUL); its extension says the set's format."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", PurePosixPath((given or "").replace("\\", "/")).name)
+    return name[-200:] or "golden.jsonl"
 
 
 M = TypeVar("M", bound=BaseModel)
