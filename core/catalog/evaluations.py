@@ -181,13 +181,23 @@ class SqlEvaluations:
 
     def fail_stale(self, reason: Reason, stale: float, collection_id: str | None = None) -> int:
         catalog = self._catalog
+        scope = "" if collection_id is None else " AND collection_id=?"
+        args = () if collection_id is None else (collection_id,)
+        stalled = "state=? AND updated_at<=?" + scope
+        # Looked for outside a write transaction first: every read of a run asks, and on
+        # SQLite a write transaction would wait behind the ingestion worker's.
+        with catalog.reading() as db:
+            found = db.execute(
+                f"SELECT 1 FROM evaluations WHERE {stalled} LIMIT 1",
+                (EvaluationState.RUNNING, catalog.now(db) - stale, *args),
+            ).fetchone()
+        if found is None:
+            return 0
         with catalog.transaction() as db:
             now = catalog.now(db)
-            scope = "" if collection_id is None else " AND collection_id=?"
-            args = () if collection_id is None else (collection_id,)
             return db.execute(
                 "UPDATE evaluations SET state=?, error=?, error_code=?, error_params=?,"
-                " updated_at=?, finished_at=? WHERE state=? AND updated_at<=?" + scope,
+                f" updated_at=?, finished_at=? WHERE {stalled}",
                 (
                     EvaluationState.FAILED,
                     *reason_columns(reason),
