@@ -39,14 +39,9 @@ class CollectionSettings(BaseModel):
     top_k: TopK | None = Field(
         default=None, description=f"passages an answer reads; null: {DEFAULT_TOP_K}"
     )
-    abstain_threshold: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description="the least evidence (the best sentence's share of the question's words) an"
-        ' answer needs, below which it is "not in the documents"; fitted on a golden set by'
-        " `zhiku eval --calibrate`. null: the service's threshold for the question's language",
-    )
+    # The least evidence (QueryResponse.evidence) its answers need, fitted by `zhiku eval
+    # --calibrate`; null: the service's threshold for the question's language.
+    abstain_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class CollectionUpdate(BaseModel):
@@ -260,11 +255,9 @@ class QueryResponse(BaseModel):
     chunks: list[ChunkPublic]
     backend: str
     timings: dict[str, float]
-    evidence: float = Field(
-        description="The best sentence's share of the question's words: below the abstention"
-        " threshold (the knowledge base's, else the service's for the question's language), the"
-        ' answer is "not in the documents". `zhiku eval --calibrate` fits the threshold on it.'
-    )
+    # The best sentence's share of the question's words: below the abstention threshold, the
+    # answer is "not in the documents".
+    evidence: float
 
     @classmethod
     def of(cls, a: Answer) -> QueryResponse:

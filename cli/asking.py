@@ -5,7 +5,7 @@ in this process. Either way the answer has the shape of the API's QueryResponse.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -39,7 +39,7 @@ class Asker(Protocol):
         """Asks golden-set questions; `settings`: answer under these instead."""
         ...
 
-    def run(self, work: Coroutine[Any, Any, T]) -> T: ...
+    def run(self, work: Awaitable[T]) -> T: ...
 
     def describe(self, settings: Settings | None = None) -> dict[str, ConfigValue]:
         """The configuration answers come from, for an evaluation report."""
@@ -92,8 +92,11 @@ class HttpAsker:
 
         return ask
 
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run(work)
+    def run(self, work: Awaitable[T]) -> T:
+        async def awaited() -> T:
+            return await work
+
+        return asyncio.run(awaited())
 
     def describe(self, settings: Settings | None = None) -> dict[str, ConfigValue]:
         stored = self._get("")["settings"]
@@ -141,7 +144,7 @@ class LocalAsker:
             self._answering.append(answering)
         return service_ask_turn(answering.service, self._collection, top_k)
 
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
+    def run(self, work: Awaitable[T]) -> T:
         return self._loop.run_until_complete(work)
 
     def describe(self, settings: Settings | None = None) -> dict[str, ConfigValue]:

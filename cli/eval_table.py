@@ -57,12 +57,17 @@ def _latency_table(report: EvaluationReport) -> Table:
     return table
 
 
+def _cut(text: str, length: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
 def _worst_table(report: EvaluationReport) -> Table:
-    table = Table(title="worst questions", show_lines=True)
-    table.add_column("question")
-    table.add_column("expected")
-    table.add_column("answer")
-    table.add_column("retrieved (file, page)")
+    table = Table(title="worst questions (* a hit)", show_lines=True)
+    table.add_column("question", ratio=3)
+    table.add_column("expected", ratio=2)
+    table.add_column("answer", ratio=3)
+    table.add_column("retrieved: file, page", ratio=3, overflow="ellipsis", no_wrap=True)
     for index in report.worst:
         row = report.rows[index]
         retrieved = "\n".join(
@@ -70,9 +75,9 @@ def _worst_table(report: EvaluationReport) -> Table:
             for r in row.retrieved
         )
         table.add_row(
-            row.question,
-            row.expected if row.expected is not None else "(not in the documents)",
-            "(abstained)" if row.abstained else row.answer[:200],
+            _cut(row.question, 120),
+            _cut(row.expected, 60) if row.expected is not None else "(not in the documents)",
+            "(abstained)" if row.abstained else _cut(row.answer, 120),
             retrieved,
         )
     return table

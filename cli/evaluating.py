@@ -65,6 +65,8 @@ def _run(
     quiet: bool,
 ) -> EvaluationReport:
     ask = asker.ask_turn(top_k, settings)
+    # Untimed: the first question in this process loads the query encoder.
+    asker.run(ask(items[0].asked[0].question or "", ()))
     config = {"label": label, **asker.describe(settings)}
     with Progress(console=Console(stderr=True), transient=True, disable=quiet) as bar:
         task = bar.add_task(label, total=None)

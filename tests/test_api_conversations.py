@@ -131,13 +131,14 @@ def test_regenerate_replaces_the_last_answer_in_place(client: TestClient) -> Non
 
 def test_top_k_of_the_knowledge_base_is_used_when_a_request_names_none(client: TestClient) -> None:
     shown = client.get("/api/collections/projects/settings").json()
-    assert shown["top_k"] == 5 and shown["stored"] == {"top_k": None}
+    assert shown["top_k"] == 5 and shown["stored"] == {"top_k": None, "abstain_threshold": None}
+    assert shown["abstain_threshold"] is None
     assert shown["service"]["backend"] == "extractive"
     assert set(shown["service"]["abstention_thresholds"]) == {"en", "zh"}
 
     changed = client.patch("/api/collections/projects", json={"settings": {"top_k": 1}})
     assert changed.status_code == 200, changed.text
-    assert changed.json()["settings"] == {"top_k": 1}
+    assert changed.json()["settings"] == {"top_k": 1, "abstain_threshold": None}
     answer = client.post("/api/collections/projects/query", json={"question": "launch code"})
     assert len(answer.json()["chunks"]) == 1
     asked_for = client.post(
@@ -152,7 +153,12 @@ def test_top_k_of_the_knowledge_base_is_used_when_a_request_names_none(client: T
     assert completion.status_code == 200, completion.text
     assert len(completion.json()["citations"]) <= 1
 
-    for bad in ({"settings": {"top_k": 0}}, {"settings": {"top_k": 51}}, {"settings": {"x": 1}}):
+    for bad in (
+        {"settings": {"top_k": 0}},
+        {"settings": {"top_k": 51}},
+        {"settings": {"x": 1}},
+        {"settings": {"abstain_threshold": 1.5}},
+    ):
         assert client.patch("/api/collections/projects", json=bad).status_code == 422, bad
     client.patch("/api/collections/projects", json={"settings": {"top_k": None}})
     assert client.get("/api/collections/projects/settings").json()["top_k"] == 5
@@ -169,7 +175,10 @@ def test_rename_a_knowledge_base_keeps_its_documents_and_conversations(client: T
     taken = client.patch("/api/collections/draft", json={"name": "taken", "settings": {"top_k": 9}})
     assert taken.status_code == 409
     assert taken.json()["error"]["code"] == "collection_exists"
-    assert client.get("/api/collections/draft").json()["settings"] == {"top_k": None}
+    assert client.get("/api/collections/draft").json()["settings"] == {
+        "top_k": None,
+        "abstain_threshold": None,
+    }
     for bad in ({"name": ""}, {"name": "a/b"}, {"name": "x" * 101}):
         assert client.patch("/api/collections/draft", json=bad).status_code == 422, bad
     assert client.patch("/api/collections/nope", json={"name": "x"}).status_code == 404

@@ -32,15 +32,29 @@ DOCUMENTS = {
     "# 病假\n\n病假需要提供医院开具的证明。\n",
 }
 
-GOLDEN = """\
-{"question": "Where are the backups copied every night?", "answer": "Hangzhou", "file": "docs/backups.md"}
-{"question": "员工每年享有多少天带薪年假？", "answer": "15天", "file": "假期.md"}
-{"question": "Which satellite does the observatory track on Tuesdays?", "answer": null}
-{"question": "Which city holds the archive?", "answer": "Hangzhou", "file": "假期.md"}
-{"question": "How much does each nightly backup copy cost?", "answer": null}
-{"turns": [{"question": "How long are backups kept?", "answer": "90 days", "file": "backups.md"}, {"question": "What happens to a backup after that?", "answer": "deleted", "file": "backups.md"}]}
-"""
-GOLDEN_QUESTIONS = [json.loads(line).get("question") for line in GOLDEN.splitlines()]
+ENTRIES: list[dict[str, object]] = [
+    {
+        "question": "Where are the backups copied every night?",
+        "answer": "Hangzhou",
+        "file": "docs/backups.md",
+    },
+    {"question": "员工每年享有多少天带薪年假？", "answer": "15天", "file": "假期.md"},
+    {"question": "Which satellite does the observatory track on Tuesdays?", "answer": None},
+    {"question": "Which city holds the archive?", "answer": "Hangzhou", "file": "假期.md"},
+    {"question": "How much does each nightly backup copy cost?", "answer": None},
+    {
+        "turns": [
+            {"question": "How long are backups kept?", "answer": "90 days", "file": "backups.md"},
+            {
+                "question": "What happens to a backup after that?",
+                "answer": "deleted",
+                "file": "backups.md",
+            },
+        ]
+    },
+]
+GOLDEN = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ENTRIES)
+GOLDEN_QUESTIONS = [e.get("question") for e in ENTRIES]
 
 
 @pytest.fixture

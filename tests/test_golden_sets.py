@@ -10,12 +10,16 @@ import pytest
 from core.errors import InvalidInput
 from core.evaluation.golden import GoldenItem, parse_golden
 
-JSON_LINES = """\
-{"question": "What is better than ugly?", "answer": "Beautiful", "file": "pdfs/a.pdf", "page": 1}
-
-{"question": "谁发明了纸？", "answer": null}
-{"turns": [{"question": "How long are backups kept?", "answer": "90 days"}, {"question": "And then?", "answer": "deleted"}]}
-"""
+JSON_LINES = "\n".join(
+    [
+        '{"question": "What is better than ugly?", "answer": "Beautiful", "file": "pdfs/a.pdf",'
+        ' "page": 1}',
+        "",
+        '{"question": "谁发明了纸？", "answer": null}',
+        '{"turns": [{"question": "How long are backups kept?", "answer": "90 days"},'
+        ' {"question": "And then?", "answer": "deleted"}]}',
+    ]
+)
 
 
 def test_json_lines_with_an_unanswerable_question_and_a_conversation() -> None:

@@ -79,10 +79,10 @@ def _latency_charts(reports: list[EvaluationReport], names: list[str]) -> str:
             for q in ("p50", "p95")
         ]
         scale = max((v for _, v in values if v is not None), default=0.0)
+        chart = _bars(values, scale, " ms", per_colour=2)
         figures.append(
             f'<figure data-metric="latency-{escape(stage)}"><figcaption>latency:'
-            f" {escape(stage.removesuffix('_ms'))}</figcaption>{_bars(values, scale, ' ms', per_colour=2)}"
-            "</figure>"
+            f" {escape(stage.removesuffix('_ms'))}</figcaption>{chart}</figure>"
         )
     return f'<div class="charts">{"".join(figures)}</div>'
 

@@ -204,7 +204,10 @@ export class Library {
     const name = this.current;
     const wanted = document.getElementById("kb-name").value.trim();
     const topK = document.getElementById("kb-top-k").value.trim();
-    const body = { settings: { top_k: topK ? Number(topK) : null } };
+    // The stored settings are replaced whole: keep those this form does not show (a
+    // threshold fitted by `zhiku eval --calibrate`).
+    const stored = this.collections.find((c) => c.name === name)?.settings ?? {};
+    const body = { settings: { ...stored, top_k: topK ? Number(topK) : null } };
     if (wanted && wanted !== name) body.name = wanted;
     let updated;
     try {
@@ -215,6 +218,7 @@ export class Library {
       return;
     }
     this.closeSettings();
+    this.collections = this.collections.map((c) => (c.name === name ? updated : c));
     if (updated.name === name) return;
     this.current = updated.name;
     localStorage.setItem(COLLECTION_STORAGE, updated.name);
