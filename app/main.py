@@ -36,6 +36,7 @@ from app.routes.page import install_web_page
 from core.answer.assembly import Answering
 from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
+from core.registry import url_scheme
 from core.resources import Resources
 from core.settings import Settings, get_settings
 from ingest.lifecycle import WorkerThread
@@ -77,7 +78,10 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.keys = KeyRing(settings, resources.catalog)
             app.state.rate_counters = Counters.of(settings)
             runs = EvaluationRuns(resources.catalog.evaluations(), answering.service)
-            runs.recover(sole_owner=owner)
+            # A PostgreSQL catalog may be shared with other services: their runs end once stale.
+            runs.recover(
+                sole_owner=owner and url_scheme(settings.database_url, "sqlite") == "sqlite"
+            )
             app.state.evaluations = runs
             try:
                 yield

@@ -1,7 +1,8 @@
 """Evaluations over HTTP: a golden set uploaded to a collection of shared PDFs runs in the
 background to a report with sane metrics, its progress counted in questions; a malformed set is
 refused before anything runs; one run per collection at a time; a deleted run stops; a run
-left running by a stopped service ends as interrupted, never running forever."""
+left running by a stopped service ends as interrupted, never running forever (at once on the
+data directory's own SQLite catalog, once its progress is stale on a shared PostgreSQL one)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -299,3 +301,34 @@ def test_a_run_left_running_by_a_stopped_service_ends_as_interrupted(tmp_path: P
         found = client.get(f"/api/collections/kb/evaluations/{stopped.json()['id']}").json()
         assert (found["state"], found["error_code"]) == ("failed", "evaluation_interrupted")
         assert found["progress"]["questions_done"] < 500
+
+
+def test_on_a_shared_catalog_only_a_run_whose_progress_stopped_ends_as_interrupted(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url=postgres_url)
+    catalog = open_catalog(settings)
+    try:
+        runs = catalog.evaluations()
+        stalled, alive = (
+            runs.start(
+                catalog.create_collection(name, settings.embedding_model, 200, 20).id,
+                "set.jsonl",
+                5,
+                3,
+                stale=60,
+            )
+            for name in ("kb", "other")
+        )
+    finally:
+        catalog.close()
+    with psycopg.connect(postgres_url) as db:
+        db.execute(
+            "UPDATE evaluations SET updated_at = updated_at - 1000 WHERE id = %s", (stalled.id,)
+        )
+    with TestClient(create_app(settings)) as client:
+        # Another service sharing the catalog may be running the one whose progress moves.
+        found = client.get(f"/api/collections/other/evaluations/{alive.id}").json()
+        assert found["state"] == "running"
+        found = client.get(f"/api/collections/kb/evaluations/{stalled.id}").json()
+        assert (found["state"], found["error_code"]) == ("failed", "evaluation_interrupted")
