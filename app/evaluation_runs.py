@@ -16,8 +16,10 @@ from core.catalog.evaluations import Evaluation, Evaluations
 from core.catalog.records import Collection
 from core.errors import ZhikuError
 from core.evaluation.golden import GoldenItem
+from core.evaluation.report import ConfigValue
 from core.evaluation.runner import evaluate
 from core.messages import Reason
+from core.settings import Settings
 
 log = logging.getLogger("zhiku.evaluations")
 
@@ -32,7 +34,8 @@ INTERRUPTED = Reason("evaluation_interrupted")
 
 
 class EvaluationRuns:
-    def __init__(self, store: Evaluations, answers: AnswerService) -> None:
+    def __init__(self, settings: Settings, store: Evaluations, answers: AnswerService) -> None:
+        self.settings = settings
         self.store = store
         self.answers = answers
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -59,7 +62,7 @@ class EvaluationRuns:
         task.add_done_callback(lambda _: self._tasks.pop(evaluation.id, None))
         return evaluation
 
-    def list(self, collection: Collection) -> list[Evaluation]:
+    def in_collection(self, collection: Collection) -> list[Evaluation]:
         self.store.fail_stale(INTERRUPTED, STALE_SECONDS, collection.id)
         return self.store.in_collection(collection.id, LISTED)
 
@@ -102,7 +105,7 @@ class EvaluationRuns:
                 items,
                 top_k=evaluation.top_k,
                 progress=progress,
-                config={"backend": self.answers.llm.backend, "collection": collection.name},
+                config=configuration(self.settings, collection),
                 golden=evaluation.golden_file,
             )
         )
@@ -131,3 +134,19 @@ class EvaluationRuns:
             await asyncio.to_thread(self.store.fail, evaluation.id, reason)
             return
         await asyncio.to_thread(self.store.finish, evaluation.id, report.model_dump(mode="json"))
+
+
+def configuration(settings: Settings, collection: Collection) -> dict[str, ConfigValue]:
+    """What the answers of a run came from, for its report: the keys `zhiku eval` records for
+    answers in its own process (cli/asking.py LocalAsker.describe)."""
+    stored = collection.settings.get("abstain_threshold")
+    return {
+        "collection": collection.name,
+        "embedding_model": collection.embedding_model,
+        "backend": settings.llm_backend,
+        "llm_model": settings.llm_model or None,
+        "retrieval_mode": settings.retrieval_mode,
+        "rerank_model": settings.rerank_model or None,
+        "query_expansion": settings.query_expansion,
+        "abstain_threshold": stored if isinstance(stored, int | float) else None,
+    }

@@ -77,7 +77,7 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.conversations = resources.catalog.conversations()
             app.state.keys = KeyRing(settings, resources.catalog)
             app.state.rate_counters = Counters.of(settings)
-            runs = EvaluationRuns(resources.catalog.evaluations(), answering.service)
+            runs = EvaluationRuns(settings, resources.catalog.evaluations(), answering.service)
             # A PostgreSQL catalog may be shared with other services: their runs end once stale.
             runs.recover(
                 sole_owner=owner and url_scheme(settings.database_url, "sqlite") == "sqlite"

@@ -90,7 +90,9 @@ def test_an_uploaded_golden_set_runs_in_the_background_to_a_report_with_sane_met
     report = done["report"]
     metrics = report["metrics"]
     assert (metrics["questions"], metrics["answerable"], metrics["unanswerable"]) == (6, 5, 1)
-    assert len(report["rows"]) == 6 and report["config"]["top_k"] == 5
+    assert len(report["rows"]) == 6
+    assert report["config"]["top_k"] == 5 and report["config"]["collection"] == KB
+    assert report["config"]["backend"] == "extractive" and report["golden"] == "guides.jsonl"
     assert [r["turn"] for r in report["rows"]] == [None, None, None, None, 1, 2]
     ratios = [
         v

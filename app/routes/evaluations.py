@@ -126,7 +126,7 @@ def _validated(model: type[M], value: Any) -> M:
 @router.get("")
 def list_evaluations(collection: CollectionDep, runs: EvaluationRunsDep) -> list[EvaluationPublic]:
     """The collection's runs, newest first (the latest 50), without their reports."""
-    return [EvaluationPublic.of(e, with_report=False) for e in runs.list(collection)]
+    return [EvaluationPublic.of(e, with_report=False) for e in runs.in_collection(collection)]
 
 
 @router.get("/{evaluation_id}")
