@@ -106,7 +106,7 @@ TEMPLATES: dict[str, str] = {
     "evaluation_compare_needs_local": "--compare answers under other settings in this process,"
     " and the service at {url} owns the data directory: stop it first",
     "evaluation_setting_unknown": "{source}: {name} is not a Zhiku setting (see .env.example)",
-    "evaluation_setting_invalid": "{source}: {problem}",
+    "evaluation_setting_invalid": "{source}: a setting is not valid: {problem}",
     "evaluation_sets_differ": "the two reports are of different question sets; only reports of"
     " the same set compare",
     "calibration_needs_both": "fitting the abstention threshold needs questions with an answer"

@@ -101,6 +101,27 @@ def test_eval_writes_the_report_as_json_and_html_and_prints_a_table(
     assert '<meta charset="utf-8">' in page and page.count("<figure") > len(RATIOS)
     table = zhiku(ingested.settings, monkeypatch, capsys, "eval", str(qa), "-c", "kb")
     assert "retrieval hit@5" in table and "abstention F1" in table
+    calibrated = EvaluationReport.model_validate_json(
+        zhiku(
+            ingested.settings,
+            monkeypatch,
+            capsys,
+            "eval",
+            str(qa),
+            "-c",
+            "kb",
+            "--calibrate",
+            "--json",
+        )
+    )
+    fitted = calibrated.calibration
+    # The unanswerable question's evidence is below both answerable ones': a cut between
+    # them refuses it alone.
+    assert fitted is not None and (fitted.precision, fitted.recall, fitted.f1) == (1, 1, 1)
+    evidence = sorted(r.evidence or 0 for r in calibrated.rows)
+    assert evidence[0] < fitted.threshold < evidence[1]
+    stored = ingested.resources.catalog.get_collection("kb").settings
+    assert stored["abstain_threshold"] == fitted.threshold
 
 
 def test_ask_prints_the_answer_with_where_each_citation_points(ingested: Node) -> None:

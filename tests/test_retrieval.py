@@ -100,6 +100,26 @@ def test_questions_find_their_passage_in_the_other_language(node: Node) -> None:
     retriever.close()
 
 
+def test_a_retrieval_mode_runs_one_retriever_alone(node: Node) -> None:
+    """ZHIKU_RETRIEVAL_MODE, for comparing configurations: the other retriever finds nothing."""
+    collection = node.operations.open_collection("kb")
+    for name, text in (
+        ("leave.txt", "员工每年有十五天带薪年假，需要提前两周向主管申请。"),
+        ("backup.txt", "Backups are copied to the second data centre every night at two."),
+    ):
+        node.add_bytes(collection, name, text.encode())
+    drain(node)
+    searcher = Searcher(node.catalog, node.store, node.embedder)
+    for mode, found_by in (("dense", "dense_rank"), ("lexical", "lexical_rank")):
+        retriever = HybridRetriever(searcher, mode=mode)
+        for question in ("年假要提前多久申请？", "When are backups copied?"):
+            chunks = retriever.retrieve(collection, question, 2).chunks
+            assert chunks and all(getattr(f, found_by) is not None for f in chunks), mode
+            other = "lexical_rank" if found_by == "dense_rank" else "dense_rank"
+            assert all(getattr(f, other) is None for f in chunks), mode
+        retriever.close()
+
+
 @pytest.mark.usefixtures("catalog_url")  # SQLite and PostgreSQL
 def test_a_chunk_is_ranked_with_its_passage(node: Node, shared_data: Path) -> None:
     """The first 30 paragraphs of CMRC 2018 dev and a real question about one of them, whose

@@ -225,6 +225,10 @@ def test_a_knowledge_base_is_set_renamed_and_deleted_from_the_page(
     from playwright.sync_api import expect
 
     assert add_document(service.url, "scratch", "falcon.md", FALCON.encode())["state"] == "done"
+    with api(service) as http:
+        # As `zhiku eval --calibrate` stores it: the page's form must keep it.
+        fitted = {"settings": {"abstain_threshold": 0.2}}
+        assert http.patch("/api/collections/scratch", json=fitted).status_code == 200
     page.reload()
     page.locator("#collection-select").select_option("scratch")
     page.locator("#collection-settings").click()
@@ -237,7 +241,7 @@ def test_a_knowledge_base_is_set_renamed_and_deleted_from_the_page(
     expect(page.locator("#topbar-title")).to_have_text("草稿")
     with api(service) as http:
         shown = http.get("/api/collections/草稿/settings").json()
-        assert shown["top_k"] == 3
+        assert shown["top_k"] == 3 and shown["abstain_threshold"] == 0.2
         assert http.get("/api/collections/scratch").status_code == 404
     reply = ask(page, "What is the launch code of project Falcon?")
     expect(reply).to_contain_text("7731-ALPHA")

@@ -78,7 +78,7 @@ const MESSAGES = {
     evaluation_compare_needs_local:
       "Comparing configurations answers in this process, and the service at {url} owns the data directory: stop it first.",
     evaluation_setting_unknown: "{source}: {name} is not a Zhiku setting (see .env.example).",
-    evaluation_setting_invalid: "{source}: {problem}",
+    evaluation_setting_invalid: "{source}: a setting is not valid: {problem}",
     evaluation_sets_differ: "The two reports are of different question sets; only reports of the same set compare.",
     calibration_needs_both:
       "Fitting the abstention threshold needs questions with an answer and questions without one, each with its evidence score.",
@@ -202,7 +202,7 @@ const MESSAGES = {
     evaluation_file_not_found: "{source} 不是文件。",
     evaluation_compare_needs_local: "比较配置需要在本进程中作答，而 {url} 上的服务占用着数据目录：请先停止它。",
     evaluation_setting_unknown: "{source}：{name} 不是知库的设置项（见 .env.example）。",
-    evaluation_setting_invalid: "{source}：设置无效（{problem}）。",
+    evaluation_setting_invalid: "{source} 中的设置无效：{problem}",
     evaluation_sets_differ: "两份报告的问题集不同，只有同一问题集的报告可以比较。",
     calibration_needs_both: "拟合拒答阈值需要既有有答案的问题，也有无答案（null）的问题，且每个都带有证据分数。",
     golden_file_missing: "请选择标准答案集文件（JSON Lines、SQuAD JSON 或 CSV）。",
