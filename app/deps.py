@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from app.auth import check_admin, check_write, principal
+from app.evaluation_runs import EvaluationRuns
 from app.keyring import KeyRing
 from app.schemas import CollectionCreate
 from core.answer.service import AnswerService
@@ -46,6 +47,7 @@ WorkerDep = Annotated[WorkerThread | None, Depends(_state("worker"))]
 AnswersDep = Annotated[AnswerService, Depends(_state("answers"))]
 ConversationsDep = Annotated[Conversations, Depends(_state("conversations"))]
 KeyRingDep = Annotated[KeyRing, Depends(_state("keys"))]
+EvaluationRunsDep = Annotated[EvaluationRuns, Depends(_state("evaluations"))]
 
 
 # The caller's scopes; every /api and /v1 route takes it, directly or through the aliases below.

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from app.auth import principal
 from app.body_limits import BodyLimits
 from app.errors import install_error_handlers
+from app.evaluation_runs import EvaluationRuns
 from app.keyring import KeyRing, refuse_open_service
 from app.metrics import install_metrics
 from app.openapi_errors import PROTECTED, document_refusals, errors
@@ -23,6 +24,7 @@ from app.routes import (
     chat,
     collections,
     documents,
+    evaluations,
     health,
     jobs,
     keys,
@@ -34,6 +36,7 @@ from app.routes.page import install_web_page
 from core.answer.assembly import Answering
 from core.logging_setup import configure_logging
 from core.ownership import own_data_dir
+from core.registry import url_scheme
 from core.resources import Resources
 from core.settings import Settings, get_settings
 from ingest.lifecycle import WorkerThread
@@ -74,9 +77,16 @@ def create_app(given: Settings | None = None) -> FastAPI:
             app.state.conversations = resources.catalog.conversations()
             app.state.keys = KeyRing(settings, resources.catalog)
             app.state.rate_counters = Counters.of(settings)
+            runs = EvaluationRuns(settings, resources.catalog.evaluations(), answering.service)
+            # A PostgreSQL catalog may be shared with other services: their runs end once stale.
+            runs.recover(
+                sole_owner=owner and url_scheme(settings.database_url, "sqlite") == "sqlite"
+            )
+            app.state.evaluations = runs
             try:
                 yield
             finally:
+                await runs.aclose()
                 await app.state.rate_counters.aclose()
                 await answering.aclose()
                 if worker is not None:
@@ -93,7 +103,17 @@ def create_app(given: Settings | None = None) -> FastAPI:
     install_request_ids(app)
     app.include_router(health.router)
     # Every /api and /v1 route resolves the caller, even one that reads no scope.
-    for module in (collections, reembed, documents, jobs, query, chat, openai_compat, keys):
+    for module in (
+        collections,
+        reembed,
+        documents,
+        evaluations,
+        jobs,
+        query,
+        chat,
+        openai_compat,
+        keys,
+    ):
         document_refusals(module.router)
         app.include_router(
             module.router, dependencies=[Depends(principal)], responses=errors(*PROTECTED)

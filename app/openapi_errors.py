@@ -34,9 +34,9 @@ MEANINGS = {
     " by the deployment's content-safety word lists (code content_refused).",
     401: "No API key, or not one the service accepts.",
     403: "The API key may read this collection but not change it, or is not admin.",
-    404: "The collection, document, conversation or job does not exist.",
+    404: "The collection, document, conversation, job or evaluation does not exist.",
     409: "The request clashes with what is stored (a name taken, a job in another state, a"
-    " collection made with another embedding model).",
+    " collection made with another embedding model, an evaluation under way).",
     413: "The body, an uploaded file, or the files of one request are over their limits.",
     415: "An uploaded file is of a type the service cannot read.",
     422: "A value is malformed or over its limit (question length, messages, top_k).",

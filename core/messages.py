@@ -34,6 +34,7 @@ TEMPLATES: dict[str, str] = {
     "stored_file_missing": "the stored file {digest} is missing",
     "reembed_not_running": "this collection is not being re-embedded",
     "reembed_no_longer_running": "this collection is no longer being re-embedded",
+    "evaluation_not_found": "evaluation {evaluation!r} does not exist in this collection",
     "route_not_found": "Not Found",
     "method_not_allowed": "Method Not Allowed",
     # Clashes with what is stored.
@@ -45,6 +46,10 @@ TEMPLATES: dict[str, str] = {
     "retry_of_refused_file": "the file was refused when it was added ({reason});"
     " add a fixed file instead",
     "reembed_running": "this collection is already being re-embedded",
+    "evaluation_not_done": "evaluation {evaluation} is {state}; its report is there once it is"
+    " done",
+    "evaluation_running": "evaluation {evaluation} of this collection is still running; wait"
+    " for it or delete it first",
     "collection_reembedding": "collection {name!r} is already being re-embedded",
     "reembed_taken_over": "another worker took this re-embedding over",
     "model_already_used": "collection {name!r} already uses {model!r}",
@@ -109,6 +114,10 @@ TEMPLATES: dict[str, str] = {
     " the same set compare",
     "calibration_needs_both": "fitting the abstention threshold needs questions with an answer"
     " and questions without one (null), each with the evidence score its answer was decided on",
+    "golden_file_missing": "send the golden set as the multipart field 'file' (JSON lines,"
+    ' SQuAD JSON or CSV), or as JSON {{"items": [...]}}',
+    "golden_too_many_questions": "the golden set has {count} questions; the limit is {limit}:"
+    " split it into several runs",
     # The refusal names no term: a list is policy, not something to probe term by term.
     "content_refused": "这个问题包含不允许的内容，无法回答。"
     "The question contains content that is not allowed.",
@@ -175,6 +184,9 @@ TEMPLATES: dict[str, str] = {
     " document (killed or out of memory); it was given up",
     "job_cancelled": "cancelled",
     "processing_failed": "internal error while processing ({kind}); the worker's log says more",
+    "evaluation_interrupted": "the evaluation stopped before it finished: the service running"
+    " it stopped or restarted; start it again",
+    "evaluation_failed": "internal error while evaluating ({kind}); the service log says more",
     # The service's own parts.
     "config_error": "the service is misconfigured; the service log says how",
     "backend_unavailable": "a storage backend of the service failed; the service log has the"

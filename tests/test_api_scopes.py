@@ -188,6 +188,46 @@ def test_changing_a_collection_needs_its_write_scope(deployment: Deployment) -> 
         assert a.post("/api/collections/alpha/documents", files=file).status_code == 202
 
 
+def test_evaluations_are_read_with_the_read_scope_and_started_with_the_write_scope(
+    deployment: Deployment,
+) -> None:
+    golden = {"items": [{"question": "What is the launch code of Falcon?", "answer": "7731-ALPHA"}]}
+    with (
+        deployment.as_("a") as a,
+        deployment.as_("b") as b,
+        deployment.as_("all") as every,
+        deployment.as_("root") as root,
+    ):
+        started = a.post("/api/collections/alpha/evaluations", json=golden)
+        assert started.status_code == 202, started.text
+        path = f"/api/collections/alpha/evaluations/{started.json()['id']}"
+        wait_until(lambda: a.get(path).json()["state"] != "running", 60, "the evaluation")
+        assert a.get(path).json()["state"] == "done"
+
+        # A key that may not read the collection finds neither it nor its runs.
+        for method, hidden in (
+            ("GET", "/api/collections/alpha/evaluations"),
+            ("GET", path),
+            ("GET", f"{path}/report.html"),
+            ("DELETE", path),
+        ):
+            assert b.request(method, hidden).status_code == 404, (method, hidden)
+        assert b.post("/api/collections/alpha/evaluations", json=golden).status_code == 404
+        # One that may read it but not change it reads runs, and may not start or delete one.
+        refused = b.post("/api/collections/beta/evaluations", json=golden)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "collection_read_only"
+        assert b.get("/api/collections/beta/evaluations").json() == []
+        assert every.get(path).json()["report"]["metrics"]["questions"] == 1
+        assert every.get(f"{path}/report.html").status_code == 200
+        assert every.delete(path).status_code == 403
+        # A run is found only through its own collection.
+        elsewhere = root.get(path.replace("/alpha/", "/beta/"))
+        assert elsewhere.status_code == 404
+        assert elsewhere.json()["error"]["code"] == "evaluation_not_found"
+        assert a.delete(path).status_code == 204
+
+
 def test_only_admin_keys_manage_keys_and_secrets_are_shown_once(deployment: Deployment) -> None:
     with deployment.as_("a") as a, deployment.as_("root") as root:
         assert a.get("/api/keys").status_code == 403

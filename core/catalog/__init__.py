@@ -4,6 +4,7 @@ or PostgreSQL (scale-out), picked by the scheme of ZHIKU_DATABASE_URL."""
 from __future__ import annotations
 
 from core.catalog.conversations import Conversations
+from core.catalog.evaluations import Evaluations
 from core.catalog.protocol import (
     Catalog,
     Chunks,
@@ -24,6 +25,7 @@ __all__ = [
     "Collections",
     "Conversations",
     "Documents",
+    "Evaluations",
     "Jobs",
     "Keys",
     "LeaseLost",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from core.catalog.conversations import Conversations
+from core.catalog.evaluations import Evaluations
 from core.catalog.records import (
     ApiKey,
     Collection,
@@ -64,8 +65,8 @@ class Collections(Protocol):
         ...
 
     def delete_collection(self, name: str) -> Collection:
-        """Removes its documents, chunks, jobs, lexical entries and conversations. Raises
-        NotFound."""
+        """Removes its documents, chunks, jobs, lexical entries, conversations and
+        evaluations. Raises NotFound."""
         ...
 
 
@@ -373,4 +374,8 @@ class Catalog(Collections, Documents, Jobs, Chunks, Keys, Reembeds, Protocol):
 
     def conversations(self) -> Conversations:
         """The conversation store in the same database. Raises nothing."""
+        ...
+
+    def evaluations(self) -> Evaluations:
+        """The evaluation runs in the same database. Raises nothing."""
         ...

@@ -223,6 +223,30 @@ reembeds = Table(
 )
 
 
+# A golden set run against a collection (core/catalog/evaluations.py): its progress, and its
+# report (JSON) once done. A running one whose `updated_at` stops moving was interrupted.
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("collection_id", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("golden_file", Text, nullable=False),
+    Column("top_k", Integer, nullable=False),
+    Column("questions_done", Integer, nullable=False, server_default=text("0")),
+    Column("questions_total", Integer, nullable=False, server_default=text("0")),
+    # The failure's English text, stable code and parameters (JSON), for the page to translate.
+    Column("error", Text),
+    Column("error_code", Text),
+    Column("error_params", Text),
+    Column("report", Text),
+    Column("created_at", SECONDS, nullable=False),
+    Column("updated_at", SECONDS, nullable=False),
+    Column("finished_at", SECONDS),
+    Index("evaluations_by_collection", "collection_id", "created_at"),
+)
+
+
 def tables_for(dialect: str) -> list[Table]:
     """The tables a database of this dialect holds, in the order they are created."""
     return [t for t in metadata.sorted_tables if dialect in t.info.get("dialects", {dialect})]

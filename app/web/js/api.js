@@ -60,10 +60,12 @@ async function send(method, path, body, signal) {
   for (let tries = 0; ; tries++) {
     let response;
     try {
+      // A form (a file upload) goes as multipart with the boundary fetch writes itself.
+      const form = body instanceof FormData;
       response = await fetch(path, {
         method,
-        headers: authHeaders(body === undefined ? {} : { "Content-Type": "application/json" }),
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: authHeaders(body === undefined || form ? {} : { "Content-Type": "application/json" }),
+        body: body === undefined || form ? body : JSON.stringify(body),
         signal,
       });
     } catch (error) {
@@ -190,4 +192,17 @@ export async function openWithKey(event, collection, documentId, href) {
   const fragment = href.includes("#") ? href.slice(href.indexOf("#")) : "";
   const url = await documentFileBlobUrl(collection, documentId);
   if (opened) opened.location.href = url + fragment;
+}
+
+/** A link's click to a page of the API (an evaluation report) when an API key is set: a plain
+ * link cannot authenticate, and a page opened from a blob would run under this page's rules,
+ * which refuse the report's inline styles; so it is fetched with the key and saved as a file. */
+export async function saveWithKey(event, path, filename) {
+  if (!storedKey()) return;
+  event.preventDefault();
+  const response = await send("GET", path);
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

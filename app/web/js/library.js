@@ -4,6 +4,7 @@
 
 import * as api from "./api.js";
 import { el, formatSize, icon } from "./dom.js";
+import { EvaluationPanel } from "./evaluations.js";
 import { bind, bindLabel, t } from "./i18n.js";
 import { describe, failureOf } from "./messages.js";
 
@@ -48,6 +49,7 @@ export class Library {
     this.settingsButton = document.getElementById("collection-settings");
     this.settingsForm = document.getElementById("collection-settings-form");
     this.settingsError = document.getElementById("kb-settings-error");
+    this.evaluations = new EvaluationPanel({ onError });
     this.wire();
   }
 
@@ -188,10 +190,12 @@ export class Library {
     this.settingsForm.hidden = false;
     this.settingsButton.setAttribute("aria-expanded", "true");
     nameInput.focus();
+    await this.evaluations.show(name);
   }
 
   closeSettings(restoreFocus = true) {
     if (this.settingsForm.hidden) return;
+    this.evaluations.hide();
     this.settingsForm.hidden = true;
     this.settingsButton.setAttribute("aria-expanded", "false");
     if (restoreFocus) this.settingsButton.focus();

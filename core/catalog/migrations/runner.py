@@ -39,10 +39,10 @@ def head() -> str:
     return revision
 
 
-def upgrade(url: URL, **connect_args: Any) -> None:
-    """Run the revisions the database lacks, one process at a time; a catalog made before
-    revisions were recorded holds no alembic_version and goes through them all, and the
-    baseline finds its tables already there."""
+def upgrade(url: URL, target: str = "head", **connect_args: Any) -> None:
+    """Run the revisions the database lacks up to `target`, one process at a time; a catalog
+    made before revisions were recorded holds no alembic_version and goes through them all,
+    and the baseline finds its tables already there."""
     engine = _engine(url, connect_args)
     try:
         with engine.begin() as conn:
@@ -52,7 +52,7 @@ def upgrade(url: URL, **connect_args: Any) -> None:
             # The steps from the database's revision to head, as Alembic's own upgrade
             # command computes them; no env.py, since the connection is already made.
             context = MigrationContext.configure(
-                conn, opts={"fn": lambda rev, _: _SCRIPTS._upgrade_revs("head", rev)}
+                conn, opts={"fn": lambda rev, _: _SCRIPTS._upgrade_revs(target, rev)}
             )
             with Operations.context(context):
                 context.run_migrations()

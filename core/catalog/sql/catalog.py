@@ -5,6 +5,7 @@ lexical index."""
 from __future__ import annotations
 
 from core.catalog.conversations import Conversations
+from core.catalog.evaluations import Evaluations
 from core.catalog.sql.chunks import SqlChunks
 from core.catalog.sql.collections import SqlCollections
 from core.catalog.sql.documents import SqlDocuments
@@ -22,3 +23,8 @@ class SqlCatalog(SqlCollections, SqlDocuments, SqlJobs, SqlChunks, SqlKeys, SqlR
         from core.catalog.conversations import SqlConversations
 
         return SqlConversations(self)
+
+    def evaluations(self) -> Evaluations:
+        from core.catalog.evaluations import SqlEvaluations
+
+        return SqlEvaluations(self)

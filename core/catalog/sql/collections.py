@@ -91,7 +91,14 @@ class SqlCollections(SqlBase):
             )
             # The re-embedding first: its switch locks that row before the collection's and
             # the chunks', and taking them in the same order here cannot deadlock with it.
-            for table in ("reembeds", "chunks", "jobs", "documents", "conversations"):
+            for table in (
+                "reembeds",
+                "chunks",
+                "jobs",
+                "documents",
+                "conversations",
+                "evaluations",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE collection_id=?", (collection.id,))
             db.execute("DELETE FROM collections WHERE id=?", (collection.id,))
             self.drop_lexical(db, collection.id)
