@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cli.evaluating import load_qa
+from core.evaluation.golden import parse_golden
 
 HELDOUT = Path(__file__).resolve().parents[1] / "bench" / "data" / "heldout"
 
@@ -60,9 +60,10 @@ def test_every_cited_file_is_one_that_fetch_fetches() -> None:
     assert fetched == cited, "a fetched document without a question"
 
 
-def test_zhiku_eval_loads_the_set() -> None:
-    items = load_qa(HELDOUT / "questions.jsonl")
-    assert len(items) == len(lines("questions.jsonl"))
+def test_zhiku_eval_loads_the_set_and_its_conversations() -> None:
+    for name in ("questions.jsonl", "multiturn.jsonl"):
+        items = parse_golden((HELDOUT / name).read_bytes(), name)
+        assert len(items) == len(lines(name))
 
 
 def test_conversations_have_two_turns_the_first_answerable() -> None:
