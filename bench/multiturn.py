@@ -43,9 +43,9 @@ from fastapi.testclient import TestClient
 from sse_starlette import EventSourceResponse
 
 from app.main import create_app
-from cli.evaluating import normalized
 from core.answer.condense import REWRITE
 from core.errors import NotFound
+from core.evaluation.scoring import normalized
 from core.resources import Resources
 from core.settings import Settings
 from ingest.lifecycle import WorkerThread
