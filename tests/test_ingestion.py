@@ -121,7 +121,12 @@ def test_queries_see_a_document_whole_or_not_at_all(node: Node) -> None:
     assert "Back up" in dense[0].chunk.text
 
 
-def test_bad_files_fail_alone_with_readable_reasons(node: Node, shared_data: Path) -> None:
+def test_bad_files_fail_alone_with_readable_reasons(
+    node_factory: Callable[..., Node], shared_data: Path
+) -> None:
+    # With OCR off, as a deployment that has turned it off: scans and garbled text layers are
+    # refused (tests/test_ocr.py reads them with OCR on).
+    node = node_factory(ocr=False)
     collection = node.operations.open_collection("kb")
     hostile = shared_data / "pdfs" / "hostile"
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -133,7 +138,7 @@ def test_bad_files_fail_alone_with_readable_reasons(node: Node, shared_data: Pat
         "encrypted.pdf": ((hostile / "encrypted.pdf").read_bytes(), "password"),
         "image-only.pdf": ((hostile / "image-only.pdf").read_bytes(), "no extractable text"),
         "garbled.pdf": ((hostile / "zh-garbled-text-layer.pdf").read_bytes(), "unreadable"),
-        "picture.pdf": (png, "not supported"),
+        "picture.pdf": (png, "turned off"),
         "owner-only.pdf": ((hostile / "encrypted-owner-password-only.pdf").read_bytes(), None),
         "really-a-pdf.docx": (
             (shared_data / "pdfs" / "zh-elegantpaper-guide.pdf").read_bytes(),

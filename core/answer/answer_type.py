@@ -27,7 +27,7 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     (
         "time",
         re.compile(
-            r"何时|什么时候|哪一?年|哪一?天|几月|几号|多久|多长时间|\bwhen\b|\bhow long\b"
+            r"何时|什么时候|哪一?年|哪一?天|几月|几号|几点|多久|多长时间|\bwhen\b|\bhow long\b"
             r"|\bwhat (?:year|date|day|month|time)\b|^\s*dates?\s*\??\s*$",
             re.I,
         ),
@@ -52,6 +52,9 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     ),
 )
 
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+)
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _HOLDS: dict[AnswerType, re.Pattern[str]] = {
     "reason": re.compile(
@@ -60,22 +63,26 @@ _HOLDS: dict[AnswerType, re.Pattern[str]] = {
         re.I,
     ),
     "time": re.compile(
-        r"\d+\s*(?:年|月|日|号|天|小时|分钟|周|个月|星期)|[一二三四五六七八九十两]+(?:年|个月|天|小时|周)"
+        r"\d+\s*(?:年|月|日|号|天|小时|分钟|周|个月|星期|点|时)"
+        r"|[一二三四五六七八九十两半]+(?:年|个月|天|小时|周|点|时|分钟)"
         rf"|\b(?:{_MONTHS})\b|\b1[5-9]\d\d\b|\b20\d\d\b"
-        r"|\b\d+\s*(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
+        rf"|\b(?:\d+|{_NUMBER_WORDS}|a few|several|a)\s*"
+        r"(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
+        r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.?m|p\.?m)\b|\b\d{1,2}:\d\d\b"
         r"|[一二三四五六七八九十]+月|[春夏秋冬]季|世纪|年代"
         r"|\b[1-9]\d{2,3}s?\b|\b\d{1,2}(?:st|nd|rd|th) century\b"
         r"|\b(?:daily|weekly|monthly|annually|yearly|within|until|before|after)\b",
         re.I,
     ),
     "number": re.compile(
-        r"\d+(?:[.,]\d+)*|[一二三四五六七八九十百千万两]+(?=[个位种条项次倍名人])"
-        r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
-        r"|forty|fifty|hundred|thousand|million|billion|dozen)\b",
+        # A Chinese numeral before its measure word (十本, 两角, 三个).
+        r"\d+(?:[.,]\d+)*|[零〇一二三四五六七八九十百千万亿两半]+(?=[\u4e00-\u9fff])"
+        rf"|\b(?:{_NUMBER_WORDS}|hundred|thousand|million|billion|dozen)\b",
         re.I,
     ),
 }
-# An "一" before a measure word is Chinese's indefinite article (一个街道办事处), not a count.
+# An "一" before a measure word is Chinese's indefinite article (一个街道办事处), not a count;
+# nor are 一些 (some) and 一样 (alike), matched the same way.
 _ARTICLE = frozenset({"一"})
 # jieba's part-of-speech tags for names of people, and of places, and organisations (which
 # answer "who" as often as people do: 经营权归谁所有).

@@ -4,6 +4,7 @@ garbage bytes are refused with a LoadError whose reason a person can read."""
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import random
@@ -17,6 +18,10 @@ import pytest
 from core.errors import LoadError
 from core.types import LoadedDocument
 from ingest.loaders import DOCX, LOADERS
+from ingest.loaders.protocol import ReadsPictures
+from ingest.ocr.engine import RapidOcr
+from tests.office_files import book, deck, workbook
+from tests.scans import picture_bytes, scanned_page
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,23 @@ HTML = (
 )
 TEXT = "\n  Zhiku answers questions.\n\nInstall it with pip.\n\n用中文提问。\n"
 
+CSV = "Name,Role\nZhiku,Answers questions\n知库,用中文提问\n"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def scan(kind: str) -> Callable[[Path], bytes]:
+    """The ElegantPaper guide's first page, scanned to a picture of this kind."""
+
+    def make(shared: Path) -> bytes:
+        page = scanned_page(shared / "pdfs" / "en-elegantpaper-guide.pdf", 1)
+        return picture_bytes(page, kind)
+
+    return make
+
+
+_SCANNED = ("ElegantPaper", "Abstract")
+
 SAMPLES = {
     "application/pdf": Sample(
         lambda shared: (shared / "pdfs" / "en-elegantpaper-guide.pdf").read_bytes(),
@@ -89,6 +111,25 @@ SAMPLES = {
         ("Zhiku answers questions.", "Install it with pip.", "用中文提问"),
         source=TEXT,
     ),
+    "text/csv": Sample(lambda _: CSV.encode(), ("Name | Role", "Zhiku | Answers", "知库 | 用中文")),
+    PPTX: Sample(
+        lambda _: deck([("Install", "Install Zhiku with pip.", ""), ("用法", "用中文提问。", "")]),
+        ("Install", "Install Zhiku with pip.", "用法", "用中文提问"),
+    ),
+    XLSX: Sample(
+        lambda _: workbook({"Fees": [("Item", "Fee"), ("Filing", 313)], "费用": [("项目",)]}),
+        ("Item | Fee", "Filing | 313", "项目"),
+    ),
+    "application/epub+zip": Sample(
+        lambda _: book(
+            "Handbook", [("Install", ["Install Zhiku with pip."]), ("用法", ["用中文提问。"])]
+        ),
+        ("Install", "Install Zhiku with pip.", "用法", "用中文提问"),
+    ),
+    "image/png": Sample(scan("PNG"), _SCANNED),
+    "image/jpeg": Sample(scan("JPEG"), _SCANNED),
+    "image/tiff": Sample(scan("TIFF"), _SCANNED),
+    "image/webp": Sample(scan("WEBP"), _SCANNED),
 }
 
 EMPTY = {"empty": b"", "blank": b" \n\t\r\n "}
@@ -113,7 +154,15 @@ def load(media_type: str, data: bytes) -> tuple[LoadedDocument, list[tuple[int, 
     def progress(done: int, total: int) -> None:
         calls.append((done, total))
 
-    return LOADERS.create(media_type).load(data, progress), calls
+    loader = LOADERS.create(media_type)
+    if isinstance(loader, ReadsPictures):
+        loader.use_ocr(_ocr())
+    return loader.load(data, progress), calls
+
+
+@functools.cache
+def _ocr() -> RapidOcr:
+    return RapidOcr()
 
 
 def refusal(media_type: str, data: bytes) -> str:
