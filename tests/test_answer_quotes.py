@@ -132,3 +132,12 @@ def test_an_answer_that_starts_with_a_documents_heading_shows_it_as_text(
         return "".join([delta async for delta in llm.stream(prompt)])
 
     assert asyncio.run(answer()).startswith("\\" + heading + " [1]")
+
+
+def test_a_line_of_punctuation_alone_is_no_sentence_to_quote() -> None:
+    # What OCR leaves of a scanned page's stray marks: a "。" on a line of its own.
+    text = "。\n添加护眼模式，颜色为绿豆沙颜色。\n。\n5套颜色主题。"
+    assert [q.text for q in quotes(text, paged=True)] == [
+        "添加护眼模式，颜色为绿豆沙颜色。",
+        "5套颜色主题。",
+    ]

@@ -69,7 +69,7 @@ _HOLDS: dict[AnswerType, re.Pattern[str]] = {
         rf"|\b(?:\d+|{_NUMBER_WORDS}|a few|several|a)\s*"
         r"(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
         r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.?m|p\.?m)\b|\b\d{1,2}:\d\d\b"
-        r"|[一二三四五六七八九十]+月|[春夏秋冬]季|世纪|年代"
+        r"|[一二三四五六七八九十]+月|[春夏秋冬]季|[一二三四1-4]季度|世纪|年代|\bQ[1-4]\b|\bquarters?\b"
         r"|\b[1-9]\d{2,3}s?\b|\b\d{1,2}(?:st|nd|rd|th) century\b"
         r"|\b(?:daily|weekly|monthly|annually|yearly|within|until|before|after)\b",
         re.I,

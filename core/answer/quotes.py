@@ -102,6 +102,9 @@ def _content_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not is_page_number(line)]
 
 
+_WORDY = re.compile(r"\w")
+
+
 def quotes(text: str, paged: bool, running: frozenset[str] = frozenset()) -> list[Quote]:
     """The sentences of a chunk's text. In a paged document's (a PDF's) text, lines that are
     page numbers or running lines (keys of `running_lines`) are left out first: they are in
@@ -110,6 +113,9 @@ def quotes(text: str, paged: bool, running: frozenset[str] = frozenset()) -> lis
     withheld = {s.start for s in instruction_sentences(kept)}
     found: list[Quote] = []
     for s in split_sentences(kept):
+        if not _WORDY.search(s.text):
+            # A stray "。" or "•" that OCR or a layout left alone on a line says nothing.
+            continue
         start, end = (
             (s.start, s.end) if origins is None else (origins[s.start], origins[s.end - 1] + 1)
         )
