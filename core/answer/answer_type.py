@@ -90,6 +90,11 @@ _NAME_TAGS: dict[AnswerType, tuple[str, ...]] = {"person": ("nr", "nt"), "place"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A capitalised English word not at the sentence's start: a name.
 _CAPITALISED = re.compile(r"(?<=[\s(\"'])[A-Z][\w'.-]*")
+_PLACE_PHRASE = re.compile(
+    r"\b(?:in|at|to|into|near|from|inside|outside|on|under|behind|beside)\s+"
+    r"(?:the\s+|a\s+|an\s+)?([a-z][\w-]+)",
+    re.I,
+)
 _NOT_NAMES = frozenset(
     "i the a an in on at of this that these those it he she they we you his her their its"
     " january february march april may june july august september october november december"
@@ -118,8 +123,13 @@ def holds(kind: AnswerType, sentence: str, question: str = "") -> bool:
 def _names(kind: AnswerType, text: str) -> list[str]:
     if _CJK.search(text):
         return [w for w, tag in rjieba.tag(text) if tag.startswith(_NAME_TAGS[kind])]
-    return [
+    names = [
         m.group().rstrip(".")
         for m in _CAPITALISED.finditer(text)
         if m.group().rstrip(".").casefold() not in _NOT_NAMES
     ]
+    if kind == "place":
+        # English says where with a preposition as often as with a name ("to a lakeside
+        # campus", "in the archive").
+        names += _PLACE_PHRASE.findall(text)
+    return names

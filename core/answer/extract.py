@@ -14,6 +14,7 @@ from core.answer.cite import words
 from core.answer.follow_up import content_words
 from core.answer.instructions import withhold_instructions
 from core.answer.quotes import Quote, passage_quotes
+from core.answer.sentences import CELL_SEPARATOR
 from core.answer.vocabulary import Passage, Prompt
 from core.retrieval.language import passage_language
 
@@ -135,7 +136,30 @@ def _readable(
         # does: like the file name, it says what the page is about.
         kept = withhold_instructions(p.chunk.text)
         context = wanted & words("\n".join((stem, *p.chunk.heading_path, kept)))
-        yield rank, p, context, [q for q in passage_quotes(p) if not q.instruction]
+        headers = _header_rows(p.chunk.text)
+        yield (
+            rank,
+            p,
+            context,
+            [q for q in passage_quotes(p) if not q.instruction and q.start not in headers],
+        )
+
+
+def _header_rows(text: str) -> set[int]:
+    """Where the header row of each run of table rows starts: a header names the columns, not
+    an answer; its words stay in the passage's context for the rows under it."""
+    starts: set[int] = set()
+    position = 0
+    previous_row = False
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        row = CELL_SEPARATOR in line
+        following = index + 1 < len(lines) and CELL_SEPARATOR in lines[index + 1]
+        if row and not previous_row and following:
+            starts.add(position)
+        previous_row = row
+        position += len(line)
+    return starts
 
 
 def across_picks(prompt: Prompt, count: int = 3) -> list[Pick]:

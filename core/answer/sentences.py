@@ -25,7 +25,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # a title or a label, not a wrapped line of a sentence.
 _TITLE_CHARS = 40
 _CJK_TITLE_CHARS = 12
-_CELL_SEPARATOR = " | "
+CELL_SEPARATOR = " | "
 _OPEN_ENDINGS = tuple(",，、:：;-–—(（[")
 
 
@@ -76,7 +76,7 @@ def _ends_title(text: str, newline: int, after: int) -> bool:
 def _ends_row(text: str, newline: int) -> bool:
     """A table's row is a line of cells between " | " (ingest/loaders/tables.py): the line
     is what a question about the row wants, whatever punctuation its cells have."""
-    return _CELL_SEPARATOR in text[text.rfind("\n", 0, newline) + 1 : newline]
+    return CELL_SEPARATOR in text[text.rfind("\n", 0, newline) + 1 : newline]
 
 
 def _starts_like_title(text: str) -> bool:
