@@ -151,6 +151,8 @@ def test_a_question_about_a_table_row_cites_its_page(tmp_path: Path, shared_data
     assert not body["abstained"], body
     cited = body["citations"][0]
     assert cited["filename"] == "countries.pdf" and cited["page"] == 1
-    # The row, and the header row that says which column is Austria's.
+    # The row is quoted; the header row that says which column is Austria's is its context,
+    # in the cited chunk.
     assert "Capital | Jakarta | Berlin | Vienna | Paris | Vatican City" in body["answer"]
-    assert "| Indonesia | Germany | Austria | France | Vatican" in body["answer"]
+    chunk = next(c for c in body["chunks"] if c["n"] == cited["n"])
+    assert "| Indonesia | Germany | Austria | France | Vatican" in chunk["text"]
