@@ -137,7 +137,7 @@ class EvaluationRuns:
 
 
 def configuration(settings: Settings, collection: Collection) -> dict[str, ConfigValue]:
-    """What the answers of a run came from, for its report: the keys `zhiku eval` records for
+    """What the answers of a run came from, for its report; `zhiku eval` records the same for
     answers in its own process (cli/asking.py LocalAsker.describe)."""
     stored = collection.settings.get("abstain_threshold")
     return {

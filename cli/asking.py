@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from app.evaluation_asking import service_ask_turn
+from app.evaluation_runs import configuration
 from app.questions import top_k_for
 from app.schemas import QueryResponse
 from cli.adding import check_response
@@ -148,18 +149,7 @@ class LocalAsker:
         return self._loop.run_until_complete(work)
 
     def describe(self, settings: Settings | None = None) -> dict[str, ConfigValue]:
-        used = settings or self._settings
-        stored = self._collection.settings.get("abstain_threshold")
-        return {
-            "collection": self._collection.name,
-            "embedding_model": self._collection.embedding_model,
-            "backend": used.llm_backend,
-            "llm_model": used.llm_model or None,
-            "retrieval_mode": used.retrieval_mode,
-            "rerank_model": used.rerank_model or None,
-            "query_expansion": used.query_expansion,
-            "abstain_threshold": stored if isinstance(stored, int | float) else None,
-        }
+        return configuration(settings or self._settings, self._collection)
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         self._collection = self._resources.catalog.set_collection_settings(
